@@ -36,6 +36,7 @@ export const catalog = {
   STP310: { severity: "error", title: "invalid lengths" },
   STP311: { severity: "error", title: "head or layer out of range" },
   STP312: { severity: "error", title: "too large to evaluate" },
+  STP313: { severity: "error", title: "missing parameter value" },
   STP401: { severity: "warning", title: "pattern keeps nothing" },
   STP901: { severity: "error", title: "cannot read file" },
   STP902: { severity: "error", title: "invalid command-line value" },

@@ -1,0 +1,74 @@
+import { Option, type Command } from "commander";
+import { bindPattern, checkHeadLayer, type Binding } from "../compiler/bind.js";
+import { nodeHost } from "../compiler/node-host.js";
+import { compileProgram, programFailed, selectPattern, type Program } from "../compiler/program.js";
+import type { SourceFile } from "../diagnostics/source.js";
+import { printDiagnostics, CommandFailed, integerOption, keyValues, readJson } from "./io.js";
+
+/** Options every command that works on one bound pattern takes (mask, plan, emit, run). */
+export interface BindingOptions {
+  readonly pattern?: string;
+  readonly param: string[];
+  readonly input: string[];
+  readonly qLen?: string;
+  readonly kvLen?: string;
+  readonly heads?: string;
+  readonly kvHeads?: string;
+  readonly layers?: string;
+  readonly head?: string;
+  readonly layer?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function addBindingOptions(command: Command): Command {
+  return command
+    .option("--pattern <name>", "the pattern to use (default: the only pattern declared in FILE)")
+    .option("--param <name=value>", "set a parameter; repeat for several", collect, [])
+    .option("--input <name=file.json>", "a runtime input as JSON nested arrays; repeat for several", collect, [])
+    .addOption(new Option("--q-len <Q>", "number of query rows (they sit at the end of the keys: q = K - Q + i)"))
+    .addOption(new Option("--kv-len <K>", "number of keys"))
+    .option("--heads <N>", "query heads H", "1")
+    .option("--kv-heads <N>", "key/value heads KVH (default: H)")
+    .option("--layers <N>", "layers L", "1")
+    .option("--head <h>", "the query head to show", "0")
+    .option("--layer <l>", "the layer to show", "0");
+}
+
+export interface BoundSelection {
+  readonly program: Program;
+  readonly binding: Binding;
+  readonly head: number;
+  readonly layer: number;
+}
+
+/** Loads FILE, picks the pattern, binds parameters, lengths and inputs; stops with diagnostics on any error. */
+export function bindFromOptions(file: string, options: BindingOptions): BoundSelection {
+  const program = compileProgram([file], nodeHost);
+  const fail = (diagnostics: CommandFailed["diagnostics"], sources: ReadonlyMap<string, SourceFile> = program.sources): never => {
+    throw new CommandFailed(diagnostics, sources);
+  };
+  if (programFailed(program)) fail(program.diagnostics);
+  printDiagnostics(program.diagnostics, program.sources); // warnings
+  const pattern = selectPattern(program, file, options.pattern);
+  if ("code" in pattern) return fail([pattern]);
+  const params = keyValues(options.param, "--param");
+  const inputFiles = keyValues(options.input, "--input");
+  const inputs = new Map<string, unknown>();
+  for (const [name, path] of inputFiles) inputs.set(name, readJson(path, `runtime input \`${name}\``));
+  const qLen = integerOption(options.qLen, "--q-len");
+  const kvLen = integerOption(options.kvLen, "--kv-len");
+  const heads = integerOption(options.heads, "--heads", 1);
+  const bound = bindPattern(pattern, {
+    params,
+    inputs,
+    shape: { qLen, kvLen, heads, kvHeads: integerOption(options.kvHeads, "--kv-heads", heads), layers: integerOption(options.layers, "--layers", 1) },
+    describeInput: (name) => (inputFiles.has(name) ? `runtime input \`${name}\` (${inputFiles.get(name) ?? ""})` : `runtime input \`${name}\``),
+  });
+  if (!bound.ok) return fail(bound.diagnostics);
+  const head = integerOption(options.head, "--head", 0);
+  const layer = integerOption(options.layer, "--layer", 0);
+  const problems = checkHeadLayer(bound.value, head, layer);
+  if (problems.length > 0) fail(problems);
+  return { program, binding: bound.value, head, layer };
+}

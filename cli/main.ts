@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { registerCheck } from "./commands/check.js";
+import { registerMask } from "./commands/mask.js";
+import { CommandFailed, printDiagnostics } from "./io.js";
+
+/**
+ * Exit codes: 0 success; 1 the input has errors (diagnostics on stderr); 2 the command line is malformed;
+ * 3 an internal error (a bug in Stipple: please report it with the command).
+ */
+function main(argv: readonly string[]): number {
+  const program = new Command()
+    .name("stipple")
+    .description("Stipple compiles sparse attention patterns (.stip files) into verified attention kernels.")
+    .version("0.1.0")
+    .exitOverride()
+    .showHelpAfterError("(add --help for usage)");
+  registerCheck(program);
+  registerMask(program);
+  try {
+    program.parse(argv as string[], { from: "node" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommandFailed) {
+      printDiagnostics(error.diagnostics, error.sources);
+      return 1;
+    }
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`internal error: ${message}\nThis is a bug in Stipple; please report it with the command you ran.\n`);
+    if (process.env["STIPPLE_DEBUG"] !== undefined && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
+    return 3;
+  }
+}
+
+process.exitCode = main(process.argv);

@@ -1,0 +1,82 @@
+import { diagnostic, failed, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
+import type { Sizes } from "../ir/pattern/eval-int.js";
+import type { PatternDef } from "../ir/pattern/pattern.js";
+import { bindInputs, type BoundInput } from "./bind-inputs.js";
+import { bindParams, checkDivisors } from "./bind-params.js";
+
+/** Lengths and counts of one launch. kvHeads defaults to heads, layers to 1. */
+export interface LaunchShape {
+  readonly qLen: number;
+  readonly kvLen: number;
+  readonly heads?: number;
+  readonly kvHeads?: number;
+  readonly layers?: number;
+}
+
+/** A pattern with every parameter, size and runtime input fixed: what the mask evaluator and kernels run. */
+export interface Binding {
+  readonly pattern: PatternDef;
+  readonly params: ReadonlyMap<string, number>;
+  readonly sizes: Sizes;
+  readonly inputs: ReadonlyMap<string, BoundInput>;
+}
+
+export interface BindRequest {
+  readonly params?: ReadonlyMap<string, string | number>;
+  readonly shape: LaunchShape;
+  readonly inputs?: ReadonlyMap<string, unknown>;
+  /** Names where an input came from, for messages ("doc.json"). */
+  readonly describeInput?: (name: string) => string;
+}
+
+export function bindPattern(pattern: PatternDef, request: BindRequest): Result<Binding> {
+  const sizes = sizesOf(request.shape);
+  const sizeProblems = checkSizes(pattern, sizes);
+  if (sizeProblems.length > 0) return failed(sizeProblems);
+  const { params, diagnostics } = bindParams(pattern, request.params ?? new Map());
+  if (diagnostics.length > 0) return failed(diagnostics);
+  const divisorProblems = checkDivisors(pattern, params, sizes);
+  if (divisorProblems.length > 0) return failed(divisorProblems);
+  const bound = bindInputs(pattern, request.inputs ?? new Map(), params, sizes, request.describeInput);
+  if (bound.diagnostics.length > 0) return failed(bound.diagnostics);
+  return ok({ pattern, params, sizes, inputs: bound.inputs });
+}
+
+export function sizesOf(shape: LaunchShape): Sizes {
+  const heads = shape.heads ?? 1;
+  return { Q: shape.qLen, K: shape.kvLen, H: heads, KVH: shape.kvHeads ?? heads, L: shape.layers ?? 1 };
+}
+
+/** Largest length or count accepted: positions must stay exact in 32-bit kernel arithmetic. */
+export const maxLength = 2 ** 30;
+
+function checkSizes(pattern: PatternDef, sizes: Sizes): Diagnostic[] {
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(sizes)) {
+    if (!Number.isInteger(value) || value < 1 || value > maxLength) problems.push(`${name} = ${value} must be an integer in 1…${maxLength}`);
+  }
+  if (problems.length === 0 && sizes.Q > sizes.K) {
+    problems.push(`the query length ${sizes.Q} exceeds the key length ${sizes.K}; queries sit at the end of the keys (q = K − Q + i), so Q ≤ K`);
+  }
+  if (problems.length === 0 && sizes.H % sizes.KVH !== 0) {
+    problems.push(`${sizes.H} query heads cannot be grouped over ${sizes.KVH} key/value heads (H must be a multiple of KVH)`);
+  }
+  return problems.map((message) => diagnostic("STP310", message, { span: pattern.span, hint: "check --q-len, --kv-len, --heads, --kv-heads and --layers" }));
+}
+
+/** The key/value head a query head reads under grouped-query attention. */
+export function kvHeadOf(head: number, sizes: Sizes): number {
+  return Math.floor((head * sizes.KVH) / sizes.H);
+}
+
+export function checkHeadLayer(binding: Binding, head: number, layer: number): Diagnostic[] {
+  const { H, L } = binding.sizes;
+  const problems: Diagnostic[] = [];
+  if (!Number.isInteger(head) || head < 0 || head >= H) {
+    problems.push(diagnostic("STP311", `head ${head} is outside 0…${H - 1}`, { span: binding.pattern.span, hint: "raise --heads or lower --head" }));
+  }
+  if (!Number.isInteger(layer) || layer < 0 || layer >= L) {
+    problems.push(diagnostic("STP311", `layer ${layer} is outside 0…${L - 1}`, { span: binding.pattern.span, hint: "raise --layers or lower --layer" }));
+  }
+  return problems;
+}
