@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
-import { bindPattern, checkHeadLayer, type Binding } from "../compiler/bind.js";
+import { bindPattern, checkHeadLayer } from "../compiler/bind.js";
+import type { Binding } from "../ir/pattern/binding.js";
 import { nodeHost } from "../compiler/node-host.js";
 import { compileProgram, programFailed, selectPattern, type Program } from "../compiler/program.js";
 import type { SourceFile } from "../diagnostics/source.js";

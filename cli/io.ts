@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderDiagnostics } from "../diagnostics/render.js";
-import type { SourceFile } from "../diagnostics/source.js";
+import { sourceFile, type SourceFile } from "../diagnostics/source.js";
 
 /** Thrown inside commands to stop with diagnostics; main.ts prints them and exits 1. */
 export class CommandFailed extends Error {
@@ -50,8 +50,14 @@ export function readJson(path: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new CommandFailed([diagnostic("STP306", `${what} in \`${path}\` is not valid JSON: ${reason}`, { hint: "write the value as nested JSON arrays" })]);
+    // Point into the JSON file itself: V8 names the offset ("at position 12"), or the input ended early.
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/ in JSON at position \d+.*$/, "");
+    const offset = Number(/at position (\d+)/.exec(error instanceof Error ? error.message : "")?.[1] ?? text.trimEnd().length);
+    const span = { file: path, start: Math.max(0, Math.min(offset, text.length - 1)), end: Math.max(1, Math.min(offset + 1, text.length)) };
+    throw new CommandFailed(
+      [diagnostic("STP306", `${what} in \`${path}\` is not valid JSON: ${reason}`, { span, hint: "write the value as nested JSON arrays, e.g. [[0, 1], [2]]" })],
+      new Map([[path, sourceFile(path, text)]]),
+    );
   }
 }
 

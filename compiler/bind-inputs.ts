@@ -1,39 +1,9 @@
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
 import { evalConstant } from "../ir/pattern/eval-int.js";
-import type { Axis, InputRef } from "../ir/pattern/nodes.js";
+import type { InputRef } from "../ir/pattern/nodes.js";
+import type { BoundInput, InputLeaf } from "../ir/pattern/binding.js";
 import type { InputInfo, PatternDef } from "../ir/pattern/pattern.js";
-
-/** One runtime input for one head/layer selection, checked and laid out for fast membership tests. */
-export type InputLeaf =
-  | { readonly kind: "index"; readonly members: Uint8Array; readonly values: Int32Array }
-  | { readonly kind: "blocks"; readonly rows: number; readonly cols: number; readonly bits: Uint8Array }
-  | { readonly kind: "ids"; readonly ids: Float64Array }
-  | { readonly kind: "bool"; readonly value: boolean };
-
-/** A runtime input with every leaf, row-major over its axes (ids have one leaf: the whole array). */
-export interface BoundInput {
-  readonly ref: InputRef;
-  readonly extents: readonly number[];
-  readonly leaves: readonly InputLeaf[];
-}
-
-export function axisExtent(axis: Axis, sizes: Sizes): number {
-  return sizes[axis];
-}
-
-/** The leaf of `input` selected by head/layer variable values (h, kvh, l). */
-export function leafAt(input: BoundInput, select: Readonly<Record<"h" | "kvh" | "l", number>>): InputLeaf {
-  let offset = 0;
-  input.ref.dims.forEach((axis, at) => {
-    if (axis === "K") return;
-    const index = axis === "H" ? select.h : axis === "KVH" ? select.kvh : select.l;
-    offset = offset * (input.extents[at] ?? 1) + index;
-  });
-  const leaf = input.leaves[offset];
-  if (leaf === undefined) throw new Error(`input ${input.ref.name}: no leaf at ${offset}`);
-  return leaf;
-}
 
 /**
  * Checks raw runtime inputs (parsed JSON or arrays from the API) against the pattern's declarations and the
@@ -90,7 +60,7 @@ function bindInput(info: InputInfo, value: unknown, params: ReadonlyMap<string, 
     const ids = numberArray(value, sizes.K, ref.name, problems, (x) => Number.isInteger(x) && Math.abs(x) <= 2 ** 31);
     return ids && { ref, extents: [sizes.K], leaves: [{ kind: "ids", ids: Float64Array.from(ids) }] };
   }
-  const outer = ref.dims.map((axis) => axisExtent(axis, sizes));
+  const outer = ref.dims.map((axis) => sizes[axis]);
   const leaves: InputLeaf[] = [];
   const walk = (node: unknown, depth: number, path: string): void => {
     if (problems.length > 3) return;

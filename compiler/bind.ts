@@ -1,7 +1,8 @@
 import { diagnostic, failed, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
 import type { PatternDef } from "../ir/pattern/pattern.js";
-import { bindInputs, type BoundInput } from "./bind-inputs.js";
+import type { Binding } from "../ir/pattern/binding.js";
+import { bindInputs } from "./bind-inputs.js";
 import { bindParams, checkDivisors } from "./bind-params.js";
 
 /** Lengths and counts of one launch. kvHeads defaults to heads, layers to 1. */
@@ -11,14 +12,6 @@ export interface LaunchShape {
   readonly heads?: number;
   readonly kvHeads?: number;
   readonly layers?: number;
-}
-
-/** A pattern with every parameter, size and runtime input fixed: what the mask evaluator and kernels run. */
-export interface Binding {
-  readonly pattern: PatternDef;
-  readonly params: ReadonlyMap<string, number>;
-  readonly sizes: Sizes;
-  readonly inputs: ReadonlyMap<string, BoundInput>;
 }
 
 export interface BindRequest {
@@ -62,11 +55,6 @@ function checkSizes(pattern: PatternDef, sizes: Sizes): Diagnostic[] {
     problems.push(`${sizes.H} query heads cannot be grouped over ${sizes.KVH} key/value heads (H must be a multiple of KVH)`);
   }
   return problems.map((message) => diagnostic("STP310", message, { span: pattern.span, hint: "check --q-len, --kv-len, --heads, --kv-heads and --layers" }));
-}
-
-/** The key/value head a query head reads under grouped-query attention. */
-export function kvHeadOf(head: number, sizes: Sizes): number {
-  return Math.floor((head * sizes.KVH) / sizes.H);
 }
 
 export function checkHeadLayer(binding: Binding, head: number, layer: number): Diagnostic[] {

@@ -22,7 +22,14 @@ export function compileProgram(paths: readonly string[], host: SourceHost): Prog
   for (const file of loaded.files) {
     declaredIn.set(file.path, file.items.flatMap((item) => (item.kind === "pattern" ? [item.name.name] : [])));
   }
-  return { patterns: checked.patterns, declaredIn, sources: loaded.sources, diagnostics: [...loaded.diagnostics, ...checked.diagnostics] };
+  const fileOrder = new Map(loaded.files.map((file, at) => [file.path, at]));
+  // Report in reading order: by file, then by position, whichever stage found the problem.
+  const diagnostics = [...loaded.diagnostics, ...checked.diagnostics].sort((a, b) =>
+    a.span === undefined || b.span === undefined
+      ? Number(a.span !== undefined) - Number(b.span !== undefined)
+      : (fileOrder.get(a.span.file) ?? 0) - (fileOrder.get(b.span.file) ?? 0) || a.span.start - b.span.start,
+  );
+  return { patterns: checked.patterns, declaredIn, sources: loaded.sources, diagnostics };
 }
 
 export function programFailed(program: Program): boolean {

@@ -101,6 +101,9 @@ export function parseStip(text: string, path: string): ParseResult {
       items.push(item);
       continue;
     }
+    // A bad character was already reported and dropped; the syntax error it causes would only repeat it.
+    const chunkEnd = endOf(chunk, path).end;
+    if (lexed.errors.some((e) => e.offset >= first.startOffset && e.offset < chunkEnd)) continue;
     const at = error.token.tokenType === EOF ? endOf(chunk, path) : tokenSpan(error.token, path);
     diagnostics.push(diagnostic("STP002", error.message, { span: at, hint: syntaxHint(first.tokenType) }));
   }

@@ -1,5 +1,5 @@
-import type { InputLeaf } from "../../compiler/bind-inputs.js";
-import type { Binding } from "../../compiler/bind.js";
+import type { Binding, InputLeaf } from "../pattern/binding.js";
+
 import { floorDiv, floorMod } from "../pattern/eval-int.js";
 import type { BoolNode } from "../pattern/nodes.js";
 import { postOrder } from "../pattern/pattern.js";

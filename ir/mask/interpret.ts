@@ -1,5 +1,5 @@
-import { leafAt, type InputLeaf } from "../../compiler/bind-inputs.js";
-import { kvHeadOf, type Binding } from "../../compiler/bind.js";
+import { kvHeadOf, leafAt, type Binding, type InputLeaf } from "../pattern/binding.js";
+
 import { floorDiv, floorMod } from "../pattern/eval-int.js";
 import type { BoolNode, InputRef, IntNode } from "../pattern/nodes.js";
 import { assertNever } from "../../util/hash.js";

@@ -1,0 +1,18 @@
+/**
+ * Stipple's library API. The stages, in the order data flows through them:
+ *   compileProgram (parse → check) → bindPattern (parameters, lengths, inputs) → evaluateMask / denseAttention
+ * Planning and kernels build on the same Binding.
+ */
+export { compileProgram, selectPattern, type Program } from "./compiler/program.js";
+export { memoryHost, loadProgram, type SourceHost } from "./compiler/load.js";
+export { nodeHost } from "./compiler/node-host.js";
+export { bindPattern, type LaunchShape, type BindRequest } from "./compiler/bind.js";
+export type { Binding, BoundInput, InputLeaf } from "./ir/pattern/binding.js";
+export { evaluateMask } from "./ir/mask/evaluate.js";
+export { Bitset } from "./ir/mask/bitset.js";
+export { denseAttention, type Tensor3, type ReferenceInputs, type ReferenceOutputs } from "./ir/reference/dense-attention.js";
+export { dynamismOf, patternHash, type PatternDef } from "./ir/pattern/pattern.js";
+export { printPatternDef, printNode } from "./ir/pattern/print.js";
+export { renderDiagnostics, renderDiagnostic } from "./diagnostics/render.js";
+export type { Diagnostic, Result } from "./diagnostics/diagnostic.js";
+export { catalog as diagnosticCatalog } from "./diagnostics/catalog.js";

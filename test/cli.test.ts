@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "./cli-runner.js";
+
+describe("stipple check", () => {
+  it("passes on every example and reports static/dynamic and inputs", async () => {
+    const { status, stdout, stderr } = await runCli(["check", ...["a_shape", "vertical_slash", "duo", "tri_shape"].map((n) => `examples/${n}.stip`)]);
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(stdout).toContain("pattern a_shape: static");
+    expect(stdout).toContain("pattern vertical_slash: dynamic");
+    expect(stdout).toContain("runtime input vertical: index[H]");
+    expect(stdout).toContain("pattern duo: static");
+    expect(stdout).toContain("sink = 128 in 0..");
+  });
+
+  it("prints JSON with --json", async () => {
+    const { status, stdout } = await runCli(["check", "--json", "examples/block_sparse.stip"]);
+    expect(status).toBe(0);
+    const report = JSON.parse(stdout) as { patterns: { name: string; kind: string; inputs: { name: string }[] }[] }[];
+    expect(report[0]?.patterns[0]).toMatchObject({ name: "block_sparse", kind: "dynamic", inputs: [{ name: "blocks" }] });
+  });
+});
+
+describe("stipple mask", () => {
+  it("prints only Q lines of K characters for txt", async () => {
+    const { status, stdout } = await runCli(["mask", "examples/tri_shape.stip", "--param", "sink=1", "--param", "window=2", "--param", "last=1", "--q-len", "5", "--kv-len", "7"]);
+    expect(status).toBe(0);
+    // Rows sit at q = 2…6; the last row (q ≥ K − last) sees every earlier key.
+    expect(stdout).toBe(["###....", "#.##...", "#..##..", "#...##.", "#######"].join("\n") + "\n");
+  });
+
+  it("reads runtime inputs from JSON files and selects head and layer", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stipple-"));
+    writeFileSync(join(dir, "retrieval.json"), JSON.stringify([[0, 1], [1, 0]]));
+    const args = ["mask", "examples/duo.stip", "--param", "sink=1", "--param", "window=1", "--q-len", "4", "--kv-len", "4",
+      "--heads", "4", "--kv-heads", "2", "--layers", "2", "--input", `retrieval=${join(dir, "retrieval.json")}`];
+    const streaming = await runCli([...args, "--head", "0", "--layer", "0"]);
+    expect(streaming.stdout).toBe("#...\n##..\n#.#.\n#..#\n");
+    const retrieval = await runCli([...args, "--head", "3", "--layer", "0"]);
+    expect(retrieval.stdout).toBe("#...\n##..\n###.\n####\n");
+  });
+
+  it("writes json and png", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stipple-"));
+    const json = await runCli(["mask", "examples/sliding_window.stip", "--param", "window=2", "--q-len", "3", "--kv-len", "3", "--format", "json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ pattern: "sliding_window", keptPairs: 5, mask: [[1, 0, 0], [1, 1, 0], [0, 1, 1]] });
+    const png = join(dir, "mask.png");
+    const drawn = await runCli(["mask", "examples/a_shape.stip", "--param", "sink=4", "--param", "window=64", "--q-len", "2000", "--kv-len", "3000", "--format", "png", "--out", png]);
+    expect(drawn.status).toBe(0);
+    expect(Array.from(readFileSync(png).subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  });
+
+  it("exits 2 on a malformed command line, without a stack trace", async () => {
+    const { status, stderr } = await runCli(["mask", "examples/a_shape.stip", "--frobnicate"]);
+    expect(status).toBe(2);
+    expect(stderr).toContain("unknown option");
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
