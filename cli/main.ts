@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.js";
 import { registerMask } from "./commands/mask.js";
+import { registerPlan } from "./commands/plan.js";
 import { CommandFailed, printDiagnostics } from "./io.js";
 
 /**
@@ -17,6 +18,7 @@ function main(argv: readonly string[]): number {
     .showHelpAfterError("(add --help for usage)");
   registerCheck(program);
   registerMask(program);
+  registerPlan(program);
   try {
     program.parse(argv as string[], { from: "node" });
     return 0;

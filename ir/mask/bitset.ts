@@ -30,6 +30,21 @@ export class Bitset {
     return total;
   }
 
+  /** Set bits of one row in columns [start, end). */
+  countRange(row: number, start: number, end: number): number {
+    let total = 0;
+    const base = row * this.wordsPerRow;
+    for (let c = start; c < end; ) {
+      const word = this.words[base + (c >>> 5)] ?? 0;
+      const offset = c & 31;
+      const take = Math.min(32 - offset, end - c);
+      const bits = take === 32 ? word : (word >>> offset) & ((1 << take) - 1);
+      total += popcount(bits >>> 0);
+      c += take;
+    }
+    return total;
+  }
+
   equals(other: Bitset): boolean {
     return this.rows === other.rows && this.cols === other.cols && this.words.every((w, at) => w === other.words[at]);
   }

@@ -1,0 +1,203 @@
+import { diagnostic, DiagnosticError } from "../diagnostics/diagnostic.js";
+import type { Bitset } from "../ir/mask/bitset.js";
+import { evaluateMask, maxMaskPairs } from "../ir/mask/evaluate.js";
+import type { Binding } from "../ir/pattern/binding.js";
+import type { Sizes } from "../ir/pattern/eval-int.js";
+import { union, type Interval } from "../ir/plan/intervals.js";
+import type { BlockPlan, Schedule, Segment, TilePlan } from "../ir/plan/plan.js";
+import { boundValue, type Bound, type Region, type RegionForm } from "../ir/regions/region.js";
+import { regionsOf } from "./regions.js";
+import { simplify } from "./simplify.js";
+import { specialize, type HeadLayer } from "./specialize.js";
+
+/**
+ * Pass `plan`: for each query tile, the key segments a kernel must visit, each full (no mask) or partial.
+ * Static patterns get a closed form: segments follow from the regions' bounds and the tile index alone, so
+ * a kernel computes them and reads no metadata. Patterns with runtime inputs get an index plan built from
+ * the inputs (the reference index builder; device builders mirror it).
+ */
+export interface PlanResult {
+  readonly plan: BlockPlan;
+  readonly regions: RegionForm;
+}
+
+export function planPattern(binding: Binding, at: HeadLayer, schedule: Schedule): PlanResult {
+  const body = simplify(specialize(binding, at));
+  const regions = regionsOf(body, binding.sizes);
+  const isStatic = regions.regions.every((r) => r.runtime.length === 0);
+  const plan = isStatic ? closedFormPlan(regions, binding.sizes, schedule) : indexPlan(maskForIndex(binding, at), binding.sizes, schedule);
+  return { plan, regions };
+}
+
+/** The closed form: each tile's segments from the regions, O(regions) work per tile, nothing stored. */
+export function closedFormPlan(form: RegionForm, sizes: Sizes, schedule: Schedule): BlockPlan {
+  const tiles: TilePlan[] = [];
+  const prepared = prepareRegions(form, sizes);
+  for (let qStart = 0; qStart < sizes.Q; qStart += schedule.blockM) {
+    const qEnd = Math.min(sizes.Q, qStart + schedule.blockM);
+    tiles.push({ qStart, qEnd, segments: segmentsOfTile(prepared, sizes, schedule, qStart, qEnd) });
+  }
+  // The kernel's constants: two per bound and per row limit of each region.
+  const constants = form.regions.reduce((n, r) => n + 2 * (r.lower.length + r.upper.length) + 2, 0);
+  return { static: true, source: { kind: "closedForm", constants }, schedule, sizes, tiles, metadataBytes: 4 * constants };
+}
+
+/** Segments of query rows [qStart, qEnd): the closed-form formula a kernel evaluates from its tile index. */
+export function closedFormSegments(form: RegionForm, sizes: Sizes, schedule: Schedule, qStart: number, qEnd: number): Segment[] {
+  return segmentsOfTile(prepareRegions(form, sizes), sizes, schedule, qStart, qEnd);
+}
+
+function segmentsOfTile(regions: readonly PreparedRegion[], sizes: Sizes, schedule: Schedule, qStart: number, qEnd: number): Segment[] {
+  const first = sizes.K - sizes.Q + qStart;
+  const last = sizes.K - sizes.Q + qEnd - 1;
+  const pieces: Interval[] = [];
+  const full: Interval[] = [];
+  for (const region of regions) {
+    for (const piece of regionPieces(region, first, last)) {
+      pieces.push(piece);
+      if (piece.full) full.push(piece);
+    }
+  }
+  return alignToTiles(pieces, full, sizes.K, schedule.blockN);
+}
+
+/** A region with its implicit bounds 0 ≤ k ≤ K − 1 added and the rows where its bounds cross found once. */
+interface PreparedRegion {
+  readonly region: Region;
+  readonly lower: readonly Bound[];
+  readonly upper: readonly Bound[];
+  readonly lowerCrossings: readonly number[];
+  readonly upperCrossings: readonly number[];
+}
+
+function prepareRegions(form: RegionForm, sizes: Sizes): PreparedRegion[] {
+  return form.regions.map((region) => {
+    const lower: Bound[] = [{ slope: 0, offset: 0 }, ...region.lower];
+    const upper: Bound[] = [{ slope: 0, offset: sizes.K - 1 }, ...region.upper];
+    return { region, lower, upper, lowerCrossings: crossings(lower), upperCrossings: crossings(upper) };
+  });
+}
+
+interface Piece extends Interval {
+  readonly full: boolean;
+}
+
+/**
+ * The keys a region can keep for query positions first…last: the union of its per-row intervals
+ * [lo(q), hi(q)], split into a full middle (kept by every row) and partial fringes. lo is a maximum of
+ * affine bounds (convex), hi a minimum (concave), so their extremes over the rows lie at the ends or at the
+ * rows where two bounds cross.
+ */
+function regionPieces(prepared: PreparedRegion, first: number, last: number): Piece[] {
+  const { region, lower, upper } = prepared;
+  let rowLo = Math.max(first, region.rowMin);
+  let rowHi = Math.min(last, region.rowMax);
+  // Keep only rows where the region is non-empty: lo(q) ≤ hi(q) is one linear condition per pair of bounds.
+  for (const l of lower) {
+    for (const u of upper) {
+      const slope = u.slope - l.slope;
+      const offset = u.offset - l.offset;
+      if (slope === 0) {
+        if (offset < 0) return [];
+      } else if (slope > 0) rowLo = Math.max(rowLo, Math.ceil(-offset / slope));
+      else rowHi = Math.min(rowHi, Math.floor(offset / -slope));
+    }
+  }
+  if (rowLo > rowHi) return [];
+  const lo = (q: number): number => lower.reduce((m, b) => Math.max(m, boundValue(b, q)), -Infinity);
+  const hi = (q: number): number => upper.reduce((m, b) => Math.min(m, boundValue(b, q)), Infinity);
+  let minLo = Math.min(lo(rowLo), lo(rowHi));
+  for (const q of prepared.lowerCrossings) if (q > rowLo && q < rowHi) minLo = Math.min(minLo, lo(q));
+  let maxHi = Math.max(hi(rowLo), hi(rowHi));
+  for (const q of prepared.upperCrossings) if (q > rowLo && q < rowHi) maxHi = Math.max(maxHi, hi(q));
+  const everyRow = rowLo === first && rowHi === last && region.restrictions.length === 0 && region.runtime.length === 0;
+  const maxLo = Math.max(lo(rowLo), lo(rowHi));
+  const minHi = Math.min(hi(rowLo), hi(rowHi));
+  if (!everyRow || maxLo > minHi) return [{ lo: minLo, hi: maxHi, full: false }];
+  return [
+    { lo: minLo, hi: maxLo - 1, full: false },
+    { lo: maxLo, hi: minHi, full: true },
+    { lo: minHi + 1, hi: maxHi, full: false },
+  ].filter((p) => p.lo <= p.hi);
+}
+
+/** The integer rows around each crossing of two bounds: with the ends of a row range, where extremes lie. */
+function crossings(bounds: readonly Bound[]): number[] {
+  const rows: number[] = [];
+  for (let a = 0; a < bounds.length; a++) {
+    for (let b = a + 1; b < bounds.length; b++) {
+      const x = bounds[a], y = bounds[b];
+      if (x === undefined || y === undefined || x.slope === y.slope) continue;
+      const crossing = (y.offset - x.offset) / (x.slope - y.slope);
+      rows.push(Math.floor(crossing), Math.ceil(crossing));
+    }
+  }
+  return rows;
+}
+
+/**
+ * Turns key pieces into segments on the key-tile grid: a tile is full when a full piece covers all of it
+ * (the ragged last tile ends at K), partial when any piece touches it; runs of equal tiles merge.
+ */
+function alignToTiles(pieces: readonly Interval[], full: readonly Interval[], K: number, blockN: number): Segment[] {
+  const touched = union(union(pieces).map((p) => ({ lo: Math.floor(p.lo / blockN), hi: Math.floor(p.hi / blockN) })));
+  const fullTiles = union(
+    union(full).map((p) => ({ lo: Math.ceil(p.lo / blockN), hi: p.hi >= K - 1 ? Math.floor((K - 1) / blockN) : Math.floor((p.hi + 1) / blockN) - 1 })),
+  );
+  return tileRuns(touched, fullTiles, K, blockN);
+}
+
+function tileRuns(touched: readonly Interval[], fullTiles: readonly Interval[], K: number, blockN: number): Segment[] {
+  const segments: Segment[] = [];
+  const push = (lo: number, hi: number, isFull: boolean): void => {
+    if (lo <= hi) segments.push({ kStart: lo * blockN, kEnd: Math.min(K, (hi + 1) * blockN), full: isFull });
+  };
+  for (const range of touched) {
+    let cursor = range.lo;
+    for (const f of fullTiles) {
+      if (f.hi < cursor || f.lo > range.hi) continue;
+      push(cursor, f.lo - 1, false);
+      push(Math.max(f.lo, cursor), Math.min(f.hi, range.hi), true);
+      cursor = Math.min(f.hi, range.hi) + 1;
+    }
+    push(cursor, range.hi, false);
+  }
+  return segments;
+}
+
+/**
+ * The reference index builder, and the enumerated plan tests compare closed forms with: classifies every
+ * (query tile, key tile) by counting its kept pairs in the exact mask.
+ */
+export function indexPlan(mask: Bitset, sizes: Sizes, schedule: Schedule): BlockPlan {
+  const tiles: TilePlan[] = [];
+  const keyTiles = Math.ceil(sizes.K / schedule.blockN);
+  let segmentsTotal = 0;
+  for (let qStart = 0; qStart < sizes.Q; qStart += schedule.blockM) {
+    const qEnd = Math.min(sizes.Q, qStart + schedule.blockM);
+    const touched: Interval[] = [];
+    const fullTiles: Interval[] = [];
+    for (let t = 0; t < keyTiles; t++) {
+      const kStart = t * schedule.blockN, kEnd = Math.min(sizes.K, kStart + schedule.blockN);
+      let kept = 0;
+      for (let row = qStart; row < qEnd; row++) kept += mask.countRange(row, kStart, kEnd);
+      if (kept > 0) touched.push({ lo: t, hi: t });
+      if (kept === (qEnd - qStart) * (kEnd - kStart)) fullTiles.push({ lo: t, hi: t });
+    }
+    const segments = tileRuns(union(touched), union(fullTiles), sizes.K, schedule.blockN);
+    segmentsTotal += segments.length;
+    tiles.push({ qStart, qEnd, segments });
+  }
+  // CSR layout: an offset per query tile, then (start tile, end tile | full flag) per segment.
+  return { static: false, source: { kind: "index" }, schedule, sizes, tiles, metadataBytes: 4 * (tiles.length + 1) + 8 * segmentsTotal };
+}
+
+function maskForIndex(binding: Binding, at: HeadLayer): Bitset {
+  const { Q, K } = binding.sizes;
+  if (Q * K > maxMaskPairs) {
+    throw new DiagnosticError([diagnostic("STP312", `the reference index builder evaluates the whole ${Q} × ${K} mask, more than ${maxMaskPairs} pairs`, {
+      span: binding.pattern.span, hint: "plan dynamic patterns at shorter lengths here; the device index builders handle long ones",
+    })]);
+  }
+  return evaluateMask(binding, at.head, at.layer);
+}
