@@ -47,18 +47,56 @@ export function closedFormSegments(form: RegionForm, sizes: Sizes, schedule: Sch
   return segmentsOfTile(prepareRegions(form, sizes), sizes, schedule, qStart, qEnd);
 }
 
+/**
+ * A tile's segments. Regions that start or stop inside the tile's rows (tri_shape's last rows) split it into
+ * bands of rows over which every region is either active or not; a key tile is full when it is full in
+ * every band, so two regions that each cover part of the rows still make a full tile together.
+ */
 function segmentsOfTile(regions: readonly PreparedRegion[], sizes: Sizes, schedule: Schedule, qStart: number, qEnd: number): Segment[] {
   const first = sizes.K - sizes.Q + qStart;
   const last = sizes.K - sizes.Q + qEnd - 1;
-  const pieces: Interval[] = [];
-  const full: Interval[] = [];
+  const breaks = new Set([first, last + 1]);
   for (const region of regions) {
-    for (const piece of regionPieces(region, first, last)) {
-      pieces.push(piece);
-      if (piece.full) full.push(piece);
+    const rows = activeRows(region, first, last);
+    if (rows !== undefined) breaks.add(rows.lo).add(rows.hi + 1);
+  }
+  const edges = [...breaks].sort((a, b) => a - b);
+  const pieces: Interval[] = [];
+  let fullTiles: Interval[] | undefined;
+  for (let band = 0; band + 1 < edges.length; band++) {
+    const bandFirst = edges[band] ?? first;
+    const bandLast = (edges[band + 1] ?? last + 1) - 1;
+    const full: Interval[] = [];
+    for (const region of regions) {
+      for (const piece of regionPieces(region, bandFirst, bandLast)) {
+        pieces.push(piece);
+        if (piece.full) full.push(piece);
+      }
+    }
+    const bandFull = fullKeyTiles(full, sizes.K, schedule.blockN);
+    fullTiles = fullTiles === undefined ? bandFull : intersect(fullTiles, bandFull);
+  }
+  const touched = union(union(pieces).map((p) => ({ lo: Math.floor(p.lo / schedule.blockN), hi: Math.floor(p.hi / schedule.blockN) })));
+  return tileRuns(touched, fullTiles ?? [], sizes.K, schedule.blockN);
+}
+
+/** Key tiles wholly inside full pieces (the ragged last tile ends at K). */
+function fullKeyTiles(full: readonly Interval[], K: number, blockN: number): Interval[] {
+  return union(
+    union(full).map((p) => ({ lo: Math.ceil(p.lo / blockN), hi: p.hi >= K - 1 ? Math.floor((K - 1) / blockN) : Math.floor((p.hi + 1) / blockN) - 1 })),
+  );
+}
+
+/** Intersection of two sorted, disjoint interval lists. */
+function intersect(a: readonly Interval[], b: readonly Interval[]): Interval[] {
+  const out: Interval[] = [];
+  for (const x of a) {
+    for (const y of b) {
+      const lo = Math.max(x.lo, y.lo), hi = Math.min(x.hi, y.hi);
+      if (lo <= hi) out.push({ lo, hi });
     }
   }
-  return alignToTiles(pieces, full, sizes.K, schedule.blockN);
+  return out;
 }
 
 /** A region with its implicit bounds 0 ≤ k ≤ K − 1 added and the rows where its bounds cross found once. */
@@ -90,20 +128,10 @@ interface Piece extends Interval {
  */
 function regionPieces(prepared: PreparedRegion, first: number, last: number): Piece[] {
   const { region, lower, upper } = prepared;
-  let rowLo = Math.max(first, region.rowMin);
-  let rowHi = Math.min(last, region.rowMax);
-  // Keep only rows where the region is non-empty: lo(q) ≤ hi(q) is one linear condition per pair of bounds.
-  for (const l of lower) {
-    for (const u of upper) {
-      const slope = u.slope - l.slope;
-      const offset = u.offset - l.offset;
-      if (slope === 0) {
-        if (offset < 0) return [];
-      } else if (slope > 0) rowLo = Math.max(rowLo, Math.ceil(-offset / slope));
-      else rowHi = Math.min(rowHi, Math.floor(offset / -slope));
-    }
-  }
-  if (rowLo > rowHi) return [];
+  const rows = activeRows(prepared, first, last);
+  if (rows === undefined) return [];
+  const rowLo = rows.lo;
+  const rowHi = rows.hi;
   const lo = (q: number): number => lower.reduce((m, b) => Math.max(m, boundValue(b, q)), -Infinity);
   const hi = (q: number): number => upper.reduce((m, b) => Math.min(m, boundValue(b, q)), Infinity);
   let minLo = Math.min(lo(rowLo), lo(rowHi));
@@ -121,6 +149,25 @@ function regionPieces(prepared: PreparedRegion, first: number, last: number): Pi
   ].filter((p) => p.lo <= p.hi);
 }
 
+/** Rows of first…last where the region keeps something: its row limits, and lo(q) ≤ hi(q) for each pair of bounds. */
+function activeRows(prepared: PreparedRegion, first: number, last: number): Interval | undefined {
+  const { region, lower, upper } = prepared;
+  let rowLo = Math.max(first, region.rowMin);
+  let rowHi = Math.min(last, region.rowMax);
+  // Keep only rows where the region is non-empty: lo(q) ≤ hi(q) is one linear condition per pair of bounds.
+  for (const l of lower) {
+    for (const u of upper) {
+      const slope = u.slope - l.slope;
+      const offset = u.offset - l.offset;
+      if (slope === 0) {
+        if (offset < 0) return undefined;
+      } else if (slope > 0) rowLo = Math.max(rowLo, Math.ceil(-offset / slope));
+      else rowHi = Math.min(rowHi, Math.floor(offset / -slope));
+    }
+  }
+  return rowLo <= rowHi ? { lo: rowLo, hi: rowHi } : undefined;
+}
+
 /** The integer rows around each crossing of two bounds: with the ends of a row range, where extremes lie. */
 function crossings(bounds: readonly Bound[]): number[] {
   const rows: number[] = [];
@@ -135,18 +182,7 @@ function crossings(bounds: readonly Bound[]): number[] {
   return rows;
 }
 
-/**
- * Turns key pieces into segments on the key-tile grid: a tile is full when a full piece covers all of it
- * (the ragged last tile ends at K), partial when any piece touches it; runs of equal tiles merge.
- */
-function alignToTiles(pieces: readonly Interval[], full: readonly Interval[], K: number, blockN: number): Segment[] {
-  const touched = union(union(pieces).map((p) => ({ lo: Math.floor(p.lo / blockN), hi: Math.floor(p.hi / blockN) })));
-  const fullTiles = union(
-    union(full).map((p) => ({ lo: Math.ceil(p.lo / blockN), hi: p.hi >= K - 1 ? Math.floor((K - 1) / blockN) : Math.floor((p.hi + 1) / blockN) - 1 })),
-  );
-  return tileRuns(touched, fullTiles, K, blockN);
-}
-
+/** Segments on the key-tile grid: runs of touched tiles, split where full tiles begin and end. */
 function tileRuns(touched: readonly Interval[], fullTiles: readonly Interval[], K: number, blockN: number): Segment[] {
   const segments: Segment[] = [];
   const push = (lo: number, hi: number, isFull: boolean): void => {

@@ -67,10 +67,16 @@ export function specialize(binding: Binding, at: HeadLayer): BoolNode {
   return bool(binding.pattern.body);
 }
 
-/** Folds an operation whose operands are both constants. */
+/** Folds operations on constants and the identities that make restrictions vanish (`x % 1`, `x / 1`, `x * 1`). */
 function foldInt(node: IntNode): IntNode {
   if (node.kind === "neg" && node.a.kind === "const") return P.int(-node.a.value);
-  if (!("b" in node) || node.a.kind !== "const" || node.b.kind !== "const") return node;
+  if (!("b" in node)) return node;
+  if (node.b.kind === "const" && node.b.value === 1) {
+    if (node.kind === "mod") return P.int(0);
+    if (node.kind === "div" || node.kind === "mul") return node.a;
+  }
+  if (node.b.kind === "const" && node.b.value === 0 && (node.kind === "add" || node.kind === "sub")) return node.a;
+  if (node.a.kind !== "const" || node.b.kind !== "const") return node;
   const a = node.a.value, b = node.b.value;
   switch (node.kind) {
     case "add": return P.int(a + b);

@@ -1,0 +1,33 @@
+import { execSync } from "node:child_process";
+import { cpus } from "node:os";
+
+export interface Timing {
+  readonly minMs: number;
+  readonly medianMs: number;
+  readonly maxMs: number;
+  readonly repetitions: number;
+}
+
+/** Runs `work` once to warm up, then `repetitions` times; min / median / max wall-clock milliseconds. */
+export function time(work: () => unknown, repetitions = 7): Timing {
+  work();
+  const samples: number[] = [];
+  for (let r = 0; r < repetitions; r++) {
+    const start = performance.now();
+    work();
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  return { minMs: samples[0] ?? 0, medianMs: samples[Math.floor(samples.length / 2)] ?? 0, maxMs: samples.at(-1) ?? 0, repetitions };
+}
+
+/** What every result file records about where and when it was measured. */
+export function provenance(): Record<string, string> {
+  let commit = "unknown";
+  try {
+    commit = execSync("git rev-parse --short HEAD", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return { date: new Date().toISOString(), commit, node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores: String(cpus().length) };
+}
