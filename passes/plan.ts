@@ -5,7 +5,7 @@ import type { Binding } from "../ir/pattern/binding.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
 import { union, type Interval } from "../ir/plan/intervals.js";
 import type { BlockPlan, Schedule, Segment, TilePlan } from "../ir/plan/plan.js";
-import { boundValue, type Bound, type Region, type RegionForm } from "../ir/regions/region.js";
+import { boundValue, prepareRegions, type PreparedRegion, type RegionForm } from "../ir/regions/region.js";
 import { regionsOf } from "./regions.js";
 import { simplify } from "./simplify.js";
 import { specialize, type HeadLayer } from "./specialize.js";
@@ -32,7 +32,7 @@ export function planPattern(binding: Binding, at: HeadLayer, schedule: Schedule)
 /** The closed form: each tile's segments from the regions, O(regions) work per tile, nothing stored. */
 export function closedFormPlan(form: RegionForm, sizes: Sizes, schedule: Schedule): BlockPlan {
   const tiles: TilePlan[] = [];
-  const prepared = prepareRegions(form, sizes);
+  const prepared = prepareRegions(form, sizes.K);
   for (let qStart = 0; qStart < sizes.Q; qStart += schedule.blockM) {
     const qEnd = Math.min(sizes.Q, qStart + schedule.blockM);
     tiles.push({ qStart, qEnd, segments: segmentsOfTile(prepared, sizes, schedule, qStart, qEnd) });
@@ -44,7 +44,7 @@ export function closedFormPlan(form: RegionForm, sizes: Sizes, schedule: Schedul
 
 /** Segments of query rows [qStart, qEnd): the closed-form formula a kernel evaluates from its tile index. */
 export function closedFormSegments(form: RegionForm, sizes: Sizes, schedule: Schedule, qStart: number, qEnd: number): Segment[] {
-  return segmentsOfTile(prepareRegions(form, sizes), sizes, schedule, qStart, qEnd);
+  return segmentsOfTile(prepareRegions(form, sizes.K), sizes, schedule, qStart, qEnd);
 }
 
 /**
@@ -99,23 +99,6 @@ function intersect(a: readonly Interval[], b: readonly Interval[]): Interval[] {
   return out;
 }
 
-/** A region with its implicit bounds 0 ≤ k ≤ K − 1 added and the rows where its bounds cross found once. */
-interface PreparedRegion {
-  readonly region: Region;
-  readonly lower: readonly Bound[];
-  readonly upper: readonly Bound[];
-  readonly lowerCrossings: readonly number[];
-  readonly upperCrossings: readonly number[];
-}
-
-function prepareRegions(form: RegionForm, sizes: Sizes): PreparedRegion[] {
-  return form.regions.map((region) => {
-    const lower: Bound[] = [{ slope: 0, offset: 0 }, ...region.lower];
-    const upper: Bound[] = [{ slope: 0, offset: sizes.K - 1 }, ...region.upper];
-    return { region, lower, upper, lowerCrossings: crossings(lower), upperCrossings: crossings(upper) };
-  });
-}
-
 interface Piece extends Interval {
   readonly full: boolean;
 }
@@ -127,7 +110,7 @@ interface Piece extends Interval {
  * rows where two bounds cross.
  */
 function regionPieces(prepared: PreparedRegion, first: number, last: number): Piece[] {
-  const { region, lower, upper } = prepared;
+  const { lower, upper } = prepared;
   const rows = activeRows(prepared, first, last);
   if (rows === undefined) return [];
   const rowLo = rows.lo;
@@ -138,7 +121,7 @@ function regionPieces(prepared: PreparedRegion, first: number, last: number): Pi
   for (const q of prepared.lowerCrossings) if (q > rowLo && q < rowHi) minLo = Math.min(minLo, lo(q));
   let maxHi = Math.max(hi(rowLo), hi(rowHi));
   for (const q of prepared.upperCrossings) if (q > rowLo && q < rowHi) maxHi = Math.max(maxHi, hi(q));
-  const everyRow = rowLo === first && rowHi === last && region.restrictions.length === 0 && region.runtime.length === 0;
+  const everyRow = rowLo === first && rowHi === last && prepared.exact;
   const maxLo = Math.max(lo(rowLo), lo(rowHi));
   const minHi = Math.min(hi(rowLo), hi(rowHi));
   if (!everyRow || maxLo > minHi) return [{ lo: minLo, hi: maxHi, full: false }];
@@ -151,9 +134,9 @@ function regionPieces(prepared: PreparedRegion, first: number, last: number): Pi
 
 /** Rows of first…last where the region keeps something: its row limits, and lo(q) ≤ hi(q) for each pair of bounds. */
 function activeRows(prepared: PreparedRegion, first: number, last: number): Interval | undefined {
-  const { region, lower, upper } = prepared;
-  let rowLo = Math.max(first, region.rowMin);
-  let rowHi = Math.min(last, region.rowMax);
+  const { lower, upper } = prepared;
+  let rowLo = Math.max(first, prepared.rowMin);
+  let rowHi = Math.min(last, prepared.rowMax);
   // Keep only rows where the region is non-empty: lo(q) ≤ hi(q) is one linear condition per pair of bounds.
   for (const l of lower) {
     for (const u of upper) {
@@ -166,20 +149,6 @@ function activeRows(prepared: PreparedRegion, first: number, last: number): Inte
     }
   }
   return rowLo <= rowHi ? { lo: rowLo, hi: rowHi } : undefined;
-}
-
-/** The integer rows around each crossing of two bounds: with the ends of a row range, where extremes lie. */
-function crossings(bounds: readonly Bound[]): number[] {
-  const rows: number[] = [];
-  for (let a = 0; a < bounds.length; a++) {
-    for (let b = a + 1; b < bounds.length; b++) {
-      const x = bounds[a], y = bounds[b];
-      if (x === undefined || y === undefined || x.slope === y.slope) continue;
-      const crossing = (y.offset - x.offset) / (x.slope - y.slope);
-      rows.push(Math.floor(crossing), Math.ceil(crossing));
-    }
-  }
-  return rows;
 }
 
 /** Segments on the key-tile grid: runs of touched tiles, split where full tiles begin and end. */

@@ -59,3 +59,49 @@ export function printRegionForm(form: RegionForm): string {
 function fmt(value: number): string {
   return value === Infinity ? "∞" : value === -Infinity ? "-∞" : String(value);
 }
+
+/**
+ * A region ready for per-tile evaluation (by the planner and by kernels): implicit bounds 0 ≤ k ≤ K − 1
+ * added, row limits clamped to 32-bit range, and the integer rows around each crossing of two bounds, where
+ * the extremes of lo(q) = max(lower) and hi(q) = min(upper) can lie besides the ends of a row range.
+ */
+export interface PreparedRegion {
+  readonly lower: readonly Bound[];
+  readonly upper: readonly Bound[];
+  readonly rowMin: number;
+  readonly rowMax: number;
+  /** No restrictions and no runtime tests: the bounds are the kept set, so full tiles need no mask. */
+  readonly exact: boolean;
+  readonly lowerCrossings: readonly number[];
+  readonly upperCrossings: readonly number[];
+}
+
+const rowLimit = 2 ** 30;
+
+export function prepareRegions(form: RegionForm, K: number): PreparedRegion[] {
+  return form.regions.map((region) => {
+    const lower: Bound[] = [{ slope: 0, offset: 0 }, ...region.lower];
+    const upper: Bound[] = [{ slope: 0, offset: K - 1 }, ...region.upper];
+    return {
+      lower, upper,
+      rowMin: Math.max(region.rowMin, -rowLimit),
+      rowMax: Math.min(region.rowMax, rowLimit),
+      exact: region.restrictions.length === 0 && region.runtime.length === 0,
+      lowerCrossings: crossings(lower),
+      upperCrossings: crossings(upper),
+    };
+  });
+}
+
+function crossings(bounds: readonly Bound[]): number[] {
+  const rows = new Set<number>();
+  for (let a = 0; a < bounds.length; a++) {
+    for (let b = a + 1; b < bounds.length; b++) {
+      const x = bounds[a], y = bounds[b];
+      if (x === undefined || y === undefined || x.slope === y.slope) continue;
+      const crossing = (y.offset - x.offset) / (x.slope - y.slope);
+      if (Math.abs(crossing) < rowLimit) rows.add(Math.floor(crossing)).add(Math.ceil(crossing));
+    }
+  }
+  return [...rows].sort((a, b) => a - b);
+}

@@ -1,0 +1,74 @@
+/**
+ * Finding a WebGPU device. In Node: Dawn through the `webgpu` package, on the software adapters a machine
+ * without a GPU has (Mesa llvmpipe through Dawn's OpenGL backend in compatibility mode, SwiftShader through
+ * Vulkan) or a real GPU. In a browser: `navigator.gpu`. The kernels use only core WGSL, so any adapter will
+ * do; the limits they need are requested explicitly because compatibility mode starts lower.
+ */
+export interface WebGpuContext {
+  readonly device: GPUDevice;
+  /**
+   * The GPU instance and adapter, held for as long as the device lives: if Dawn's instance is garbage
+   * collected under a live device, Mesa's worker threads crash the process (seen with llvmpipe).
+   */
+  readonly keepAlive: readonly unknown[];
+  /** Which adapter and Dawn backend: reported with every run and benchmark. */
+  readonly description: string;
+}
+
+export type AdapterChoice = "auto" | "opengl" | "vulkan";
+
+interface DawnModule {
+  create(options: string[]): GPU;
+  globals: object;
+}
+
+let cached: Promise<WebGpuContext> | undefined;
+
+export function openWebGpu(choice: AdapterChoice = "auto"): Promise<WebGpuContext> {
+  cached ??= open(choice);
+  return cached;
+}
+
+async function open(choice: AdapterChoice): Promise<WebGpuContext> {
+  // Mesa's EGL needs no display when told so; harmless elsewhere.
+  process.env["EGL_PLATFORM"] ??= "surfaceless";
+  const dawn = (await import("webgpu")) as unknown as DawnModule;
+  Object.assign(globalThis, dawn.globals);
+  const attempts: [string, GPURequestAdapterOptions][] =
+    choice === "opengl" ? [["opengl", { featureLevel: "compatibility" }]]
+    : choice === "vulkan" ? [["vulkan", {}]]
+    : [["vulkan", {}], ["opengl", { featureLevel: "compatibility" }]];
+  const tried: string[] = [];
+  for (const [backend, options] of attempts) {
+    const gpu = dawn.create([`backend=${backend}`]);
+    const adapter = await quietly(() => gpu.requestAdapter(options));
+    if (adapter === null || adapter === undefined) {
+      tried.push(backend);
+      continue;
+    }
+    const limits = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBuffersPerShaderStage: Math.min(8, limits.maxStorageBuffersPerShaderStage),
+        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: Math.min(256, limits.maxComputeInvocationsPerWorkgroup),
+        maxComputeWorkgroupSizeX: Math.min(256, limits.maxComputeWorkgroupSizeX),
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxBufferSize: limits.maxBufferSize,
+      },
+    });
+    const info = adapter.info;
+    const name = [info.vendor, info.architecture, info.device, info.description].filter((x) => x !== "").join(" ") || "unnamed adapter";
+    return { device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${backend}${options.featureLevel === "compatibility" ? ", compatibility" : ""})` };
+  }
+  throw new Error(`no WebGPU adapter found (tried Dawn backends: ${tried.join(", ")}); run scripts/install-software-gpu.sh to install Mesa's software rasterizer`);
+}
+
+/** Dawn prints adapter probing noise on stderr; keep it out of the user's terminal. */
+async function quietly<T>(run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch {
+    return undefined;
+  }
+}

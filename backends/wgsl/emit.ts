@@ -1,0 +1,163 @@
+import type { AttentionKernel } from "../../ir/kernel/kernel.js";
+import { assertNever } from "../../util/hash.js";
+import { closedFormWgsl } from "./closed-form.js";
+import { wgslBool } from "./predicate.js";
+
+/**
+ * Prints a kernel IR attention kernel as WGSL (flash-attention style). One workgroup per query tile and
+ * head, one invocation per query row: the row's q and output accumulator stay in private memory, K and V
+ * tiles are staged through workgroup memory, softmax is online (running max and sum), one pass over the
+ * keys. Only planned key tiles are visited; full tiles skip the mask. Deterministic: same kernel, same text.
+ *
+ * Bindings: 0 q [H, Q, D], 1 k [KVH, K, D], 2 v [KVH, K, D] (f32), 3 out [H, Q, D] (f32),
+ * 4 lse [H, Q] (f32 bits as u32, so −∞ needs no float constant), 5 the heads this kernel serves.
+ */
+export function emitWgsl(kernel: AttentionKernel): string {
+  const { blockM, blockN, headDim: D, qLen: Q, kvLen: K } = kernel;
+  return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
+// ${kernel.dtype} q/k/v as f32 storage, head dim ${D}, ${blockM} query rows × ${blockN} keys per tile.
+const BM: i32 = ${blockM};
+const BN: i32 = ${blockN};
+const D: i32 = ${D};
+const Q_LEN: i32 = ${Q};
+const K_LEN: i32 = ${K};
+const HEADS: i32 = ${kernel.heads};
+const KV_HEADS: i32 = ${kernel.kvHeads};
+const SCALE: f32 = ${formatFloat(kernel.scale)};
+
+@group(0) @binding(0) var<storage, read> q_in: array<f32>;
+@group(0) @binding(1) var<storage, read> k_in: array<f32>;
+@group(0) @binding(2) var<storage, read> v_in: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<u32>;
+@group(0) @binding(5) var<storage, read> head_list: array<u32>;
+
+var<workgroup> k_tile: array<f32, ${blockN * D}>;
+var<workgroup> v_tile: array<f32, ${blockN * D}>;
+
+var<private> q_row: array<f32, ${D}>;
+var<private> acc: array<f32, ${D}>;
+var<private> row_max: f32;
+var<private> row_sum: f32;
+var<private> row_kept: bool;
+
+fn floor_div(a: i32, b: i32) -> i32 {
+  let t = a / b;
+  return select(t, t - 1, (a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+fn floor_mod(a: i32, b: i32) -> i32 {
+  return a - b * floor_div(a, b);
+}
+
+fn ceil_div(a: i32, b: i32) -> i32 {
+  return -floor_div(-a, b);
+}
+
+fn keeps(q: i32, k: i32, i: i32) -> bool {
+  return ${wgslBool(kernel.mask)};
+}
+
+// Visits key tile t: loads it (every invocation helps), then each valid row folds it into its softmax.
+fn visit(t: i32, full: bool, local: i32, row: i32, kv_head: i32) {
+  let k0 = t * BN;
+  let count = min(BN, K_LEN - k0);
+  for (var e = local; e < BN * D; e += BM) {
+    let j = e / D;
+    if (j < count) {
+      let at = (kv_head * K_LEN + k0 + j) * D + e % D;
+      k_tile[e] = k_in[at];
+      v_tile[e] = v_in[at];
+    }
+  }
+  workgroupBarrier();
+  if (row < Q_LEN) {
+    let q = K_LEN - Q_LEN + row;
+    var scores: array<f32, ${blockN}>;
+    var kept: array<bool, ${blockN}>;
+    var any_kept = false;
+    var block_max = 0.0;
+    for (var j = 0; j < count; j++) {
+      kept[j] = full || keeps(q, k0 + j, row);
+      if (kept[j]) {
+        var dot = 0.0;
+        for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
+        scores[j] = dot * SCALE;
+        block_max = select(scores[j], max(block_max, scores[j]), any_kept);
+        any_kept = true;
+      }
+    }
+    if (any_kept) {
+      let new_max = select(block_max, max(row_max, block_max), row_kept);
+      let alpha = select(0.0, exp(row_max - new_max), row_kept);
+      row_sum *= alpha;
+      for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+      for (var j = 0; j < count; j++) {
+        if (kept[j]) {
+          let p = exp(scores[j] - new_max);
+          row_sum += p;
+          for (var d = 0; d < D; d++) { acc[d] += p * v_tile[j * D + d]; }
+        }
+      }
+      row_max = new_max;
+      row_kept = true;
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(${blockM})
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
+  let tile = i32(group.x);
+  let head = i32(head_list[group.z]);
+  let kv_head = head * KV_HEADS / HEADS;
+  let local = i32(local_index);
+  let row = tile * BM + local;
+  row_max = 0.0;
+  row_sum = 0.0;
+  row_kept = false;
+  for (var d = 0; d < D; d++) {
+    acc[d] = 0.0;
+    q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
+  }
+  // Positions of the tile's first and last query rows.
+  let first = K_LEN - Q_LEN + tile * BM;
+  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
+${segmentLoop(kernel)}
+  if (row < Q_LEN) {
+    let base = (head * Q_LEN + row) * D;
+    for (var d = 0; d < D; d++) { out[base + d] = select(0.0, acc[d] / row_sum, row_kept); }
+    lse[head * Q_LEN + row] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
+  }
+}
+`;
+}
+
+/** The loop over key tiles: from the closed form (each tile once across regions), or over all of them. */
+function segmentLoop(kernel: AttentionKernel): string {
+  const { segments, blockN, kvLen } = kernel;
+  switch (segments.kind) {
+    case "allTiles":
+      return `  for (var t = 0; t <= ${Math.floor((kvLen - 1) / blockN)}; t++) { visit(t, false, local, row, kv_head); }`;
+    case "closedForm": {
+      const regions = segments.regions;
+      const loops = regions.map((_, n) => {
+        const earlier = Array.from({ length: n }, (__, m) => `(t >= r${m}_lo && t <= r${m}_hi)`);
+        const full = regions.map((r, m) => (r.exact ? `(t >= r${m}_full_lo && t <= r${m}_full_hi)` : "")).filter((x) => x !== "");
+        return `  for (var t = max(r${n}_lo, 0); t <= r${n}_hi; t++) {
+    ${earlier.length > 0 ? `if (${earlier.join(" || ")}) { continue; }` : "// the first region: nothing visited yet"}
+    visit(t, ${full.length > 0 ? full.join(" || ") : "false"}, local, row, kv_head);
+  }`;
+      });
+      return `${closedFormWgsl(regions, blockN, kvLen)}\n${loops.join("\n")}`;
+    }
+    default:
+      return assertNever(segments, "segment source");
+  }
+}
+
+/** A WGSL f32 literal that always has a decimal point or exponent. */
+function formatFloat(x: number): string {
+  const text = String(Math.fround(x));
+  return /[.e]/.test(text) ? text : `${text}.0`;
+}
