@@ -1,17 +1,17 @@
 import * as P from "../ir/pattern/nodes.js";
 import type { BoolNode } from "../ir/pattern/nodes.js";
 import type { Binding } from "../ir/pattern/binding.js";
-import type { AttentionKernel, Dtype } from "../ir/kernel/kernel.js";
-import { prepareRegions } from "../ir/regions/region.js";
-import { regionsOf } from "./regions.js";
+import type { AttentionKernel, Dtype, KernelLaunch, KernelRegion } from "../ir/kernel/kernel.js";
+import { affine, type SymbolicRegionForm } from "../ir/regions/region.js";
+import { symbolicRegionsOf } from "./regions.js";
 import { simplify } from "./simplify.js";
 import { specialize } from "./specialize.js";
 
 /**
- * Pass `lower`: a bound pattern and a schedule → kernel IR, one kernel per group of heads whose
- * specialized pattern is the same (a DuoAttention table makes two groups; most patterns make one).
- * `variant` builds the baselines from the same path: causal-dense plans `causal`, masked-dense visits every
- * key tile and masks each.
+ * Pass `lower`: a bound pattern and a schedule → kernel IR, one kernel per group of heads whose specialized
+ * pattern is the same (a DuoAttention table makes two groups; most patterns make one). Parameters are
+ * compiled in; lengths stay symbolic. `variant` builds the baselines from the same path: causal-dense plans
+ * `causal`, masked-dense visits every key tile and masks each.
  */
 export type KernelVariant = "sparse" | "causalDense" | "maskedDense";
 
@@ -24,30 +24,36 @@ export interface LowerOptions {
   readonly scale?: number;
 }
 
-export function lowerAttention(binding: Binding, layer: number, options: LowerOptions): AttentionKernel[] {
+export function lowerAttention(binding: Binding, layer: number, options: LowerOptions): KernelLaunch[] {
   const variant = options.variant ?? "sparse";
   const groups = new Map<BoolNode, number[]>();
   for (let head = 0; head < binding.sizes.H; head++) {
-    const body = variant === "causalDense" ? P.causal() : simplify(specialize(binding, { head, layer }));
+    const body = variant === "causalDense" ? P.causal() : simplify(specialize(binding, { head, layer }, { keepSizes: true }));
     groups.set(body, [...(groups.get(body) ?? []), head]);
   }
-  return [...groups].map(([mask, headList], at) => {
-    const form = regionsOf(mask, binding.sizes);
-    const usable = form.exact && form.regions.every((r) => r.runtime.length === 0);
-    return {
-      name: `${binding.pattern.name}_${variant}${groups.size > 1 ? `_${at}` : ""}`,
-      headDim: options.headDim,
-      dtype: options.dtype,
-      blockM: options.blockM,
-      blockN: options.blockN,
-      qLen: binding.sizes.Q,
-      kvLen: binding.sizes.K,
-      heads: binding.sizes.H,
-      kvHeads: binding.sizes.KVH,
-      headList,
-      scale: options.scale ?? 1 / Math.sqrt(options.headDim),
-      segments: variant === "maskedDense" || !usable ? { kind: "allTiles" } : { kind: "closedForm", regions: prepareRegions(form, binding.sizes.K) },
-      mask,
-    };
-  });
+  return [...groups].map(([mask, heads], at) => ({ kernel: lowerOne(binding.pattern.name, mask, variant, options, groups.size > 1 ? at : undefined), heads }));
+}
+
+function lowerOne(pattern: string, mask: BoolNode, variant: KernelVariant, options: LowerOptions, group: number | undefined): AttentionKernel {
+  const form = symbolicRegionsOf(mask);
+  const usable = variant !== "maskedDense" && form.exact && form.regions.every((r) => r.runtime.length === 0);
+  return {
+    name: `${pattern}_${variant}${group === undefined ? "" : `_${group}`}`,
+    headDim: options.headDim,
+    dtype: options.dtype,
+    blockM: options.blockM,
+    blockN: options.blockN,
+    scale: options.scale ?? 1 / Math.sqrt(options.headDim),
+    segments: usable ? { kind: "closedForm", regions: kernelRegions(form) } : { kind: "allTiles" },
+    mask,
+  };
+}
+
+function kernelRegions(form: SymbolicRegionForm): KernelRegion[] {
+  return form.regions.map((region) => ({
+    lower: [{ slope: 0, offset: affine(0) }, ...region.lower],
+    upper: [{ slope: 0, offset: { ...affine(-1), K: 1 } }, ...region.upper],
+    rows: region.rows,
+    exact: region.restrictions.length === 0 && region.runtime.length === 0,
+  }));
 }

@@ -14,7 +14,12 @@ export interface HeadLayer {
   readonly layer: number;
 }
 
-export function specialize(binding: Binding, at: HeadLayer): BoolNode {
+export interface SpecializeOptions {
+  /** Leave Q, K, H, KVH, L as symbols, for kernels that take the lengths at launch. */
+  readonly keepSizes?: boolean;
+}
+
+export function specialize(binding: Binding, at: HeadLayer, options: SpecializeOptions = {}): BoolNode {
   const kvh = kvHeadOf(at.head, binding.sizes);
   const select = { h: at.head, kvh, l: at.layer };
   const ints = new Map<IntNode, IntNode>();
@@ -24,7 +29,7 @@ export function specialize(binding: Binding, at: HeadLayer): BoolNode {
     const cached = ints.get(node);
     if (cached !== undefined) return cached;
     let result: IntNode;
-    if (isCompileConstant(node)) result = P.int(evalConstant(node, binding.params, binding.sizes));
+    if (isCompileConstant(node) && !(options.keepSizes === true && mentionsSize(node))) result = P.int(evalConstant(node, binding.params, binding.sizes));
     else {
       switch (node.kind) {
         case "var":
@@ -32,7 +37,8 @@ export function specialize(binding: Binding, at: HeadLayer): BoolNode {
           break;
         case "neg": result = P.neg(int(node.a)); break;
         case "lookup": result = P.lookup(node.input, int(node.at)); break;
-        case "const": case "size": case "param": result = node; break; // constants were folded above
+        case "const": case "size": result = node; break;
+        case "param": result = P.int(binding.params.get(node.name) ?? 0); break;
         default: result = P.intBinary(node.kind, int(node.a), int(node.b));
       }
       result = foldInt(result);
@@ -65,6 +71,10 @@ export function specialize(binding: Binding, at: HeadLayer): BoolNode {
     return result;
   };
   return bool(binding.pattern.body);
+}
+
+function mentionsSize(node: IntNode): boolean {
+  return node.kind === "size" || P.childrenOf(node).some((child) => mentionsSize(child as IntNode));
 }
 
 /** Folds operations on constants and the identities that make restrictions vanish (`x % 1`, `x / 1`, `x * 1`). */

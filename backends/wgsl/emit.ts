@@ -10,19 +10,16 @@ import { wgslBool } from "./predicate.js";
  * keys. Only planned key tiles are visited; full tiles skip the mask. Deterministic: same kernel, same text.
  *
  * Bindings: 0 q [H, Q, D], 1 k [KVH, K, D], 2 v [KVH, K, D] (f32), 3 out [H, Q, D] (f32),
- * 4 lse [H, Q] (f32 bits as u32, so −∞ needs no float constant), 5 the heads this kernel serves.
+ * 4 lse [H, Q] (f32 bits as u32, so −∞ needs no float constant), 5 the heads this kernel serves,
+ * 6 the launch's lengths (uniform): the same kernel serves every shape.
  */
 export function emitWgsl(kernel: AttentionKernel): string {
-  const { blockM, blockN, headDim: D, qLen: Q, kvLen: K } = kernel;
+  const { blockM, blockN, headDim: D } = kernel;
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
 // ${kernel.dtype} q/k/v as f32 storage, head dim ${D}, ${blockM} query rows × ${blockN} keys per tile.
 const BM: i32 = ${blockM};
 const BN: i32 = ${blockN};
 const D: i32 = ${D};
-const Q_LEN: i32 = ${Q};
-const K_LEN: i32 = ${K};
-const HEADS: i32 = ${kernel.heads};
-const KV_HEADS: i32 = ${kernel.kvHeads};
 const SCALE: f32 = ${formatFloat(kernel.scale)};
 
 @group(0) @binding(0) var<storage, read> q_in: array<f32>;
@@ -31,6 +28,13 @@ const SCALE: f32 = ${formatFloat(kernel.scale)};
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
+
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32 }
+@group(0) @binding(6) var<uniform> lengths: Lengths;
+
+// Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
+fn q_len() -> i32 { return lengths.q_len; }
+fn k_len() -> i32 { return lengths.k_len; }
 
 var<workgroup> k_tile: array<f32, ${blockN * D}>;
 var<workgroup> v_tile: array<f32, ${blockN * D}>;
@@ -55,11 +59,13 @@ fn ceil_div(a: i32, b: i32) -> i32 {
 }
 
 fn keeps(q: i32, k: i32, i: i32) -> bool {
-  return ${wgslBool(kernel.mask)};
+  ${sizeLets(kernel)}return ${wgslBool(kernel.mask)};
 }
 
 // Visits key tile t: loads it (every invocation helps), then each valid row folds it into its softmax.
 fn visit(t: i32, full: bool, local: i32, row: i32, kv_head: i32) {
+  let Q_LEN = q_len();
+  let K_LEN = k_len();
   let k0 = t * BN;
   let count = min(BN, K_LEN - k0);
   for (var e = local; e < BN * D; e += BM) {
@@ -108,6 +114,11 @@ fn visit(t: i32, full: bool, local: i32, row: i32, kv_head: i32) {
 
 @compute @workgroup_size(${blockM})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
+  let Q_LEN = lengths.q_len;
+  let K_LEN = lengths.k_len;
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
   let tile = i32(group.x);
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
@@ -135,10 +146,10 @@ ${segmentLoop(kernel)}
 
 /** The loop over key tiles: from the closed form (each tile once across regions), or over all of them. */
 function segmentLoop(kernel: AttentionKernel): string {
-  const { segments, blockN, kvLen } = kernel;
+  const { segments, blockN } = kernel;
   switch (segments.kind) {
     case "allTiles":
-      return `  for (var t = 0; t <= ${Math.floor((kvLen - 1) / blockN)}; t++) { visit(t, false, local, row, kv_head); }`;
+      return `  for (var t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, local, row, kv_head); }`;
     case "closedForm": {
       const regions = segments.regions;
       const loops = regions.map((_, n) => {
@@ -149,11 +160,20 @@ function segmentLoop(kernel: AttentionKernel): string {
     visit(t, ${full.length > 0 ? full.join(" || ") : "false"}, local, row, kv_head);
   }`;
       });
-      return `${closedFormWgsl(regions, blockN, kvLen)}\n${loops.join("\n")}`;
+      return `${closedFormWgsl(regions, blockN)}\n${loops.join("\n")}`;
     }
     default:
       return assertNever(segments, "segment source");
   }
+}
+
+/** The sizes the mask mentions, bound from the uniform lengths (only those used, to keep the text small). */
+function sizeLets(kernel: AttentionKernel): string {
+  const text = wgslBool(kernel.mask);
+  const lets = [["Q_LEN", "lengths.q_len"], ["K_LEN", "lengths.k_len"], ["HEADS", "lengths.heads"], ["KV_HEADS", "lengths.kv_heads"], ["LAYERS", "lengths.layers"]]
+    .filter(([name]) => new RegExp(`\\b${name ?? ""}\\b`).test(text))
+    .map(([name, field]) => `let ${name ?? ""} = ${field ?? ""};\n  `);
+  return lets.join("");
 }
 
 /** A WGSL f32 literal that always has a decimal point or exponent. */

@@ -2,8 +2,8 @@ import type { BoolNode, IntNode } from "../../ir/pattern/nodes.js";
 import { assertNever } from "../../util/hash.js";
 
 /**
- * Prints a specialized pattern (only q, k, i and constants left) as a WGSL boolean expression over `i32`
- * locals `q`, `k` and `i`, using the helpers `floor_div` and `floor_mod` from the kernel prelude. Runtime
+ * Prints a specialized pattern (only q, k, i, sizes and constants left) as a WGSL boolean expression over `i32`
+ *  locals `q`, `k`, `i` and the sizes (`Q_LEN`, `K_LEN`, …), using the helpers `floor_div` and `floor_mod` from the kernel prelude. Runtime
  * inputs are not printed here: dynamic patterns reach the kernel through their index plan.
  */
 export function wgslBool(node: BoolNode): string {
@@ -27,8 +27,10 @@ export function wgslInt(node: IntNode): string {
     case "var":
       if (node.name === "q" || node.name === "k" || node.name === "i") return node.name;
       throw new Error(`variable ${node.name} should have been specialized away`);
-    case "size": case "param":
-      throw new Error(`${node.kind} ${node.name} should have been specialized away`);
+    case "size":
+      return { Q: "Q_LEN", K: "K_LEN", H: "HEADS", KVH: "KV_HEADS", L: "LAYERS" }[node.name];
+    case "param":
+      throw new Error(`parameter ${node.name} should have been specialized away`);
     case "add": return `(${wgslInt(node.a)} + ${wgslInt(node.b)})`;
     case "sub": return `(${wgslInt(node.a)} - ${wgslInt(node.b)})`;
     case "mul": return `(${wgslInt(node.a)} * ${wgslInt(node.b)})`;

@@ -1,5 +1,6 @@
-import type { AttentionKernel } from "../../ir/kernel/kernel.js";
+import type { AttentionKernel, KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash } from "../../ir/kernel/kernel.js";
+import type { Sizes } from "../../ir/pattern/eval-int.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl } from "./emit.js";
 
@@ -43,51 +44,63 @@ export class AttentionBuffers {
   readonly v: GPUBuffer;
   readonly out: GPUBuffer;
   readonly lse: GPUBuffer;
+  readonly lengths: GPUBuffer;
+  readonly outLength: number;
+  readonly lseLength: number;
   private readonly heads = new Map<string, GPUBuffer>();
 
-  constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly outLength: number, readonly lseLength: number) {
-    this.q = this.upload(tensors.q);
-    this.k = this.upload(tensors.k);
-    this.v = this.upload(tensors.v);
+  constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly sizes: Sizes, headDim: number) {
+    const expect = (name: string, data: Float32Array, length: number): void => {
+      if (data.length !== length) throw new Error(`${name} has ${data.length} values, expected ${length}`);
+    };
+    expect("q", tensors.q, sizes.H * sizes.Q * headDim);
+    expect("k", tensors.k, sizes.KVH * sizes.K * headDim);
+    expect("v", tensors.v, sizes.KVH * sizes.K * headDim);
+    this.q = this.upload(tensors.q, GPUBufferUsage.STORAGE);
+    this.k = this.upload(tensors.k, GPUBufferUsage.STORAGE);
+    this.v = this.upload(tensors.v, GPUBufferUsage.STORAGE);
+    this.outLength = sizes.H * sizes.Q * headDim;
+    this.lseLength = sizes.H * sizes.Q;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
-    this.out = context.device.createBuffer({ size: Math.max(4, outLength * 4), usage });
-    this.lse = context.device.createBuffer({ size: Math.max(4, lseLength * 4), usage });
+    this.out = context.device.createBuffer({ size: Math.max(4, this.outLength * 4), usage });
+    this.lse = context.device.createBuffer({ size: Math.max(4, this.lseLength * 4), usage });
+    this.lengths = this.upload(Int32Array.from([sizes.Q, sizes.K, sizes.H, sizes.KVH, sizes.L, 0, 0, 0]), GPUBufferUsage.UNIFORM);
   }
 
   headList(list: readonly number[]): GPUBuffer {
     const key = list.join(",");
     let buffer = this.heads.get(key);
     if (buffer === undefined) {
-      buffer = this.upload(Uint32Array.from(list));
+      buffer = this.upload(Uint32Array.from(list), GPUBufferUsage.STORAGE);
       this.heads.set(key, buffer);
     }
     return buffer;
   }
 
-  private upload(data: Float32Array | Uint32Array): GPUBuffer {
-    const buffer = this.context.device.createBuffer({ size: Math.max(4, data.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  private upload(data: Float32Array | Uint32Array | Int32Array, usage: number): GPUBuffer {
+    const buffer = this.context.device.createBuffer({ size: Math.max(16, data.byteLength), usage: usage | GPUBufferUsage.COPY_DST });
     this.context.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     return buffer;
   }
 
   destroy(): void {
-    for (const b of [this.q, this.k, this.v, this.out, this.lse, ...this.heads.values()]) b.destroy();
+    for (const b of [this.q, this.k, this.v, this.out, this.lse, this.lengths, ...this.heads.values()]) b.destroy();
   }
 }
 
 /** Records the dispatches of all kernels (one per head group) and waits for the queue. */
-export async function dispatchAttention(context: WebGpuContext, kernels: readonly AttentionKernel[], buffers: AttentionBuffers): Promise<void> {
+export async function dispatchAttention(context: WebGpuContext, launches: readonly KernelLaunch[], buffers: AttentionBuffers): Promise<void> {
   const encoder = context.device.createCommandEncoder();
   const pass = encoder.beginComputePass();
-  for (const kernel of kernels) {
+  for (const { kernel, heads } of launches) {
     const pipeline = pipelineFor(context, kernel);
     const bindGroup = context.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [buffers.q, buffers.k, buffers.v, buffers.out, buffers.lse, buffers.headList(kernel.headList)].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [buffers.q, buffers.k, buffers.v, buffers.out, buffers.lse, buffers.headList(heads), buffers.lengths].map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(Math.ceil(kernel.qLen / kernel.blockM), 1, kernel.headList.length);
+    pass.dispatchWorkgroups(Math.ceil(buffers.sizes.Q / kernel.blockM), 1, heads.length);
   }
   pass.end();
   context.device.queue.submit([encoder.finish()]);
@@ -95,13 +108,13 @@ export async function dispatchAttention(context: WebGpuContext, kernels: readonl
 }
 
 /** Uploads, runs and reads back: the whole attention in one call. */
-export async function runAttention(context: WebGpuContext, kernels: readonly AttentionKernel[], tensors: AttentionTensors): Promise<AttentionResult> {
-  const [first] = kernels;
+export async function runAttention(context: WebGpuContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes): Promise<AttentionResult> {
+  const [first] = launches;
   if (first === undefined) throw new Error("no kernel to run");
-  const buffers = new AttentionBuffers(context, tensors, first.heads * first.qLen * first.headDim, first.heads * first.qLen);
+  const buffers = new AttentionBuffers(context, tensors, sizes, first.kernel.headDim);
   try {
     context.device.pushErrorScope("validation");
-    await dispatchAttention(context, kernels, buffers);
+    await dispatchAttention(context, launches, buffers);
     const error = await context.device.popErrorScope();
     if (error !== null) throw new Error(`WebGPU validation failed: ${error.message}`);
     const out = await readBack(context, buffers.out, buffers.outLength);

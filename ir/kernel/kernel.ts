@@ -1,22 +1,32 @@
 import type { BoolNode } from "../pattern/nodes.js";
 import { printNode } from "../pattern/print.js";
-import type { Bound, PreparedRegion } from "../regions/region.js";
+import { printAffine, type RowLimit, type SymbolicBound } from "../regions/region.js";
 import { hash64 } from "../../util/hash.js";
 
 /**
  * Kernel IR: one attention kernel, with everything a backend needs and nothing it must decide about the
- * pattern. A backend turns it into source; the IR says which key tiles each query tile visits (its segment
- * source), which of them need the mask, and the mask itself.
+ * pattern. Lengths and head counts are not in it: they arrive at launch, so one compiled kernel serves every
+ * shape. A backend turns it into source; the IR says which key tiles each query tile visits (its segment
+ * source), which of them need the mask, and the mask itself (over q, k, i and the sizes).
  */
 export type Dtype = "f32" | "f16";
 
+/** A region in terms of the lengths, the implicit 0 ≤ k ≤ K − 1 included. */
+export interface KernelRegion {
+  readonly lower: readonly SymbolicBound[];
+  readonly upper: readonly SymbolicBound[];
+  readonly rows: readonly RowLimit[];
+  /** No restrictions: a key tile inside the region's intersection over the tile's rows needs no mask. */
+  readonly exact: boolean;
+}
+
 /**
  * Where a query tile's key tiles come from:
- * - closedForm: computed from the tile index and the regions' constants (no metadata);
+ * - closedForm: computed from the tile index, the lengths and the regions' constants (no metadata);
  * - allTiles: every key tile, always masked (the masked-dense baseline and the fallback).
  */
 export type SegmentSource =
-  | { readonly kind: "closedForm"; readonly regions: readonly PreparedRegion[] }
+  | { readonly kind: "closedForm"; readonly regions: readonly KernelRegion[] }
   | { readonly kind: "allTiles" };
 
 export interface AttentionKernel {
@@ -25,30 +35,30 @@ export interface AttentionKernel {
   readonly dtype: Dtype;
   readonly blockM: number;
   readonly blockN: number;
-  readonly qLen: number;
-  readonly kvLen: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  /** The query heads this kernel serves (heads whose specialized pattern is the same). */
-  readonly headList: readonly number[];
   readonly scale: number;
   readonly segments: SegmentSource;
-  /** The kept-pair test over q, k, i, applied on tiles that are not full. */
+  /** The kept-pair test over q, k, i and the sizes, applied on tiles that are not full. */
   readonly mask: BoolNode;
 }
 
+/** A kernel and the query heads it serves in one launch (heads whose specialized pattern is the same). */
+export interface KernelLaunch {
+  readonly kernel: AttentionKernel;
+  readonly heads: readonly number[];
+}
+
+/** Structural key of a kernel: equal for kernels that compile to the same code (the pipeline cache key). */
 export function kernelHash(kernel: AttentionKernel): string {
   return hash64(printKernel(kernel));
 }
 
-/** A readable dump of the kernel IR (`stipple ir --stage kernel`), also the structural key of the pipeline cache. */
+/** A readable dump of the kernel IR (`stipple ir --stage kernel`). */
 export function printKernel(kernel: AttentionKernel): string {
   const lines = [
-    `kernel ${kernel.name}: ${kernel.dtype}, head dim ${kernel.headDim}, tiles ${kernel.blockM} × ${kernel.blockN}`,
-    `  lengths Q = ${kernel.qLen}, K = ${kernel.kvLen}; heads ${kernel.heads} over ${kernel.kvHeads} kv heads; serves heads [${kernel.headList.join(", ")}]`,
-    `  scale ${kernel.scale}`,
+    `kernel ${kernel.name}: ${kernel.dtype}, head dim ${kernel.headDim}, tiles ${kernel.blockM} × ${kernel.blockN}, scale ${kernel.scale}`,
     `  mask on partial tiles: ${printNode(kernel.mask)}`,
   ];
+  const bound = (b: SymbolicBound): string => (b.slope === 0 ? printAffine(b.offset) : `${b.slope}·q + ${printAffine(b.offset)}`);
   switch (kernel.segments.kind) {
     case "allTiles":
       lines.push("  segments: every key tile, masked");
@@ -56,8 +66,8 @@ export function printKernel(kernel: AttentionKernel): string {
     case "closedForm":
       lines.push("  segments: closed form from the tile index");
       kernel.segments.regions.forEach((r, at) => {
-        const bound = (b: Bound): string => `${b.slope}·q + ${b.offset}`;
-        lines.push(`    region ${at}: q in ${r.rowMin}..${r.rowMax}, k >= max(${r.lower.map(bound).join(", ")}), k <= min(${r.upper.map(bound).join(", ")})${r.exact ? "" : ", masked"}`);
+        const rows = r.rows.map((limit) => `${bound(limit)} >= 0`);
+        lines.push(`    region ${at}: ${[...rows, `k >= max(${r.lower.map(bound).join(", ")})`, `k <= min(${r.upper.map(bound).join(", ")})`].join(", ")}${r.exact ? "" : ", masked"}`);
       });
       break;
   }

@@ -1,5 +1,78 @@
-import type { BoolNode } from "../pattern/nodes.js";
+import type { Sizes } from "../pattern/eval-int.js";
+import type { BoolNode, SizeName } from "../pattern/nodes.js";
 import { printNode } from "../pattern/print.js";
+
+/** c + Q·Q + K·K + H·H + KVH·KVH + L·L: a value known once the lengths are. */
+export type SizeAffine = Readonly<Record<SizeName | "c", number>>;
+
+export const affine = (c: number): SizeAffine => ({ c, Q: 0, K: 0, H: 0, KVH: 0, L: 0 });
+const sizeKeys = ["c", "Q", "K", "H", "KVH", "L"] as const;
+
+export function addAffine(a: SizeAffine, b: SizeAffine): SizeAffine {
+  return { c: a.c + b.c, Q: a.Q + b.Q, K: a.K + b.K, H: a.H + b.H, KVH: a.KVH + b.KVH, L: a.L + b.L };
+}
+
+export function scaleAffine(a: SizeAffine, by: number): SizeAffine {
+  return { c: a.c * by, Q: a.Q * by, K: a.K * by, H: a.H * by, KVH: a.KVH * by, L: a.L * by };
+}
+
+/** The number, when no size appears in it. */
+export function constantOf(a: SizeAffine): number | undefined {
+  return a.Q === 0 && a.K === 0 && a.H === 0 && a.KVH === 0 && a.L === 0 ? a.c : undefined;
+}
+
+export function evalAffine(a: SizeAffine, sizes: Sizes): number {
+  return a.c + a.Q * sizes.Q + a.K * sizes.K + a.H * sizes.H + a.KVH * sizes.KVH + a.L * sizes.L;
+}
+
+export function printAffine(a: SizeAffine): string {
+  const terms = sizeKeys.filter((key) => key !== "c" && a[key] !== 0).map((key) => (a[key] === 1 ? key : a[key] === -1 ? `-${key}` : `${a[key]}·${key}`));
+  if (a.c !== 0 || terms.length === 0) terms.push(String(a.c));
+  return terms.join(" + ").replaceAll("+ -", "- ");
+}
+
+/** `slope · q + offset` with the offset still in terms of the lengths. */
+export interface SymbolicBound {
+  readonly slope: number;
+  readonly offset: SizeAffine;
+}
+
+/** `slope · q + offset ≥ 0`: a limit on the rows a region applies to. */
+export type RowLimit = SymbolicBound;
+
+/** A region before the lengths are known: what kernels compile (see Region for the meaning). */
+export interface SymbolicRegion {
+  readonly lower: readonly SymbolicBound[];
+  readonly upper: readonly SymbolicBound[];
+  readonly rows: readonly RowLimit[];
+  readonly restrictions: readonly BoolNode[];
+  readonly runtime: readonly BoolNode[];
+}
+
+export interface SymbolicRegionForm {
+  readonly regions: readonly SymbolicRegion[];
+  readonly exact: boolean;
+}
+
+/** Fixes the lengths: symbolic bounds become numbers, row limits an interval (empty regions dropped). */
+export function instantiate(form: SymbolicRegionForm, sizes: Sizes): RegionForm {
+  const regions: Region[] = [];
+  for (const region of form.regions) {
+    let rowMin = -Infinity;
+    let rowMax = Infinity;
+    for (const limit of region.rows) {
+      const offset = evalAffine(limit.offset, sizes);
+      if (limit.slope === 0) {
+        if (offset < 0) rowMin = Infinity;
+      } else if (limit.slope > 0) rowMin = Math.max(rowMin, Math.ceil(-offset / limit.slope));
+      else rowMax = Math.min(rowMax, Math.floor(offset / -limit.slope));
+    }
+    if (rowMin > rowMax) continue;
+    const numeric = (b: SymbolicBound): Bound => ({ slope: b.slope, offset: evalAffine(b.offset, sizes) });
+    regions.push({ lower: region.lower.map(numeric), upper: region.upper.map(numeric), rowMin, rowMax, restrictions: region.restrictions, runtime: region.runtime });
+  }
+  return { regions, exact: form.exact };
+}
 
 /** `slope · q + offset`: a key bound that moves with the query position. */
 export interface Bound {
