@@ -22,13 +22,14 @@ export interface BindingOptions {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export function addBindingOptions(command: Command): Command {
+export function addBindingOptions(command: Command, options: { lengthsOptional?: boolean } = {}): Command {
+  const lengthNote = options.lengthsOptional === true ? " (default 1: the output does not depend on it)" : "";
   return command
     .option("--pattern <name>", "the pattern to use (default: the only pattern declared in FILE)")
     .option("--param <name=value>", "set a parameter; repeat for several", collect, [])
     .option("--input <name=file.json>", "a runtime input as JSON nested arrays; repeat for several", collect, [])
-    .addOption(new Option("--q-len <Q>", "number of query rows (they sit at the end of the keys: q = K - Q + i)"))
-    .addOption(new Option("--kv-len <K>", "number of keys"))
+    .addOption(new Option("--q-len <Q>", `number of query rows (they sit at the end of the keys: q = K - Q + i)${lengthNote}`).default(options.lengthsOptional === true ? "1" : undefined))
+    .addOption(new Option("--kv-len <K>", `number of keys${lengthNote}`).default(options.lengthsOptional === true ? "1" : undefined))
     .option("--heads <N>", "query heads H", "1")
     .option("--kv-heads <N>", "key/value heads KVH (default: H)")
     .option("--layers <N>", "layers L", "1")

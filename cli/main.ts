@@ -3,13 +3,15 @@ import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.js";
 import { registerMask } from "./commands/mask.js";
 import { registerPlan } from "./commands/plan.js";
+import { registerEmit } from "./commands/emit.js";
+import { registerRun } from "./commands/run.js";
 import { CommandFailed, printDiagnostics } from "./io.js";
 
 /**
  * Exit codes: 0 success; 1 the input has errors (diagnostics on stderr); 2 the command line is malformed;
  * 3 an internal error (a bug in Stipple: please report it with the command).
  */
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()
     .name("stipple")
     .description("Stipple compiles sparse attention patterns (.stip files) into verified attention kernels.")
@@ -19,9 +21,11 @@ function main(argv: readonly string[]): number {
   registerCheck(program);
   registerMask(program);
   registerPlan(program);
+  registerEmit(program);
+  registerRun(program);
   try {
-    program.parse(argv as string[], { from: "node" });
-    return 0;
+    await program.parseAsync(argv as string[], { from: "node" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommandFailed) {
       printDiagnostics(error.diagnostics, error.sources);
@@ -35,4 +39,8 @@ function main(argv: readonly string[]): number {
   }
 }
 
-process.exitCode = main(process.argv);
+// Exit explicitly: Dawn's device keeps the event loop alive after a run.
+main(process.argv).then((code) => process.exit(code), (error: unknown) => {
+  process.stderr.write(`internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(3);
+});

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+
 /**
  * Finding a WebGPU device. In Node: Dawn through the `webgpu` package, on the software adapters a machine
  * without a GPU has (Mesa llvmpipe through Dawn's OpenGL backend in compatibility mode, SwiftShader through
@@ -29,9 +31,15 @@ export function openWebGpu(choice: AdapterChoice = "auto"): Promise<WebGpuContex
   return cached;
 }
 
+/** Where Debian's chromium package puts SwiftShader's Vulkan driver (scripts/install-software-gpu.sh). */
+export const swiftShaderIcd = "/usr/lib/chromium/vk_swiftshader_icd.json";
+
 async function open(choice: AdapterChoice): Promise<WebGpuContext> {
   // Mesa's EGL needs no display when told so; harmless elsewhere.
   process.env["EGL_PLATFORM"] ??= "surfaceless";
+  // Prefer SwiftShader (Vulkan, core features) when no Vulkan driver is named: Mesa's llvmpipe through
+  // OpenGL drops some storage writes of our kernels past ~112 KiB (seen with Mesa 22.3), SwiftShader does not.
+  if (process.env["VK_ICD_FILENAMES"] === undefined && existsSync(swiftShaderIcd)) process.env["VK_ICD_FILENAMES"] = swiftShaderIcd;
   const dawn = (await import("webgpu")) as unknown as DawnModule;
   Object.assign(globalThis, dawn.globals);
   const attempts: [string, GPURequestAdapterOptions][] =
