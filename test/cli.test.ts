@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { writeNpy } from "../util/npy.js";
 import { runCli } from "./cli-runner.js";
 
 describe("stipple check", () => {
@@ -58,5 +59,31 @@ describe("stipple mask", () => {
     expect(status).toBe(2);
     expect(stderr).toContain("unknown option");
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("stipple emit and run", () => {
+  it("emits the same WGSL twice, whatever the lengths", async () => {
+    const first = await runCli(["emit", "examples/sliding_window.stip", "--target", "wgsl", "--head-dim", "64", "--param", "window=128"]);
+    const second = await runCli(["emit", "examples/sliding_window.stip", "--target", "wgsl", "--head-dim", "64", "--param", "window=128", "--q-len", "4096", "--kv-len", "4096"]);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain("@compute @workgroup_size(64)");
+    expect(second.stdout).toBe(first.stdout);
+  });
+
+  it("runs a kernel on .npy tensors on the software adapter and passes --check", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stipple-"));
+    const tensor = (shape: number[], seed: number): Uint8Array =>
+      writeNpy(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 1.37 + seed)));
+    writeFileSync(join(dir, "q.npy"), tensor([2, 50, 32], 1));
+    writeFileSync(join(dir, "k.npy"), tensor([1, 70, 32], 2));
+    writeFileSync(join(dir, "v.npy"), tensor([1, 70, 32], 3));
+    const result = await runCli(["run", "examples/dilated.stip", "--param", "window=8", "--param", "dilation=3",
+      "--q", join(dir, "q.npy"), "--k", join(dir, "k.npy"), "--v", join(dir, "v.npy"), "--out", join(dir, "o.npy"), "--lse", join(dir, "lse.npy"), "--check", "--json"]);
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}") as { check: string; maxAbsError: number; adapter: string };
+    expect(report.check).toBe("pass");
+    expect(report.maxAbsError).toBeLessThan(1e-4);
+    expect(readFileSync(join(dir, "o.npy")).length).toBeGreaterThan(2 * 50 * 32 * 4);
   });
 });

@@ -1,5 +1,5 @@
 import type { KernelRegion } from "../../ir/kernel/kernel.js";
-import type { SizeAffine, SymbolicBound } from "../../ir/regions/region.js";
+import { constantOf, type SizeAffine, type SymbolicBound } from "../../ir/regions/region.js";
 
 /**
  * WGSL for the closed-form plan: from the query tile's first and last positions and the launch's lengths,
@@ -27,7 +27,9 @@ function difference(a: SizeAffine, b: SizeAffine): SizeAffine {
 }
 
 function bound(b: SymbolicBound, q: string): string {
-  return b.slope === 0 ? wgslAffine(b.offset) : `(${b.slope} * ${q} + ${wgslAffine(b.offset)})`;
+  if (b.slope === 0) return wgslAffine(b.offset);
+  const scaled = b.slope === 1 ? q : `${b.slope} * ${q}`;
+  return constantOf(b.offset) === 0 ? scaled : `(${scaled} + ${wgslAffine(b.offset)})`;
 }
 
 function fold(bounds: readonly SymbolicBound[], q: string, op: "max" | "min"): string {
@@ -36,6 +38,8 @@ function fold(bounds: readonly SymbolicBound[], q: string, op: "max" | "min"): s
 
 /** `slope · q + offset ≥ 0` narrows the row range. */
 function rowLimit(slope: number, offset: SizeAffine): string {
+  const constant = constantOf(offset);
+  if (slope === 0 && constant !== undefined) return constant < 0 ? "row_lo = row_hi + 1; // never" : "";
   if (slope === 0) return `if (${wgslAffine(offset)} < 0) { row_lo = row_hi + 1; }`;
   if (slope > 0) return `row_lo = max(row_lo, ceil_div(${wgslAffine(difference({ c: 0, Q: 0, K: 0, H: 0, KVH: 0, L: 0 }, offset))}, ${slope}));`;
   return `row_hi = min(row_hi, floor_div(${wgslAffine(offset)}, ${-slope}));`;
@@ -57,6 +61,7 @@ function crossingChecks(bounds: readonly SymbolicBound[], variable: string, op: 
 function regionWgsl(region: KernelRegion, n: number, blockN: number): string {
   const limits = region.rows.map((r) => rowLimit(r.slope, r.offset));
   for (const l of region.lower) for (const u of region.upper) limits.push(rowLimit(u.slope - l.slope, difference(u.offset, l.offset)));
+  const uniqueLimits = [...new Set(limits.filter((x) => x !== ""))];
   const lo = (q: string): string => fold(region.lower, q, "max");
   const hi = (q: string): string => fold(region.upper, q, "min");
   const full = region.exact
@@ -75,7 +80,7 @@ function regionWgsl(region: KernelRegion, n: number, blockN: number): string {
   {
     var row_lo = first;
     var row_hi = last;
-    ${limits.join("\n    ")}
+    ${uniqueLimits.join("\n    ")}
     if (row_lo <= row_hi) {
       var min_lo = min(${lo("row_lo")}, ${lo("row_hi")});
       ${crossingChecks(region.lower, "min_lo", "min", lo).join("\n      ")}

@@ -1,4 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /**
  * Finding a WebGPU device. In Node: Dawn through the `webgpu` package, on the software adapters a machine
@@ -40,6 +42,12 @@ async function open(choice: AdapterChoice): Promise<WebGpuContext> {
   // Prefer SwiftShader (Vulkan, core features) when no Vulkan driver is named: Mesa's llvmpipe through
   // OpenGL drops some storage writes of our kernels past ~112 KiB (seen with Mesa 22.3), SwiftShader does not.
   if (process.env["VK_ICD_FILENAMES"] === undefined && existsSync(swiftShaderIcd)) process.env["VK_ICD_FILENAMES"] = swiftShaderIcd;
+  // Vulkan loaders complain on stderr without a runtime directory; give them a private one.
+  if (process.env["XDG_RUNTIME_DIR"] === undefined) {
+    const runtimeDir = join(tmpdir(), `stipple-runtime-${process.getuid?.() ?? 0}`);
+    mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
+    process.env["XDG_RUNTIME_DIR"] = runtimeDir;
+  }
   const dawn = (await import("webgpu")) as unknown as DawnModule;
   Object.assign(globalThis, dawn.globals);
   const attempts: [string, GPURequestAdapterOptions][] =

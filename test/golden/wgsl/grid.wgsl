@@ -1,0 +1,195 @@
+// heads 0, 1
+// Stipple attention kernel grid_sparse: generated, do not edit.
+// f32 q/k/v as f32 storage, head dim 64, 64 query rows × 32 keys per tile.
+const BM: i32 = 64;
+const BN: i32 = 32;
+const D: i32 = 64;
+const SCALE: f32 = 0.125;
+
+@group(0) @binding(0) var<storage, read> q_in: array<f32>;
+@group(0) @binding(1) var<storage, read> k_in: array<f32>;
+@group(0) @binding(2) var<storage, read> v_in: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<u32>;
+@group(0) @binding(5) var<storage, read> head_list: array<u32>;
+
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32 }
+@group(0) @binding(6) var<uniform> lengths: Lengths;
+
+// Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
+fn q_len() -> i32 { return lengths.q_len; }
+fn k_len() -> i32 { return lengths.k_len; }
+
+var<workgroup> k_tile: array<f32, 2048>;
+var<workgroup> v_tile: array<f32, 2048>;
+
+var<private> q_row: array<f32, 64>;
+var<private> acc: array<f32, 64>;
+var<private> row_max: f32;
+var<private> row_sum: f32;
+var<private> row_kept: bool;
+
+fn floor_div(a: i32, b: i32) -> i32 {
+  let t = a / b;
+  return select(t, t - 1, (a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+fn floor_mod(a: i32, b: i32) -> i32 {
+  return a - b * floor_div(a, b);
+}
+
+fn ceil_div(a: i32, b: i32) -> i32 {
+  return -floor_div(-a, b);
+}
+
+fn keeps(q: i32, k: i32, i: i32) -> bool {
+  return ((k <= q) && (((floor_mod(k, 16) == 0) || (floor_mod(q, 16) == 0)) || ((q - k) < 64)));
+}
+
+// Visits key tile t: loads it (every invocation helps), then each valid row folds it into its softmax.
+fn visit(t: i32, full: bool, local: i32, row: i32, kv_head: i32) {
+  let Q_LEN = q_len();
+  let K_LEN = k_len();
+  let k0 = t * BN;
+  let count = min(BN, K_LEN - k0);
+  for (var e = local; e < BN * D; e += BM) {
+    let j = e / D;
+    if (j < count) {
+      let at = (kv_head * K_LEN + k0 + j) * D + e % D;
+      k_tile[e] = k_in[at];
+      v_tile[e] = v_in[at];
+    }
+  }
+  workgroupBarrier();
+  if (row < Q_LEN) {
+    let q = K_LEN - Q_LEN + row;
+    var scores: array<f32, 32>;
+    var kept: array<bool, 32>;
+    var any_kept = false;
+    var block_max = 0.0;
+    for (var j = 0; j < count; j++) {
+      kept[j] = full || keeps(q, k0 + j, row);
+      if (kept[j]) {
+        var dot = 0.0;
+        for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
+        scores[j] = dot * SCALE;
+        block_max = select(scores[j], max(block_max, scores[j]), any_kept);
+        any_kept = true;
+      }
+    }
+    if (any_kept) {
+      let new_max = select(block_max, max(row_max, block_max), row_kept);
+      let alpha = select(0.0, exp(row_max - new_max), row_kept);
+      row_sum *= alpha;
+      for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+      for (var j = 0; j < count; j++) {
+        if (kept[j]) {
+          let p = exp(scores[j] - new_max);
+          row_sum += p;
+          for (var d = 0; d < D; d++) { acc[d] += p * v_tile[j * D + d]; }
+        }
+      }
+      row_max = new_max;
+      row_kept = true;
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
+  let Q_LEN = lengths.q_len;
+  let K_LEN = lengths.k_len;
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
+  let tile = i32(group.x);
+  let head = i32(head_list[group.z]);
+  let kv_head = head * KV_HEADS / HEADS;
+  let local = i32(local_index);
+  let row = tile * BM + local;
+  row_max = 0.0;
+  row_sum = 0.0;
+  row_kept = false;
+  for (var d = 0; d < D; d++) {
+    acc[d] = 0.0;
+    q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
+  }
+  // Positions of the tile's first and last query rows.
+  let first = K_LEN - Q_LEN + tile * BM;
+  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
+  // region 0
+  var r0_lo = 1; var r0_hi = 0; var r0_full_lo = 1; var r0_full_hi = 0;
+  {
+    var row_lo = first;
+    var row_hi = last;
+    if ((K_LEN + (-1)) < 0) { row_lo = row_hi + 1; }
+    row_lo = max(row_lo, ceil_div(0, 1));
+    if (row_lo <= row_hi) {
+      var min_lo = min(0, 0);
+      
+      var max_hi = max(min((K_LEN + (-1)), row_lo), min((K_LEN + (-1)), row_hi));
+      { let c = floor_div((-1 * K_LEN + 1), -1); if (row_lo < c && c < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), c)); } if (row_lo < c + 1 && c + 1 < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), (c + 1))); } }
+      r0_lo = floor_div(min_lo, 32);
+      r0_hi = floor_div(max_hi, 32);
+    }
+  }
+  // region 1
+  var r1_lo = 1; var r1_hi = 0; var r1_full_lo = 1; var r1_full_hi = 0;
+  {
+    var row_lo = first;
+    var row_hi = last;
+    if ((K_LEN + (-1)) < 0) { row_lo = row_hi + 1; }
+    row_lo = max(row_lo, ceil_div(0, 1));
+    if (row_lo <= row_hi) {
+      var min_lo = min(0, 0);
+      
+      var max_hi = max(min((K_LEN + (-1)), row_lo), min((K_LEN + (-1)), row_hi));
+      { let c = floor_div((-1 * K_LEN + 1), -1); if (row_lo < c && c < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), c)); } if (row_lo < c + 1 && c + 1 < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), (c + 1))); } }
+      r1_lo = floor_div(min_lo, 32);
+      r1_hi = floor_div(max_hi, 32);
+    }
+  }
+  // region 2
+  var r2_lo = 1; var r2_hi = 0; var r2_full_lo = 1; var r2_full_hi = 0;
+  {
+    var row_lo = first;
+    var row_hi = last;
+    if ((K_LEN + (-1)) < 0) { row_lo = row_hi + 1; }
+    row_lo = max(row_lo, ceil_div(0, 1));
+    row_hi = min(row_hi, floor_div((K_LEN + 62), 1));
+    if (row_lo <= row_hi) {
+      var min_lo = min(max(0, (row_lo + (-63))), max(0, (row_hi + (-63))));
+      { let c = floor_div((-63), -1); if (row_lo < c && c < row_hi) { min_lo = min(min_lo, max(0, (c + (-63)))); } if (row_lo < c + 1 && c + 1 < row_hi) { min_lo = min(min_lo, max(0, ((c + 1) + (-63)))); } }
+      var max_hi = max(min((K_LEN + (-1)), row_lo), min((K_LEN + (-1)), row_hi));
+      { let c = floor_div((-1 * K_LEN + 1), -1); if (row_lo < c && c < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), c)); } if (row_lo < c + 1 && c + 1 < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), (c + 1))); } }
+      r2_lo = floor_div(min_lo, 32);
+      r2_hi = floor_div(max_hi, 32);
+      if (row_lo == first && row_hi == last) {
+        let max_lo = max(max(0, (row_lo + (-63))), max(0, (row_hi + (-63))));
+        let min_hi = min(min((K_LEN + (-1)), row_lo), min((K_LEN + (-1)), row_hi));
+        if (max_lo <= min_hi) {
+          r2_full_lo = ceil_div(max_lo, 32);
+          r2_full_hi = select(floor_div(min_hi + 1, 32) - 1, floor_div(K_LEN - 1, 32), min_hi >= K_LEN - 1);
+        }
+      }
+    }
+  }
+  for (var t = max(r0_lo, 0); t <= r0_hi; t++) {
+    // the first region: nothing visited yet
+    visit(t, (t >= r2_full_lo && t <= r2_full_hi), local, row, kv_head);
+  }
+  for (var t = max(r1_lo, 0); t <= r1_hi; t++) {
+    if ((t >= r0_lo && t <= r0_hi)) { continue; }
+    visit(t, (t >= r2_full_lo && t <= r2_full_hi), local, row, kv_head);
+  }
+  for (var t = max(r2_lo, 0); t <= r2_hi; t++) {
+    if ((t >= r0_lo && t <= r0_hi) || (t >= r1_lo && t <= r1_hi)) { continue; }
+    visit(t, (t >= r2_full_lo && t <= r2_full_hi), local, row, kv_head);
+  }
+  if (row < Q_LEN) {
+    let base = (head * Q_LEN + row) * D;
+    for (var d = 0; d < D; d++) { out[base + d] = select(0.0, acc[d] / row_sum, row_kept); }
+    lse[head * Q_LEN + row] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
+  }
+}
