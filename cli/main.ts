@@ -5,6 +5,7 @@ import { registerMask } from "./commands/mask.js";
 import { registerPlan } from "./commands/plan.js";
 import { registerEmit } from "./commands/emit.js";
 import { registerRun } from "./commands/run.js";
+import { registerBench } from "./commands/bench.js";
 import { CommandFailed, printDiagnostics } from "./io.js";
 
 /**
@@ -23,6 +24,7 @@ async function main(argv: readonly string[]): Promise<number> {
   registerPlan(program);
   registerEmit(program);
   registerRun(program);
+  registerBench(program);
   try {
     await program.parseAsync(argv as string[], { from: "node" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

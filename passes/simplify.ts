@@ -1,3 +1,4 @@
+import { compareInts } from "../ir/pattern/eval-int.js";
 import * as P from "../ir/pattern/nodes.js";
 import type { BoolNode, CompareOp } from "../ir/pattern/nodes.js";
 
@@ -41,7 +42,7 @@ const negated: Record<CompareOp, CompareOp> = { "<": ">=", "<=": ">", ">": "<=",
 function rewrite(node: BoolNode): BoolNode {
   switch (node.kind) {
     case "cmp":
-      if (node.a.kind === "const" && node.b.kind === "const") return P.bool(compare(node.op, node.a.value, node.b.value));
+      if (node.a.kind === "const" && node.b.kind === "const") return P.bool(compareInts(node.op, node.a.value, node.b.value));
       return node;
     case "not":
       switch (node.a.kind) {
@@ -83,15 +84,4 @@ function chain(kind: "and" | "or", node: BoolNode): BoolNode {
   const [first, ...rest] = operands;
   if (first === undefined) return identity;
   return rest.reduce((acc, operand) => (kind === "and" ? P.and(acc, operand) : P.or(acc, operand)), first);
-}
-
-function compare(op: CompareOp, a: number, b: number): boolean {
-  switch (op) {
-    case "<": return a < b;
-    case "<=": return a <= b;
-    case ">": return a > b;
-    case ">=": return a >= b;
-    case "==": return a === b;
-    case "!=": return a !== b;
-  }
 }

@@ -1,6 +1,6 @@
 import { kvHeadOf, leafAt, type Binding, type InputLeaf } from "../pattern/binding.js";
 
-import { floorDiv, floorMod } from "../pattern/eval-int.js";
+import { compareInts, floorDiv, floorMod } from "../pattern/eval-int.js";
 import type { BoolNode, InputRef, IntNode } from "../pattern/nodes.js";
 import { assertNever } from "../../util/hash.js";
 
@@ -44,18 +44,7 @@ export function keepsPair(node: BoolNode, context: HeadContext, row: number, key
   switch (node.kind) {
     case "true": return true;
     case "false": return false;
-    case "cmp": {
-      const a = int(node.a), b = int(node.b);
-      switch (node.op) {
-        case "<": return a < b;
-        case "<=": return a <= b;
-        case ">": return a > b;
-        case ">=": return a >= b;
-        case "==": return a === b;
-        case "!=": return a !== b;
-      }
-      return assertNever(node.op, "comparison");
-    }
+    case "cmp": return compareInts(node.op, int(node.a), int(node.b));
     case "and": return keeps(node.a) && keeps(node.b);
     case "or": return keeps(node.a) || keeps(node.b);
     case "not": return !keeps(node.a);

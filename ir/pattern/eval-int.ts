@@ -1,11 +1,23 @@
 import { assertNever } from "../../util/hash.js";
-import type { IntNode, SizeName } from "./nodes.js";
+import type { CompareOp, IntNode, SizeName } from "./nodes.js";
 
 export type Sizes = Readonly<Record<SizeName, number>>;
 
 /** Floor division and the non-negative remainder: the `/` and `%` of the language (divisor ≥ 1). */
 export const floorDiv = (a: number, b: number): number => Math.floor(a / b);
 export const floorMod = (a: number, b: number): number => ((a % b) + b) % b;
+
+/** The comparisons of the language on integers. */
+export function compareInts(op: CompareOp, a: number, b: number): boolean {
+  switch (op) {
+    case "<": return a < b;
+    case "<=": return a <= b;
+    case ">": return a > b;
+    case ">=": return a >= b;
+    case "==": return a === b;
+    case "!=": return a !== b;
+  }
+}
 
 /**
  * Evaluates an integer expression that mentions no per-pair or per-head variables: literals, parameters

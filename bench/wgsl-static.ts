@@ -1,0 +1,114 @@
+import { writeFileSync } from "node:fs";
+import { openWebGpu } from "../backends/wgsl/device.js";
+import { AttentionBuffers, dispatchAttention } from "../backends/wgsl/run.js";
+import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
+import { bindPattern } from "../compiler/bind.js";
+import { nodeHost } from "../compiler/node-host.js";
+import { compileProgram } from "../compiler/program.js";
+import type { KernelLaunch } from "../ir/kernel/kernel.js";
+import type { Binding } from "../ir/pattern/binding.js";
+import { causalPairs } from "../ir/plan/plan.js";
+import { planStats } from "../ir/plan/stats.js";
+import { lowerAttention, type KernelVariant } from "../passes/lower.js";
+import { planPattern } from "../passes/plan.js";
+import { provenance, type Timing } from "./measure.js";
+
+/**
+ * Static examples on the WebGPU adapter at hand (SwiftShader here): the sparse kernel against this
+ * compiler's causal-dense and masked-dense kernels, interleaved in one run. Reports density, speedup over
+ * causal-dense, the ideal speedup (causal pairs / kept pairs) and their ratio. Wall-clock around
+ * onSubmittedWorkDone, after a warm-up dispatch (pipeline compile) of each kernel.
+ */
+const headDim = 64;
+const cases: readonly { name: string; params: Record<string, number>; heads: number; inputs: Record<string, unknown> }[] = [
+  { name: "a_shape", params: { sink: 64, window: 512 }, heads: 1, inputs: {} },
+  { name: "sliding_window", params: { window: 512 }, heads: 1, inputs: {} },
+  { name: "tri_shape", params: { sink: 64, window: 512, last: 64 }, heads: 1, inputs: {} },
+  { name: "dilated", params: { window: 256, dilation: 2 }, heads: 1, inputs: {} },
+  { name: "prefix_lm", params: { prefix: 256 }, heads: 1, inputs: {} },
+  { name: "grid", params: { stride: 64, phase: 0, window: 128 }, heads: 1, inputs: {} },
+  { name: "ladder", params: { sink: 4, window: 512, group: 8, keep: 1 }, heads: 1, inputs: {} },
+  { name: "duo", params: { sink: 64, window: 512 }, heads: 2, inputs: { retrieval: [[0, 0]] } },
+];
+
+interface Row {
+  readonly pattern: string;
+  readonly params: Record<string, number>;
+  readonly density: number;
+  readonly tileEfficiency: number;
+  readonly idealSpeedup: number;
+  readonly times: Record<KernelVariant, Timing>;
+  readonly speedup: number;
+  readonly ratio: number;
+  readonly maskedDenseSpeedup: number;
+}
+
+export interface WgslBenchOptions {
+  readonly length?: number;
+  readonly repetitions?: number;
+  /** Names of examples to run (default: all static ones). */
+  readonly only?: readonly string[];
+  readonly resultFile?: string;
+}
+
+export async function runWgslStatic(options: WgslBenchOptions = {}): Promise<void> {
+  const length = options.length ?? Number(process.env["STIPPLE_BENCH_LENGTH"] ?? 4096);
+  const repetitions = options.repetitions ?? Number(process.env["STIPPLE_BENCH_REPS"] ?? 5);
+  const gpu = await openWebGpu();
+  process.stdout.write(`WGSL benchmark on ${gpu.description}, L = ${length}, D = ${headDim}, ${repetitions} repetitions (median)\n`);
+  const rows: Row[] = [];
+  for (const c of cases.filter((x) => options.only === undefined || options.only.includes(x.name))) {
+    const pattern = compileProgram([`examples/${c.name}.stip`], nodeHost).patterns.get(c.name);
+    if (pattern === undefined) throw new Error(`example ${c.name} does not check`);
+    const bound = bindPattern(pattern, { params: new Map(Object.entries(c.params)), shape: { qLen: length, kvLen: length, heads: c.heads }, inputs: new Map(Object.entries(c.inputs)) });
+    if (!bound.ok) throw new Error(`cannot bind ${c.name}`);
+    const binding = bound.value;
+    const schedule = { blockM: defaultBlockM, blockN: defaultBlockN(headDim) };
+    let kept = 0, computed = 0;
+    for (let head = 0; head < c.heads; head++) {
+      const { plan, regions } = planPattern(binding, { head, layer: 0 }, schedule);
+      const stats = planStats(plan, regions, binding, head, 0, headDim);
+      kept += stats.keptPairs;
+      computed += stats.computedPairs;
+    }
+    const causal = causalPairs(binding.sizes) * c.heads;
+    const times = await timeVariants(gpu, binding, schedule, repetitions);
+    const speedup = times.causalDense.medianMs / times.sparse.medianMs;
+    const idealSpeedup = causal / Math.max(1, kept);
+    const row: Row = {
+      pattern: c.name, params: c.params, density: kept / (length * length * c.heads), tileEfficiency: kept / Math.max(1, computed),
+      idealSpeedup, times, speedup, ratio: speedup / idealSpeedup, maskedDenseSpeedup: times.maskedDense.medianMs / times.sparse.medianMs,
+    };
+    rows.push(row);
+    process.stdout.write(
+      `${c.name.padEnd(15)} density ${(100 * row.density).toFixed(1).padStart(5)} %  sparse ${times.sparse.medianMs.toFixed(1).padStart(8)} ms  causal-dense ${times.causalDense.medianMs.toFixed(1).padStart(8)} ms  ` +
+      `masked-dense ${times.maskedDense.medianMs.toFixed(1).padStart(8)} ms  speedup ${speedup.toFixed(2)}× of ideal ${idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)} (tile efficiency ${(100 * row.tileEfficiency).toFixed(0)} %)\n`,
+    );
+  }
+  const file = options.resultFile ?? "bench/results/wgsl-static.json";
+  writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median", length, headDim, tiles: `${defaultBlockM} x ${defaultBlockN(headDim)}`, dtype: "f32", rows }, null, 2) + "\n");
+  process.stdout.write(`wrote ${file}\n`);
+}
+
+async function timeVariants(gpu: Awaited<ReturnType<typeof openWebGpu>>, binding: Binding, schedule: { blockM: number; blockN: number }, repetitions: number): Promise<Record<KernelVariant, Timing>> {
+  const { Q, K, H, KVH } = binding.sizes;
+  const random = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.618));
+  const buffers = new AttentionBuffers(gpu, { q: random(H * Q * headDim), k: random(KVH * K * headDim), v: random(KVH * K * headDim) }, binding.sizes, headDim);
+  const variants: readonly KernelVariant[] = ["sparse", "causalDense", "maskedDense"];
+  const launches = new Map<KernelVariant, KernelLaunch[]>(variants.map((v) => [v, lowerAttention(binding, 0, { headDim, dtype: "f32", ...schedule, variant: v })]));
+  const samples = new Map<KernelVariant, number[]>(variants.map((v) => [v, []]));
+  for (const v of variants) await dispatchAttention(gpu, launches.get(v) ?? [], buffers); // warm-up: compile
+  for (let r = 0; r < repetitions; r++) {
+    for (const v of variants) {
+      const start = performance.now();
+      await dispatchAttention(gpu, launches.get(v) ?? [], buffers);
+      samples.get(v)?.push(performance.now() - start);
+    }
+  }
+  buffers.destroy();
+  const timing = (v: KernelVariant): Timing => {
+    const s = [...(samples.get(v) ?? [])].sort((a, b) => a - b);
+    return { minMs: s[0] ?? 0, medianMs: s[Math.floor(s.length / 2)] ?? 0, maxMs: s.at(-1) ?? 0, repetitions };
+  };
+  return { sparse: timing("sparse"), causalDense: timing("causalDense"), maskedDense: timing("maskedDense") };
+}
