@@ -42,11 +42,6 @@ export function closedFormPlan(form: RegionForm, sizes: Sizes, schedule: Schedul
   return { static: true, source: { kind: "closedForm", constants }, schedule, sizes, tiles, metadataBytes: 4 * constants };
 }
 
-/** Segments of query rows [qStart, qEnd): the closed-form formula a kernel evaluates from its tile index. */
-export function closedFormSegments(form: RegionForm, sizes: Sizes, schedule: Schedule, qStart: number, qEnd: number): Segment[] {
-  return segmentsOfTile(prepareRegions(form, sizes.K), sizes, schedule, qStart, qEnd);
-}
-
 /**
  * A tile's segments. Regions that start or stop inside the tile's rows (tri_shape's last rows) split it into
  * bands of rows over which every region is either active or not; a key tile is full when it is full in
