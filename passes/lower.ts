@@ -2,6 +2,8 @@ import * as P from "../ir/pattern/nodes.js";
 import type { BoolNode } from "../ir/pattern/nodes.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import type { AttentionKernel, Dtype, KernelLaunch, KernelRegion } from "../ir/kernel/kernel.js";
+import { dynamismOf, postOrder } from "../ir/pattern/pattern.js";
+import { packDeviceInputs } from "./device-inputs.js";
 import { affine, type SymbolicRegionForm } from "../ir/regions/region.js";
 import { symbolicRegionsOf } from "./regions.js";
 import { simplify } from "./simplify.js";
@@ -26,12 +28,35 @@ export interface LowerOptions {
 
 export function lowerAttention(binding: Binding, layer: number, options: LowerOptions): KernelLaunch[] {
   const variant = options.variant ?? "sparse";
+  if (dynamismOf(binding.pattern) === "dynamic" && variant !== "causalDense") return [lowerDynamic(binding, layer, options, variant)];
   const groups = new Map<BoolNode, number[]>();
   for (let head = 0; head < binding.sizes.H; head++) {
     const body = variant === "causalDense" ? P.causal() : simplify(specialize(binding, { head, layer }, { keepSizes: true }));
     groups.set(body, [...(groups.get(body) ?? []), head]);
   }
-  return [...groups].map(([mask, heads], at) => ({ kernel: lowerOne(binding.pattern.name, mask, variant, options, groups.size > 1 ? at : undefined), heads }));
+  return [...groups].map(([mask, heads], at) => ({ kernel: lowerOne(binding.pattern.name, mask, variant, options, groups.size > 1 ? at : undefined), heads, layer }));
+}
+
+/**
+ * Dynamic patterns: one kernel for every head (h, kvh, l stay variables), its mask reading the runtime
+ * inputs on the device; the sparse variant walks an index plan, the masked-dense one every tile.
+ */
+function lowerDynamic(binding: Binding, layer: number, options: LowerOptions, variant: KernelVariant): KernelLaunch {
+  const mask = simplify(specialize(binding, { head: 0, layer }, { keepSizes: true, keepHeads: true }));
+  const inputs = [...new Map(postOrder(mask).flatMap((node) => ("input" in node ? [[node.input.name, node.input] as const] : []))).values()];
+  const kernel: AttentionKernel = {
+    name: `${binding.pattern.name}_${variant}`,
+    headDim: options.headDim,
+    dtype: options.dtype,
+    blockM: options.blockM,
+    blockN: options.blockN,
+    scale: options.scale ?? 1 / Math.sqrt(options.headDim),
+    segments: variant === "sparse" ? { kind: "indexPlan" } : { kind: "allTiles" },
+    mask,
+    inputs,
+  };
+  const heads = Array.from({ length: binding.sizes.H }, (_, h) => h);
+  return { kernel, heads, layer, aux: packDeviceInputs(binding, inputs, layer, options) };
 }
 
 function lowerOne(pattern: string, mask: BoolNode, variant: KernelVariant, options: LowerOptions, group: number | undefined): AttentionKernel {
@@ -46,6 +71,7 @@ function lowerOne(pattern: string, mask: BoolNode, variant: KernelVariant, optio
     scale: options.scale ?? 1 / Math.sqrt(options.headDim),
     segments: usable ? { kind: "closedForm", regions: kernelRegions(form) } : { kind: "allTiles" },
     mask,
+    inputs: [],
   };
 }
 

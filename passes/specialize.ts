@@ -17,6 +17,11 @@ export interface HeadLayer {
 export interface SpecializeOptions {
   /** Leave Q, K, H, KVH, L as symbols, for kernels that take the lengths at launch. */
   readonly keepSizes?: boolean;
+  /**
+   * Leave h, kvh, l and `bool` tables as they are: one kernel then serves every head, reading the runtime
+   * inputs of each head on the device (dynamic patterns).
+   */
+  readonly keepHeads?: boolean;
 }
 
 export function specialize(binding: Binding, at: HeadLayer, options: SpecializeOptions = {}): BoolNode {
@@ -33,7 +38,8 @@ export function specialize(binding: Binding, at: HeadLayer, options: SpecializeO
     else {
       switch (node.kind) {
         case "var":
-          result = node.name === "h" ? P.int(at.head) : node.name === "kvh" ? P.int(kvh) : node.name === "l" ? P.int(at.layer) : node;
+          if (options.keepHeads === true) result = node;
+          else result = node.name === "h" ? P.int(at.head) : node.name === "kvh" ? P.int(kvh) : node.name === "l" ? P.int(at.layer) : node;
           break;
         case "neg": result = P.neg(int(node.a)); break;
         case "lookup": result = P.lookup(node.input, int(node.at)); break;
@@ -59,6 +65,10 @@ export function specialize(binding: Binding, at: HeadLayer, options: SpecializeO
       case "not": result = P.not(bool(node.a)); break;
       case "ite": result = P.ite(bool(node.cond), bool(node.then), bool(node.else)); break;
       case "table": {
+        if (options.keepHeads === true) {
+          result = P.table(node.input, node.indices.map(int));
+          break;
+        }
         const bound = binding.inputs.get(node.input.name);
         const leaf = bound === undefined ? undefined : leafAt(bound, select);
         result = P.bool(leaf?.kind === "bool" && leaf.value);

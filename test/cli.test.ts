@@ -85,5 +85,13 @@ describe("stipple emit and run", () => {
     expect(report.check).toBe("pass");
     expect(report.maxAbsError).toBeLessThan(1e-4);
     expect(readFileSync(join(dir, "o.npy")).length).toBeGreaterThan(2 * 50 * 32 * 4);
+
+    // A dynamic pattern: its runtime inputs go to the device with the tensors.
+    writeFileSync(join(dir, "vertical.json"), JSON.stringify([[0, 5, 9], [3]]));
+    writeFileSync(join(dir, "slash.json"), JSON.stringify([[0, 1], [0, 7]]));
+    const dynamic = await runCli(["run", "examples/vertical_slash.stip", "--input", `vertical=${join(dir, "vertical.json")}`, "--input", `slash=${join(dir, "slash.json")}`,
+      "--q", join(dir, "q.npy"), "--k", join(dir, "k.npy"), "--v", join(dir, "v.npy"), "--out", join(dir, "o2.npy"), "--check", "--json"]);
+    expect(dynamic.status).toBe(0);
+    expect((JSON.parse(dynamic.stdout.trim().split("\n").at(-1) ?? "{}") as { check: string }).check).toBe("pass");
   });
 });

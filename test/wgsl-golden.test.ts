@@ -6,15 +6,23 @@ import { lowerAttention } from "../passes/lower.js";
 import { bindOrThrow, examplePattern } from "./helpers.js";
 
 /**
- * Golden WGSL: every static example at its default parameters, head dim 64, default tiles. Reviewed once,
+ * Golden WGSL: every example at its default parameters, head dim 64, default tiles. Reviewed once,
  * byte-identical thereafter; UPDATE_GOLDEN=1 rewrites them (review the diff).
  */
-const staticExamples = ["a_shape", "sliding_window", "tri_shape", "dilated", "prefix_lm", "grid", "ladder", "duo"] as const;
+const examples = ["a_shape", "sliding_window", "tri_shape", "dilated", "prefix_lm", "grid", "ladder", "duo", "vertical_slash", "block_sparse", "document"] as const;
+
+/** Runtime inputs do not change the kernel's text; these only satisfy binding (2 heads, Q = K = 1). */
+const inputsOf: Record<string, Record<string, unknown>> = {
+  duo: { retrieval: [[0, 1]] },
+  vertical_slash: { vertical: [[0], [0]], slash: [[0], [0]] },
+  block_sparse: { blocks: [[[1]], [[1]]] },
+  document: { doc: [0] },
+};
 
 describe("golden WGSL", () => {
-  for (const name of staticExamples) {
+  for (const name of examples) {
     it(name, () => {
-      const inputs = name === "duo" ? { retrieval: [[0, 1]] } : {};
+      const inputs = inputsOf[name] ?? {};
       const binding = bindOrThrow(examplePattern(name), { qLen: 1, kvLen: 1, heads: 2, kvHeads: 2 }, {}, inputs);
       const launches = lowerAttention(binding, 0, { headDim: 64, dtype: "f32", blockM: defaultBlockM, blockN: defaultBlockN(64) });
       const text = launches.map((l) => `// heads ${l.heads.join(", ")}\n${emitWgsl(l.kernel)}`).join("\n");

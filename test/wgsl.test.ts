@@ -99,6 +99,31 @@ describe("WGSL kernels on the software adapter", () => {
     });
   }
 
+  it("dynamic patterns (vertical_slash, block_sparse, document) read their inputs on the device and match the reference", async () => {
+    await fc.assert(
+      fc.asyncProperty(shapes, fc.integer({ min: 1, max: 40 }), async (shape, block) => {
+        const kvLen = shape.kvLen;
+        const qLen = Math.max(1, Math.round(kvLen * shape.queryFraction));
+        const [heads = 1, kvHeads = 1] = shape.gqa;
+        let state = shape.seed >>> 0;
+        const random = (n: number): number => {
+          state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+          return state % n;
+        };
+        const perHead = (count: number): number[][] => Array.from({ length: heads }, () => Array.from({ length: count }, () => random(kvLen)));
+        const cases: [string, Record<string, number>, Record<string, unknown>][] = [
+          ["vertical_slash", {}, { vertical: perHead(5), slash: perHead(4).map((s) => [0, ...s]) }],
+          ["block_sparse", { block }, { blocks: Array.from({ length: heads }, () => Array.from({ length: Math.ceil(qLen / block) }, () => Array.from({ length: Math.ceil(kvLen / block) }, () => random(3) === 0 ? 1 : 0))) }],
+          ["document", {}, { doc: Array.from({ length: kvLen }, (_, k) => Math.floor((k * 4) / kvLen)) }],
+        ];
+        const [name, params, inputs] = cases[random(cases.length)] ?? cases[0] ?? ["", {}, {}];
+        const binding = bindOrThrow(examplePattern(name), { qLen, kvLen, heads, kvHeads }, params, inputs);
+        await checkAgainstReference(binding, 0, shape.headDim, shape.blockM, shape.narrow ? 8 : blockNFor(shape.headDim), shape.seed);
+      }),
+      { numRuns: 24 },
+    );
+  });
+
   it("the causal-dense and masked-dense baselines match the reference too", async () => {
     const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 77, kvLen: 130, heads: 2, kvHeads: 1 }, { sink: 3, window: 17 });
     await checkAgainstReference(binding, 0, 64, 32, 32, 7, "maskedDense");

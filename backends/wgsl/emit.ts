@@ -1,7 +1,8 @@
 import type { AttentionKernel } from "../../ir/kernel/kernel.js";
 import { assertNever } from "../../util/hash.js";
 import { closedFormWgsl } from "./closed-form.js";
-import { wgslBool } from "./predicate.js";
+import { indexPlanLoopWgsl, inputAccessorsWgsl } from "./inputs.js";
+import { wgslMask } from "./predicate.js";
 
 /**
  * Prints a kernel IR attention kernel as WGSL (flash-attention style). One workgroup per query tile and
@@ -11,7 +12,8 @@ import { wgslBool } from "./predicate.js";
  *
  * Bindings: 0 q [H, Q, D], 1 k [KVH, K, D], 2 v [KVH, K, D] (f32), 3 out [H, Q, D] (f32),
  * 4 lse [H, Q] (f32 bits as u32, so −∞ needs no float constant), 5 the heads this kernel serves,
- * 6 the launch's lengths (uniform): the same kernel serves every shape.
+ * 6 the launch's lengths (uniform): the same kernel serves every shape; for dynamic patterns 7 the packed
+ * runtime inputs and index plan, 8 their directory (backends/wgsl/inputs.ts).
  */
 export function emitWgsl(kernel: AttentionKernel): string {
   const { blockM, blockN, headDim: D } = kernel;
@@ -29,15 +31,17 @@ const SCALE: f32 = ${formatFloat(kernel.scale)};
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
 
-struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32 }
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32 }
 @group(0) @binding(6) var<uniform> lengths: Lengths;
 
 // Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
 fn q_len() -> i32 { return lengths.q_len; }
 fn k_len() -> i32 { return lengths.k_len; }
+${usesAux(kernel) ? inputAccessorsWgsl : ""}
 
 var<workgroup> k_tile: array<f32, ${blockN * D}>;
 var<workgroup> v_tile: array<f32, ${blockN * D}>;
+${kernel.segments.kind === "indexPlan" ? "var<workgroup> plan_words: array<u32, 2>;\n" : ""}
 
 var<private> q_row: array<f32, ${D}>;
 var<private> acc: array<f32, ${D}>;
@@ -58,12 +62,12 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
-fn keeps(q: i32, k: i32, i: i32) -> bool {
-  ${sizeLets(kernel)}return ${wgslBool(kernel.mask)};
+fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
+  ${sizeLets(kernel)}return ${wgslMask(kernel.mask, kernel.inputs)};
 }
 
 // Visits key tile t: loads it (every invocation helps), then each valid row folds it into its softmax.
-fn visit(t: i32, full: bool, local: i32, row: i32, kv_head: i32) {
+fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
   let Q_LEN = q_len();
   let K_LEN = k_len();
   let k0 = t * BN;
@@ -84,7 +88,7 @@ fn visit(t: i32, full: bool, local: i32, row: i32, kv_head: i32) {
     var any_kept = false;
     var block_max = 0.0;
     for (var j = 0; j < count; j++) {
-      kept[j] = full || keeps(q, k0 + j, row);
+      kept[j] = full || keeps(q, k0 + j, row, head, kv_head);
       if (kept[j]) {
         var dot = 0.0;
         for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
@@ -119,6 +123,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let HEADS = lengths.heads;
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;
   let tile = i32(group.x);
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
@@ -149,7 +154,9 @@ function segmentLoop(kernel: AttentionKernel): string {
   const { segments, blockN } = kernel;
   switch (segments.kind) {
     case "allTiles":
-      return `  for (var t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, local, row, kv_head); }`;
+      return `  for (var t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, local, row, head, kv_head); }`;
+    case "indexPlan":
+      return indexPlanLoopWgsl(kernel.inputs.length);
     case "closedForm": {
       const regions = segments.regions;
       const loops = regions.map((_, n) => {
@@ -157,7 +164,7 @@ function segmentLoop(kernel: AttentionKernel): string {
         const full = regions.map((r, m) => (r.exact ? `(t >= r${m}_full_lo && t <= r${m}_full_hi)` : "")).filter((x) => x !== "");
         return `  for (var t = max(r${n}_lo, 0); t <= r${n}_hi; t++) {
     ${earlier.length > 0 ? `if (${earlier.join(" || ")}) { continue; }` : "// the first region: nothing visited yet"}
-    visit(t, ${full.length > 0 ? full.join(" || ") : "false"}, local, row, kv_head);
+    visit(t, ${full.length > 0 ? full.join(" || ") : "false"}, local, row, head, kv_head);
   }`;
       });
       return `${closedFormWgsl(regions, blockN)}\n${loops.join("\n")}`;
@@ -167,10 +174,15 @@ function segmentLoop(kernel: AttentionKernel): string {
   }
 }
 
+/** Kernels that read runtime inputs or an index plan bind the packed words and their directory. */
+export function usesAux(kernel: AttentionKernel): boolean {
+  return kernel.inputs.length > 0 || kernel.segments.kind === "indexPlan";
+}
+
 /** The sizes the mask mentions, bound from the uniform lengths (only those used, to keep the text small). */
 function sizeLets(kernel: AttentionKernel): string {
-  const text = wgslBool(kernel.mask);
-  const lets = [["Q_LEN", "lengths.q_len"], ["K_LEN", "lengths.k_len"], ["HEADS", "lengths.heads"], ["KV_HEADS", "lengths.kv_heads"], ["LAYERS", "lengths.layers"]]
+  const text = wgslMask(kernel.mask, kernel.inputs);
+  const lets = [["Q_LEN", "lengths.q_len"], ["K_LEN", "lengths.k_len"], ["HEADS", "lengths.heads"], ["KV_HEADS", "lengths.kv_heads"], ["LAYERS", "lengths.layers"], ["LAYER", "lengths.layer"]]
     .filter(([name]) => new RegExp(`\\b${name ?? ""}\\b`).test(text))
     .map(([name, field]) => `let ${name ?? ""} = ${field ?? ""};\n  `);
   return lets.join("");

@@ -2,7 +2,7 @@ import type { AttentionKernel, KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
 import type { WebGpuContext } from "./device.js";
-import { emitWgsl } from "./emit.js";
+import { emitWgsl, usesAux } from "./emit.js";
 
 export interface AttentionTensors {
   /** [H, Q, D] */
@@ -44,10 +44,12 @@ export class AttentionBuffers {
   readonly v: GPUBuffer;
   readonly out: GPUBuffer;
   readonly lse: GPUBuffer;
-  readonly lengths: GPUBuffer;
   readonly outLength: number;
   readonly lseLength: number;
   private readonly heads = new Map<string, GPUBuffer>();
+  private readonly lengths = new Map<number, GPUBuffer>();
+  private readonly aux = new WeakMap<KernelLaunch, readonly [GPUBuffer, GPUBuffer]>();
+  private readonly owned: GPUBuffer[] = [];
 
   constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly sizes: Sizes, headDim: number) {
     const expect = (name: string, data: Float32Array, length: number): void => {
@@ -64,7 +66,28 @@ export class AttentionBuffers {
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
     this.out = context.device.createBuffer({ size: Math.max(4, this.outLength * 4), usage });
     this.lse = context.device.createBuffer({ size: Math.max(4, this.lseLength * 4), usage });
-    this.lengths = this.upload(Int32Array.from([sizes.Q, sizes.K, sizes.H, sizes.KVH, sizes.L, 0, 0, 0]), GPUBufferUsage.UNIFORM);
+  }
+
+  /** The uniform lengths of a launch for one layer. */
+  lengthsFor(layer: number): GPUBuffer {
+    let buffer = this.lengths.get(layer);
+    if (buffer === undefined) {
+      const { Q, K, H, KVH, L } = this.sizes;
+      buffer = this.upload(Int32Array.from([Q, K, H, KVH, L, layer, 0, 0]), GPUBufferUsage.UNIFORM);
+      this.lengths.set(layer, buffer);
+    }
+    return buffer;
+  }
+
+  /** The packed runtime inputs and index plan of a launch, and their directory. */
+  auxFor(launch: KernelLaunch): readonly [GPUBuffer, GPUBuffer] {
+    let buffers = this.aux.get(launch);
+    if (buffers === undefined) {
+      const data = launch.aux ?? { words: new Uint32Array(1), directory: new Uint32Array(1) };
+      buffers = [this.upload(data.words, GPUBufferUsage.STORAGE), this.upload(data.directory, GPUBufferUsage.STORAGE)];
+      this.aux.set(launch, buffers);
+    }
+    return buffers;
   }
 
   headList(list: readonly number[]): GPUBuffer {
@@ -80,11 +103,12 @@ export class AttentionBuffers {
   private upload(data: Float32Array | Uint32Array | Int32Array, usage: number): GPUBuffer {
     const buffer = this.context.device.createBuffer({ size: Math.max(16, data.byteLength), usage: usage | GPUBufferUsage.COPY_DST });
     this.context.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.owned.push(buffer);
     return buffer;
   }
 
   destroy(): void {
-    for (const b of [this.q, this.k, this.v, this.out, this.lse, this.lengths, ...this.heads.values()]) b.destroy();
+    for (const b of [this.out, this.lse, ...this.owned]) b.destroy();
   }
 }
 
@@ -92,11 +116,14 @@ export class AttentionBuffers {
 export async function dispatchAttention(context: WebGpuContext, launches: readonly KernelLaunch[], buffers: AttentionBuffers): Promise<void> {
   const encoder = context.device.createCommandEncoder();
   const pass = encoder.beginComputePass();
-  for (const { kernel, heads } of launches) {
+  for (const launch of launches) {
+    const { kernel, heads } = launch;
     const pipeline = pipelineFor(context, kernel);
+    const bound = [buffers.q, buffers.k, buffers.v, buffers.out, buffers.lse, buffers.headList(heads), buffers.lengthsFor(launch.layer)];
+    if (usesAux(kernel)) bound.push(...buffers.auxFor(launch));
     const bindGroup = context.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [buffers.q, buffers.k, buffers.v, buffers.out, buffers.lse, buffers.headList(heads), buffers.lengths].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: bound.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);

@@ -3,7 +3,6 @@ import { defaultBlockM, defaultBlockN, wgslCapabilities } from "../../backends/w
 import { emitWgsl } from "../../backends/wgsl/emit.js";
 import { diagnostic } from "../../diagnostics/diagnostic.js";
 import { lowerAttention } from "../../passes/lower.js";
-import { refuseDynamic } from "../dynamic.js";
 import { addBindingOptions, bindFromOptions, type BindingOptions } from "../binding-options.js";
 import { CommandFailed, integerOption, writeOutput } from "../io.js";
 
@@ -37,7 +36,6 @@ export function registerEmit(program: Command): void {
       if (!wgslCapabilities.headDims.includes(headDim)) {
         throw new CommandFailed([diagnostic("STP902", `head dim ${headDim} is not supported by the WGSL backend`, { hint: `choose one of ${wgslCapabilities.headDims.join(", ")}` })]);
       }
-      refuseDynamic(binding.pattern);
       const launches = lowerAttention(binding, layer, {
         headDim,
         dtype: options.dtype,

@@ -7,7 +7,6 @@ import { diagnostic } from "../../diagnostics/diagnostic.js";
 import { evaluateMask } from "../../ir/mask/evaluate.js";
 import { denseAttention } from "../../ir/reference/dense-attention.js";
 import { lowerAttention } from "../../passes/lower.js";
-import { refuseDynamic } from "../dynamic.js";
 import { readNpy, writeNpy, type NpyArray } from "../../util/npy.js";
 import { addBindingOptions, bindFromOptions, type BindingOptions } from "../binding-options.js";
 import { CommandFailed, integerOption } from "../io.js";
@@ -57,7 +56,6 @@ export function registerRun(program: Command): void {
         throw new CommandFailed([diagnostic("STP902", `head dim ${D} is not supported by the WGSL backend`, { hint: `use ${wgslCapabilities.headDims.join(", ")}` })]);
       }
       const { binding, layer } = bindFromOptions(file, { ...options, qLen: String(Q), kvLen: String(K), heads: String(H), kvHeads: String(KVH) });
-      refuseDynamic(binding.pattern);
       const launches = lowerAttention(binding, layer, {
         headDim: D, dtype: "f32",
         blockM: integerOption(options.blockM, "--block-m", defaultBlockM),

@@ -1,4 +1,4 @@
-import type { BoolNode } from "../pattern/nodes.js";
+import type { BoolNode, InputRef } from "../pattern/nodes.js";
 import { printNode } from "../pattern/print.js";
 import { printAffine, type RowLimit, type SymbolicBound } from "../regions/region.js";
 import { hash64 } from "../../util/hash.js";
@@ -23,11 +23,13 @@ export interface KernelRegion {
 /**
  * Where a query tile's key tiles come from:
  * - closedForm: computed from the tile index, the lengths and the regions' constants (no metadata);
- * - allTiles: every key tile, always masked (the masked-dense baseline and the fallback).
+ * - allTiles: every key tile, always masked (the masked-dense baseline and the fallback);
+ * - indexPlan: per head and query tile, segment lists built from the runtime inputs (dynamic patterns).
  */
 export type SegmentSource =
   | { readonly kind: "closedForm"; readonly regions: readonly KernelRegion[] }
-  | { readonly kind: "allTiles" };
+  | { readonly kind: "allTiles" }
+  | { readonly kind: "indexPlan" };
 
 export interface AttentionKernel {
   readonly name: string;
@@ -37,14 +39,25 @@ export interface AttentionKernel {
   readonly blockN: number;
   readonly scale: number;
   readonly segments: SegmentSource;
-  /** The kept-pair test over q, k, i and the sizes, applied on tiles that are not full. */
+  /** The kept-pair test over q, k, i, the sizes (and h, kvh, l for dynamic patterns), on tiles that are not full. */
   readonly mask: BoolNode;
+  /** Runtime inputs the mask reads on the device, in the order of the input directory. */
+  readonly inputs: readonly InputRef[];
+}
+
+/** Runtime data of a launch beside q, k, v: packed inputs and index plans (see backends/wgsl/aux.ts). */
+export interface AuxData {
+  readonly words: Uint32Array;
+  /** Per input: base word, words per leaf, rows, columns; then the index plan's offsets and segments bases. */
+  readonly directory: Uint32Array;
 }
 
 /** A kernel and the query heads it serves in one launch (heads whose specialized pattern is the same). */
 export interface KernelLaunch {
   readonly kernel: AttentionKernel;
   readonly heads: readonly number[];
+  readonly layer: number;
+  readonly aux?: AuxData;
 }
 
 /** Structural key of a kernel: equal for kernels that compile to the same code (the pipeline cache key). */
@@ -62,6 +75,9 @@ export function printKernel(kernel: AttentionKernel): string {
   switch (kernel.segments.kind) {
     case "allTiles":
       lines.push("  segments: every key tile, masked");
+      break;
+    case "indexPlan":
+      lines.push(`  segments: index plan per head and query tile; inputs on the device: ${kernel.inputs.map((i) => i.name).join(", ") || "none"}`);
       break;
     case "closedForm":
       lines.push("  segments: closed form from the tile index");

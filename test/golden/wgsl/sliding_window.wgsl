@@ -13,15 +13,17 @@ const SCALE: f32 = 0.125;
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
 
-struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32 }
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32 }
 @group(0) @binding(6) var<uniform> lengths: Lengths;
 
 // Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
 fn q_len() -> i32 { return lengths.q_len; }
 fn k_len() -> i32 { return lengths.k_len; }
 
+
 var<workgroup> k_tile: array<f32, 2048>;
 var<workgroup> v_tile: array<f32, 2048>;
+
 
 var<private> q_row: array<f32, 64>;
 var<private> acc: array<f32, 64>;
@@ -42,12 +44,12 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
-fn keeps(q: i32, k: i32, i: i32) -> bool {
+fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
   return ((k <= q) && ((q - k) < 4096));
 }
 
 // Visits key tile t: loads it (every invocation helps), then each valid row folds it into its softmax.
-fn visit(t: i32, full: bool, local: i32, row: i32, kv_head: i32) {
+fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
   let Q_LEN = q_len();
   let K_LEN = k_len();
   let k0 = t * BN;
@@ -68,7 +70,7 @@ fn visit(t: i32, full: bool, local: i32, row: i32, kv_head: i32) {
     var any_kept = false;
     var block_max = 0.0;
     for (var j = 0; j < count; j++) {
-      kept[j] = full || keeps(q, k0 + j, row);
+      kept[j] = full || keeps(q, k0 + j, row, head, kv_head);
       if (kept[j]) {
         var dot = 0.0;
         for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
@@ -103,6 +105,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let HEADS = lengths.heads;
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;
   let tile = i32(group.x);
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
@@ -145,7 +148,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   }
   for (var t = max(r0_lo, 0); t <= r0_hi; t++) {
     // the first region: nothing visited yet
-    visit(t, (t >= r0_full_lo && t <= r0_full_hi), local, row, kv_head);
+    visit(t, (t >= r0_full_lo && t <= r0_full_hi), local, row, head, kv_head);
   }
   if (row < Q_LEN) {
     let base = (head * Q_LEN + row) * D;

@@ -1,0 +1,180 @@
+// heads 0, 1
+// Stipple attention kernel block_sparse_sparse: generated, do not edit.
+// f32 q/k/v as f32 storage, head dim 64, 64 query rows × 32 keys per tile.
+const BM: i32 = 64;
+const BN: i32 = 32;
+const D: i32 = 64;
+const SCALE: f32 = 0.125;
+
+@group(0) @binding(0) var<storage, read> q_in: array<f32>;
+@group(0) @binding(1) var<storage, read> k_in: array<f32>;
+@group(0) @binding(2) var<storage, read> v_in: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<u32>;
+@group(0) @binding(5) var<storage, read> head_list: array<u32>;
+
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32 }
+@group(0) @binding(6) var<uniform> lengths: Lengths;
+
+// Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
+fn q_len() -> i32 { return lengths.q_len; }
+fn k_len() -> i32 { return lengths.k_len; }
+
+@group(0) @binding(7) var<storage, read> aux: array<u32>;
+@group(0) @binding(8) var<storage, read> aux_dir: array<u32>;
+
+fn aux_bit(slot: u32, leaf: i32, index: i32, count: i32) -> bool {
+  if (index < 0 || index >= count) { return false; }
+  let word = aux[aux_dir[4u * slot] + aux_dir[4u * slot + 1u] * u32(leaf) + u32(index) / 32u];
+  return ((word >> (u32(index) % 32u)) & 1u) != 0u;
+}
+
+fn in_index(slot: u32, leaf: i32, value: i32) -> bool {
+  return aux_bit(slot, leaf, value, i32(aux_dir[4u * slot + 3u]));
+}
+
+fn in_blocks(slot: u32, leaf: i32, row: i32, col: i32) -> bool {
+  let rows = i32(aux_dir[4u * slot + 2u]);
+  let cols = i32(aux_dir[4u * slot + 3u]);
+  if (row < 0 || row >= rows || col < 0 || col >= cols) { return false; }
+  return aux_bit(slot, leaf, row * cols + col, rows * cols);
+}
+
+fn table_at(slot: u32, leaf: i32) -> bool {
+  return aux[aux_dir[4u * slot] + u32(leaf)] != 0u;
+}
+
+fn ids_at(slot: u32, position: i32) -> i32 {
+  let count = i32(aux_dir[4u * slot + 3u]);
+  return bitcast<i32>(aux[aux_dir[4u * slot] + u32(clamp(position, 0, count - 1))]);
+}
+
+
+var<workgroup> k_tile: array<f32, 2048>;
+var<workgroup> v_tile: array<f32, 2048>;
+var<workgroup> plan_words: array<u32, 2>;
+
+
+var<private> q_row: array<f32, 64>;
+var<private> acc: array<f32, 64>;
+var<private> row_max: f32;
+var<private> row_sum: f32;
+var<private> row_kept: bool;
+
+fn floor_div(a: i32, b: i32) -> i32 {
+  let t = a / b;
+  return select(t, t - 1, (a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+fn floor_mod(a: i32, b: i32) -> i32 {
+  return a - b * floor_div(a, b);
+}
+
+fn ceil_div(a: i32, b: i32) -> i32 {
+  return -floor_div(-a, b);
+}
+
+fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
+  return ((k <= q) && in_blocks(0u, head, floor_div(i, 64), floor_div(k, 64)));
+}
+
+// Visits key tile t: loads it (every invocation helps), then each valid row folds it into its softmax.
+fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
+  let Q_LEN = q_len();
+  let K_LEN = k_len();
+  let k0 = t * BN;
+  let count = min(BN, K_LEN - k0);
+  for (var e = local; e < BN * D; e += BM) {
+    let j = e / D;
+    if (j < count) {
+      let at = (kv_head * K_LEN + k0 + j) * D + e % D;
+      k_tile[e] = k_in[at];
+      v_tile[e] = v_in[at];
+    }
+  }
+  workgroupBarrier();
+  if (row < Q_LEN) {
+    let q = K_LEN - Q_LEN + row;
+    var scores: array<f32, 32>;
+    var kept: array<bool, 32>;
+    var any_kept = false;
+    var block_max = 0.0;
+    for (var j = 0; j < count; j++) {
+      kept[j] = full || keeps(q, k0 + j, row, head, kv_head);
+      if (kept[j]) {
+        var dot = 0.0;
+        for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
+        scores[j] = dot * SCALE;
+        block_max = select(scores[j], max(block_max, scores[j]), any_kept);
+        any_kept = true;
+      }
+    }
+    if (any_kept) {
+      let new_max = select(block_max, max(row_max, block_max), row_kept);
+      let alpha = select(0.0, exp(row_max - new_max), row_kept);
+      row_sum *= alpha;
+      for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+      for (var j = 0; j < count; j++) {
+        if (kept[j]) {
+          let p = exp(scores[j] - new_max);
+          row_sum += p;
+          for (var d = 0; d < D; d++) { acc[d] += p * v_tile[j * D + d]; }
+        }
+      }
+      row_max = new_max;
+      row_kept = true;
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
+  let Q_LEN = lengths.q_len;
+  let K_LEN = lengths.k_len;
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;
+  let tile = i32(group.x);
+  let head = i32(head_list[group.z]);
+  let kv_head = head * KV_HEADS / HEADS;
+  let local = i32(local_index);
+  let row = tile * BM + local;
+  row_max = 0.0;
+  row_sum = 0.0;
+  row_kept = false;
+  for (var d = 0; d < D; d++) {
+    acc[d] = 0.0;
+    q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
+  }
+  // Positions of the tile's first and last query rows.
+  let first = K_LEN - Q_LEN + tile * BM;
+  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
+  let tiles = (Q_LEN + BM - 1) / BM;
+  workgroupBarrier();
+  if (local == 0) {
+    let offsets = aux_dir[4u] + u32(head * (tiles + 1) + tile);
+    plan_words[0] = aux[offsets];
+    plan_words[1] = aux[offsets + 1u];
+  }
+  let first_segment = workgroupUniformLoad(&plan_words[0]);
+  let end_segment = workgroupUniformLoad(&plan_words[1]);
+  for (var s = first_segment; s < end_segment; s++) {
+    workgroupBarrier();
+    if (local == 0) {
+      let at = aux_dir[5u] + 2u * s;
+      plan_words[0] = aux[at];
+      plan_words[1] = aux[at + 1u];
+    }
+    let start = workgroupUniformLoad(&plan_words[0]);
+    let end = i32(workgroupUniformLoad(&plan_words[1]));
+    let full = (start >> 31u) == 1u;
+    for (var t = i32(start & 0x7fffffffu); t < end; t++) { visit(t, full, local, row, head, kv_head); }
+  }
+  if (row < Q_LEN) {
+    let base = (head * Q_LEN + row) * D;
+    for (var d = 0; d < D; d++) { out[base + d] = select(0.0, acc[d] / row_sum, row_kept); }
+    lse[head * Q_LEN + row] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
+  }
+}
