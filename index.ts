@@ -3,6 +3,7 @@
  *   compileProgram (parse → check) → bindPattern (parameters, lengths, inputs) → evaluateMask / denseAttention
  * Planning and kernels build on the same Binding.
  */
+export { compile, type CompileOptions, type CompiledPattern, type AttentionShape } from "./compiler/compile.js";
 export { compileProgram, selectPattern, type Program } from "./compiler/program.js";
 export { memoryHost, loadProgram, type SourceHost } from "./compiler/load.js";
 export { nodeHost } from "./compiler/node-host.js";

@@ -1,0 +1,101 @@
+import type { WebGpuContext } from "../backends/wgsl/device.js";
+import { emitWgsl } from "../backends/wgsl/emit.js";
+import { runAttention, type AttentionResult } from "../backends/wgsl/run.js";
+import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
+import { failed, hasErrors, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
+import type { Dtype, KernelLaunch } from "../ir/kernel/kernel.js";
+import type { Binding } from "../ir/pattern/binding.js";
+import type { PatternDef } from "../ir/pattern/pattern.js";
+import type { BlockPlan, Schedule } from "../ir/plan/plan.js";
+import { lowerAttention } from "../passes/lower.js";
+import { planPattern } from "../passes/plan.js";
+import { bindPattern, type LaunchShape } from "./bind.js";
+import { memoryHost, type SourceHost } from "./load.js";
+import { nodeHost } from "./node-host.js";
+import { compileProgram, selectPattern } from "./program.js";
+
+/** What a kernel author passes to `compile`. Parameters are compiled in; lengths and inputs come per run. */
+export interface CompileOptions {
+  readonly pattern?: string;
+  readonly params?: Readonly<Record<string, number>>;
+  readonly target?: "wgsl";
+  readonly headDim: number;
+  readonly dtype?: Dtype;
+  readonly schedule?: Schedule;
+  readonly layer?: number;
+  /** Host for imports when `source` is text (default: none) or the file system's when given a file. */
+  readonly host?: SourceHost;
+}
+
+export interface AttentionShape extends LaunchShape {
+  readonly inputs?: Readonly<Record<string, unknown>>;
+}
+
+export interface CompiledPattern {
+  readonly pattern: PatternDef;
+  readonly schedule: Schedule;
+  /** The kernel source for a single-head launch shape (the text `stipple emit` prints). */
+  readonly source: string;
+  /** The block plan of one head for a shape. */
+  plan(shape: AttentionShape, head?: number): Result<BlockPlan>;
+  /** The kernels of a launch (one per group of heads whose pattern is the same), ready to dispatch. */
+  launches(shape: AttentionShape): Result<KernelLaunch[]>;
+  /** Runs attention on a WebGPU device: q [H, Q, D], k and v [KVH, K, D] as Float32Arrays. */
+  run(device: WebGpuContext, tensors: { q: Float32Array; k: Float32Array; v: Float32Array }, shape: AttentionShape): Promise<AttentionResult>;
+}
+
+/**
+ * The library's one-call entry: `.stip` text (or `{ file }`) and options → a compiled pattern whose
+ * `.source`, `.plan()` and `.run()` a kernel author uses directly. Errors come back as diagnostics.
+ */
+export function compile(source: string | { readonly file: string }, options: CompileOptions): Result<CompiledPattern> {
+  const path = typeof source === "string" ? "<source>.stip" : source.file;
+  const host = options.host ?? (typeof source === "string" ? memoryHost({ [path]: source }) : nodeHost);
+  const program = compileProgram([path], typeof source === "string" ? withEntry(host, path, source) : host);
+  if (hasErrors(program.diagnostics)) return failed(program.diagnostics);
+  const pattern = selectPattern(program, path, options.pattern);
+  if ("code" in pattern) return failed([pattern]);
+  const schedule = options.schedule ?? { blockM: defaultBlockM, blockN: defaultBlockN(options.headDim) };
+  const layer = options.layer ?? 0;
+  const bind = (shape: AttentionShape): Result<Binding> =>
+    bindPattern(pattern, { params: new Map(Object.entries(options.params ?? {})), shape, inputs: new Map(Object.entries(shape.inputs ?? {})) });
+  const launches = (shape: AttentionShape): Result<KernelLaunch[]> => {
+    const bound = bind(shape);
+    if (!bound.ok) return failed(bound.diagnostics);
+    return ok(lowerAttention(bound.value, layer, { headDim: options.headDim, dtype: options.dtype ?? "f32", ...schedule }));
+  };
+  const nominal = launches({ qLen: 1, kvLen: 1, inputs: placeholderInputs(pattern) });
+  const [first] = nominal.ok ? nominal.value : [];
+  const compiled: CompiledPattern = {
+    pattern,
+    schedule,
+    source: first === undefined ? "" : emitWgsl(first.kernel),
+    plan: (shape, head = 0) => {
+      const bound = bind(shape);
+      return bound.ok ? ok(planPattern(bound.value, { head, layer }, schedule).plan) : failed(bound.diagnostics);
+    },
+    launches,
+    run: async (device, tensors, shape) => {
+      const planned = launches(shape);
+      if (!planned.ok) throw new Error(planned.diagnostics.map((d: Diagnostic) => `${d.code}: ${d.message}`).join("\n"));
+      const bound = bind(shape);
+      if (!bound.ok) throw new Error("unreachable: bound above");
+      return runAttention(device, planned.value, tensors, bound.value.sizes);
+    },
+  };
+  return ok(compiled, program.diagnostics);
+}
+
+function withEntry(host: SourceHost, path: string, text: string): SourceHost {
+  return { read: (p) => (p === path ? text : host.read(p)), resolve: host.resolve };
+}
+
+/** Inputs of the right shape for a 1 × 1, one-head, one-layer launch: enough to print the kernel. */
+function placeholderInputs(pattern: PatternDef): Record<string, unknown> {
+  const inputs: Record<string, unknown> = {};
+  for (const { ref } of pattern.inputs) {
+    const leaf = ref.kind === "index" ? [0] : ref.kind === "blocks" ? [[1]] : ref.kind === "bool" ? 1 : [0];
+    inputs[ref.name] = ref.kind === "ids" ? [0] : ref.dims.reduce<unknown>((inner) => [inner], leaf);
+  }
+  return inputs;
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { openWebGpu } from "../backends/wgsl/device.js";
+import { compile } from "../compiler/compile.js";
+import { evaluateMask } from "../ir/mask/evaluate.js";
+import { denseAttention } from "../ir/reference/dense-attention.js";
+import { bindOrThrow } from "./helpers.js";
+
+describe("compile(): the library entry point", () => {
+  it("compiles text to a kernel with source, plan and run, checked against the reference", async () => {
+    const source = "pattern band(width: int(1..) = 8) = causal & q - k < width";
+    const compiled = compile(source, { params: { width: 12 }, headDim: 32 });
+    if (!compiled.ok) throw new Error(compiled.diagnostics.map((d) => d.message).join("\n"));
+    const kernel = compiled.value;
+    expect(kernel.source).toContain("@compute");
+    const plan = kernel.plan({ qLen: 100, kvLen: 100 });
+    expect(plan.ok && plan.value.static).toBe(true);
+    const shape = { qLen: 40, kvLen: 60, heads: 2, kvHeads: 1 };
+    const q = Float32Array.from({ length: 2 * 40 * 32 }, (_, i) => Math.sin(i));
+    const k = Float32Array.from({ length: 60 * 32 }, (_, i) => Math.cos(i * 0.3));
+    const v = Float32Array.from({ length: 60 * 32 }, (_, i) => Math.sin(i * 0.7));
+    const result = await kernel.run(await openWebGpu(), { q, k, v }, shape);
+    const binding = bindOrThrow(kernel.pattern, shape, { width: 12 });
+    const reference = denseAttention({ q: { shape: [2, 40, 32], data: q }, k: { shape: [1, 60, 32], data: k }, v: { shape: [1, 60, 32], data: v }, maskOf: (h) => evaluateMask(binding, h, 0) });
+    reference.out.forEach((x, at) => expect(Math.abs(x - (result.out[at] ?? Number.NaN))).toBeLessThan(1e-4));
+  });
+
+  it("returns diagnostics, not exceptions, for a broken pattern", () => {
+    const compiled = compile("pattern p = causal & q * k < 3", { headDim: 64 });
+    expect(compiled.ok).toBe(false);
+    expect(compiled.diagnostics.map((d) => d.code)).toEqual(["STP202"]);
+  });
+
+  it("compiles example files, dynamic ones included", () => {
+    const compiled = compile({ file: "examples/block_sparse.stip" }, { headDim: 64 });
+    expect(compiled.ok && compiled.value.source.includes("in_blocks(")).toBe(true);
+  });
+});
