@@ -22,19 +22,28 @@ export interface BindingOptions {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export function addBindingOptions(command: Command, options: { lengthsOptional?: boolean } = {}): Command {
-  const lengthNote = options.lengthsOptional === true ? " (default 1: the output does not depend on it)" : "";
-  return command
+/**
+ * `lengths`: "required" (mask, plan), "optional" (emit: the kernel does not depend on them) or "tensors"
+ * (run: the shapes come from the .npy files, so no length or head options are offered).
+ */
+export function addBindingOptions(command: Command, options: { lengths?: "required" | "optional" | "tensors" } = {}): Command {
+  const mode = options.lengths ?? "required";
+  command
     .option("--pattern <name>", "the pattern to use (default: the only pattern declared in FILE)")
     .option("--param <name=value>", "set a parameter; repeat for several", collect, [])
-    .option("--input <name=file.json>", "a runtime input as JSON nested arrays; repeat for several", collect, [])
-    .addOption(new Option("--q-len <Q>", `number of query rows (they sit at the end of the keys: q = K - Q + i)${lengthNote}`).default(options.lengthsOptional === true ? "1" : undefined))
-    .addOption(new Option("--kv-len <K>", `number of keys${lengthNote}`).default(options.lengthsOptional === true ? "1" : undefined))
-    .option("--heads <N>", "query heads H", "1")
-    .option("--kv-heads <N>", "key/value heads KVH (default: H)")
+    .option("--input <name=file.json>", "a runtime input as JSON nested arrays; repeat for several", collect, []);
+  if (mode !== "tensors") {
+    const note = mode === "optional" ? " (default 1: the output does not depend on it)" : "";
+    command
+      .addOption(new Option("--q-len <Q>", `number of query rows (they sit at the end of the keys: q = K - Q + i)${note}`).default(mode === "optional" ? "1" : undefined))
+      .addOption(new Option("--kv-len <K>", `number of keys${note}`).default(mode === "optional" ? "1" : undefined))
+      .option("--heads <N>", "query heads H", "1")
+      .option("--kv-heads <N>", "key/value heads KVH (default: H)")
+      .option("--head <h>", "the query head to show", "0");
+  }
+  return command
     .option("--layers <N>", "layers L", "1")
-    .option("--head <h>", "the query head to show", "0")
-    .option("--layer <l>", "the layer to show", "0");
+    .option("--layer <l>", "the layer to use", "0");
 }
 
 export interface BoundSelection {

@@ -18,7 +18,14 @@ async function main(argv: readonly string[]): Promise<number> {
     .description("Stipple compiles sparse attention patterns (.stip files) into verified attention kernels.")
     .version("0.1.0")
     .exitOverride()
-    .showHelpAfterError("(add --help for usage)");
+    .showHelpAfterError("(add --help for usage)")
+    .addHelpText("after", `
+Exit codes: 0 success; 1 the input has errors (coded diagnostics on stderr, or a failed --check);
+2 malformed command line; 3 internal error (a bug in Stipple: please report the command).
+
+Start with: stipple check examples/a_shape.stip
+            stipple mask examples/a_shape.stip --param sink=2 --param window=4 --q-len 16 --kv-len 16
+            stipple plan examples/a_shape.stip --q-len 65536 --kv-len 65536`);
   registerCheck(program);
   registerMask(program);
   registerPlan(program);

@@ -20,7 +20,7 @@ export function registerEmit(program: Command): void {
     .command("emit")
     .description("print the attention kernel's source: the same pattern, parameters and schedule always give the same text; lengths arrive at launch")
     .argument("<file>", ".stip file");
-  addBindingOptions(command, { lengthsOptional: true })
+  addBindingOptions(command, { lengths: "optional" })
     .addOption(new Option("--target <target>", "kernel language").choices(["wgsl", "cuda", "ptx"]).default("wgsl"))
     .option("--head-dim <D>", `head dimension (${wgslCapabilities.headDims.join(", ")})`, "64")
     .addOption(new Option("--dtype <dtype>", "tensor type of q, k, v").choices(["f32", "f16"]).default("f32"))

@@ -32,7 +32,7 @@ export function registerRun(program: Command): void {
     .command("run")
     .description("run the pattern's attention kernel on WebGPU (a software adapter works) on .npy tensors; --check compares with the dense reference")
     .argument("<file>", ".stip file");
-  addBindingOptions(command, { lengthsOptional: true })
+  addBindingOptions(command, { lengths: "tensors" })
     .requiredOption("--q <q.npy>", "queries [H, Q, D], float32 or float16")
     .requiredOption("--k <k.npy>", "keys [KVH, K, D]")
     .requiredOption("--v <v.npy>", "values [KVH, K, D]")
