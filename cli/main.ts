@@ -6,6 +6,7 @@ import { registerPlan } from "./commands/plan.js";
 import { registerEmit } from "./commands/emit.js";
 import { registerRun } from "./commands/run.js";
 import { registerBench } from "./commands/bench.js";
+import { registerIr } from "./commands/ir.js";
 import { CommandFailed, printDiagnostics } from "./io.js";
 
 /**
@@ -32,6 +33,7 @@ Start with: stipple check examples/a_shape.stip
   registerEmit(program);
   registerRun(program);
   registerBench(program);
+  registerIr(program);
   try {
     await program.parseAsync(argv as string[], { from: "node" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

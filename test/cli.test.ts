@@ -95,3 +95,24 @@ describe("stipple emit and run", () => {
     expect((JSON.parse(dynamic.stdout.trim().split("\n").at(-1) ?? "{}") as { check: string }).check).toBe("pass");
   });
 });
+
+describe("stipple ir", () => {
+  it("prints every stage, and --time names the passes", async () => {
+    const expectations: Record<string, string> = {
+      ast: "pattern tri_shape(",
+      pattern: "k <= q & (k < sink | q - k < window)",
+      simplified: "q >= K - 100",
+      regions: "region 2: q - K + 100 >= 0, k <= q",
+      plan: "PP",
+      kernel: "segments: closed form from the tile index",
+      wgsl: "@compute",
+    };
+    for (const [stage, expected] of Object.entries(expectations)) {
+      const result = await runCli(["ir", "examples/tri_shape.stip", "--stage", stage, "--q-len", "200", "--kv-len", "200", "--time"]);
+      expect(result.status, stage).toBe(0);
+      expect(result.stdout, stage).toContain(expected);
+    }
+    const timed = await runCli(["ir", "examples/tri_shape.stip", "--stage", "wgsl", "--time"]);
+    for (const pass of ["check", "specialize", "simplify", "regions", "lower", "emit"]) expect(timed.stderr).toContain(pass);
+  });
+});

@@ -1,6 +1,6 @@
 import type { BoolNode, InputRef } from "../pattern/nodes.js";
 import { printNode } from "../pattern/print.js";
-import { printAffine, type RowLimit, type SymbolicBound } from "../regions/region.js";
+import { printSymbolicBound, type RowLimit, type SymbolicBound } from "../regions/region.js";
 import { hash64 } from "../../util/hash.js";
 
 /**
@@ -71,7 +71,7 @@ export function printKernel(kernel: AttentionKernel): string {
     `kernel ${kernel.name}: ${kernel.dtype}, head dim ${kernel.headDim}, tiles ${kernel.blockM} × ${kernel.blockN}, scale ${kernel.scale}`,
     `  mask on partial tiles: ${printNode(kernel.mask)}`,
   ];
-  const bound = (b: SymbolicBound): string => (b.slope === 0 ? printAffine(b.offset) : `${b.slope}·q + ${printAffine(b.offset)}`);
+  const bound = printSymbolicBound;
   switch (kernel.segments.kind) {
     case "allTiles":
       lines.push("  segments: every key tile, masked");

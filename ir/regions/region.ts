@@ -31,6 +31,14 @@ export function printAffine(a: SizeAffine): string {
   return terms.join(" + ").replaceAll("+ -", "- ");
 }
 
+/** `q - 63`, `2·q + K - 1`, `127`: a symbolic bound as people write it. */
+export function printSymbolicBound(b: SymbolicBound): string {
+  const slope = b.slope === 0 ? "" : b.slope === 1 ? "q" : b.slope === -1 ? "-q" : `${b.slope}·q`;
+  if (slope === "") return printAffine(b.offset);
+  const offset = constantOf(b.offset) === 0 ? "" : printAffine(b.offset);
+  return offset === "" ? slope : `${slope} + ${offset}`.replace("+ -", "- ");
+}
+
 /** `slope · q + offset` with the offset still in terms of the lengths. */
 export interface SymbolicBound {
   readonly slope: number;
@@ -113,6 +121,23 @@ function printBound(bound: Bound): string {
   if (slope === "") return String(bound.offset);
   if (bound.offset === 0) return slope;
   return `${slope} ${bound.offset < 0 ? "-" : "+"} ${Math.abs(bound.offset)}`;
+}
+
+/** One line per region, lengths left as symbols: `region 0: q - K + 100 >= 0, k >= q - 63, k <= q`. */
+export function printSymbolicRegionForm(form: SymbolicRegionForm): string {
+  if (form.regions.length === 0) return "no regions (the pattern keeps nothing)\n";
+  const term = printSymbolicBound;
+  const lines = form.regions.map((region, at) => {
+    const parts = [
+      ...region.rows.map((r) => `${term(r)} >= 0`),
+      ...region.lower.map((b) => `k >= ${term(b)}`),
+      ...region.upper.map((b) => `k <= ${term(b)}`),
+      ...region.restrictions.map((r) => `[mask ${printNode(r)}]`),
+      ...region.runtime.map((r) => `[runtime ${printNode(r)}]`),
+    ];
+    return `region ${at}: ${parts.join(", ") || "every pair"}`;
+  });
+  return `${lines.join("\n")}\n${form.exact ? "" : "(not exact: too many regions; everything is planned partial)\n"}`;
 }
 
 /** One line per region: `region 0: q in 0..∞, k >= q - 63, k <= q`. */
