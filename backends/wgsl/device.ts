@@ -26,17 +26,31 @@ interface DawnModule {
   globals: object;
 }
 
-let cached: Promise<WebGpuContext> | undefined;
+const cached = new Map<string, Promise<WebGpuContext>>();
 
-export function openWebGpu(choice: AdapterChoice = "auto"): Promise<WebGpuContext> {
-  cached ??= open(choice);
-  return cached;
+export interface OpenOptions {
+  /**
+   * false turns off Dawn's bounds clamping (the `disable_robustness` toggle): only for the bounds-guard
+   * tests, so that a kernel writing out of bounds hits the canaries instead of being silently clamped.
+   */
+  readonly robust?: boolean;
+}
+
+/** One device per adapter choice and robustness, opened once per process. */
+export function openWebGpu(choice: AdapterChoice = "auto", options: OpenOptions = {}): Promise<WebGpuContext> {
+  const key = `${choice}/${options.robust === false ? "unguarded" : "robust"}`;
+  let context = cached.get(key);
+  if (context === undefined) {
+    context = open(choice, options.robust !== false);
+    cached.set(key, context);
+  }
+  return context;
 }
 
 /** Where Debian's chromium package puts SwiftShader's Vulkan driver (scripts/install-software-gpu.sh). */
 export const swiftShaderIcd = "/usr/lib/chromium/vk_swiftshader_icd.json";
 
-async function open(choice: AdapterChoice): Promise<WebGpuContext> {
+async function open(choice: AdapterChoice, robust: boolean): Promise<WebGpuContext> {
   // Mesa's EGL needs no display when told so; harmless elsewhere.
   process.env["EGL_PLATFORM"] ??= "surfaceless";
   // Prefer SwiftShader (Vulkan, core features) when no Vulkan driver is named: Mesa's llvmpipe through
@@ -56,7 +70,7 @@ async function open(choice: AdapterChoice): Promise<WebGpuContext> {
     : [["vulkan", {}], ["opengl", { featureLevel: "compatibility" }]];
   const tried: string[] = [];
   for (const [backend, options] of attempts) {
-    const gpu = dawn.create([`backend=${backend}`]);
+    const gpu = dawn.create([`backend=${backend}`, ...(robust ? [] : ["enable-dawn-features=disable_robustness"])]);
     const adapter = await quietly(() => gpu.requestAdapter(options));
     if (adapter === null || adapter === undefined) {
       tried.push(backend);
@@ -75,7 +89,8 @@ async function open(choice: AdapterChoice): Promise<WebGpuContext> {
     });
     const info = adapter.info;
     const name = [info.vendor, info.architecture, info.device, info.description].filter((x) => x !== "").join(" ") || "unnamed adapter";
-    return { device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${backend}${options.featureLevel === "compatibility" ? ", compatibility" : ""})` };
+    const notes = [options.featureLevel === "compatibility" ? "compatibility" : "", robust ? "" : "robustness off"].filter((x) => x !== "");
+    return { device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${[backend, ...notes].join(", ")})` };
   }
   throw new Error(`no WebGPU adapter found (tried Dawn backends: ${tried.join(", ")}); run scripts/install-software-gpu.sh to install Mesa's software rasterizer`);
 }

@@ -51,7 +51,10 @@ export class AttentionBuffers {
   private readonly aux = new WeakMap<KernelLaunch, readonly [GPUBuffer, GPUBuffer]>();
   private readonly owned: GPUBuffer[] = [];
 
-  constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly sizes: Sizes, headDim: number) {
+  /** Words of canary before and after each output when guarded (256 bytes: the binding-offset alignment). */
+  readonly guardWords: number;
+
+  constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly sizes: Sizes, headDim: number, guard = false) {
     const expect = (name: string, data: Float32Array, length: number): void => {
       if (data.length !== length) throw new Error(`${name} has ${data.length} values, expected ${length}`);
     };
@@ -63,9 +66,25 @@ export class AttentionBuffers {
     this.v = this.upload(tensors.v, GPUBufferUsage.STORAGE);
     this.outLength = sizes.H * sizes.Q * headDim;
     this.lseLength = sizes.H * sizes.Q;
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
-    this.out = context.device.createBuffer({ size: Math.max(4, this.outLength * 4), usage });
-    this.lse = context.device.createBuffer({ size: Math.max(4, this.lseLength * 4), usage });
+    this.guardWords = guard ? guardWords : 0;
+    this.out = this.output(this.outLength);
+    this.lse = this.output(this.lseLength);
+  }
+
+  /** An output buffer, between canary regions when guarded (filled at creation, checked after the run). */
+  private output(length: number): GPUBuffer {
+    const words = Math.max(1, length) + 2 * this.guardWords;
+    const buffer = this.context.device.createBuffer({ size: words * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, mappedAtCreation: this.guardWords > 0 });
+    if (this.guardWords > 0) {
+      new Uint32Array(buffer.getMappedRange()).fill(canary);
+      buffer.unmap();
+    }
+    return buffer;
+  }
+
+  /** The binding of an output: past the leading canary, exactly its own length. */
+  outputBinding(buffer: GPUBuffer, length: number): GPUBufferBinding {
+    return { buffer, offset: this.guardWords * 4, size: Math.max(1, length) * 4 };
   }
 
   /** The uniform lengths of a launch for one layer. */
@@ -119,11 +138,15 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
   for (const launch of launches) {
     const { kernel, heads } = launch;
     const pipeline = pipelineFor(context, kernel);
-    const bound = [buffers.q, buffers.k, buffers.v, buffers.out, buffers.lse, buffers.headList(heads), buffers.lengthsFor(launch.layer)];
-    if (usesAux(kernel)) bound.push(...buffers.auxFor(launch));
+    const bound: GPUBufferBinding[] = [
+      { buffer: buffers.q }, { buffer: buffers.k }, { buffer: buffers.v },
+      buffers.outputBinding(buffers.out, buffers.outLength), buffers.outputBinding(buffers.lse, buffers.lseLength),
+      { buffer: buffers.headList(heads) }, { buffer: buffers.lengthsFor(launch.layer) },
+    ];
+    if (usesAux(kernel)) bound.push(...buffers.auxFor(launch).map((buffer) => ({ buffer })));
     const bindGroup = context.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: bound.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: bound.map((resource, binding) => ({ binding, resource })),
     });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -135,21 +158,48 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
 }
 
 /** Uploads, runs and reads back: the whole attention in one call. */
-export async function runAttention(context: WebGpuContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes): Promise<AttentionResult> {
+export interface RunOptions {
+  /**
+   * Bounds guard (a test mode): outputs sit between canary regions that are checked after the kernel; a
+   * kernel that writes outside its output makes the run throw.
+   */
+  readonly guard?: boolean;
+}
+
+export async function runAttention(context: WebGpuContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: RunOptions = {}): Promise<AttentionResult> {
   const [first] = launches;
   if (first === undefined) throw new Error("no kernel to run");
-  const buffers = new AttentionBuffers(context, tensors, sizes, first.kernel.headDim);
+  const buffers = new AttentionBuffers(context, tensors, sizes, first.kernel.headDim, options.guard === true);
   try {
     context.device.pushErrorScope("validation");
     await dispatchAttention(context, launches, buffers);
     const error = await context.device.popErrorScope();
     if (error !== null) throw new Error(`WebGPU validation failed: ${error.message}`);
-    const out = await readBack(context, buffers.out, buffers.outLength);
-    const lse = await readBack(context, buffers.lse, buffers.lseLength);
+    const out = await readGuarded(context, buffers.out, buffers.outLength, buffers.guardWords, "out");
+    const lse = await readGuarded(context, buffers.lse, buffers.lseLength, buffers.guardWords, "lse");
     return { out, lse };
   } finally {
     buffers.destroy();
   }
+}
+
+const guardWords = 64;
+const canary = 0xdeadbeef;
+
+/** Reads an output and, when guarded, checks its canaries: the words around it must be untouched. */
+async function readGuarded(context: WebGpuContext, source: GPUBuffer, length: number, guard: number, name: string): Promise<Float32Array> {
+  const all = await readBack(context, source, Math.max(1, length) + 2 * guard);
+  const words = new Uint32Array(all.buffer, all.byteOffset, all.length);
+  const damaged = firstDamagedCanary(words, guard);
+  if (damaged !== undefined) throw new Error(`bounds guard: the kernel wrote outside \`${name}\` (canary word ${damaged} of the guarded buffer, in the ${damaged < guard ? "leading" : "trailing"} canary)`);
+  return all.slice(guard, guard + length);
+}
+
+/** The index of the first canary word that changed, or undefined when both canary regions are intact. */
+export function firstDamagedCanary(words: Uint32Array, guard: number): number | undefined {
+  for (let at = 0; at < guard; at++) if (words[at] !== canary) return at;
+  for (let at = words.length - guard; at < words.length; at++) if (words[at] !== canary) return at;
+  return undefined;
 }
 
 async function readBack(context: WebGpuContext, source: GPUBuffer, length: number): Promise<Float32Array> {
