@@ -6,6 +6,7 @@ import type { Sizes } from "../ir/pattern/eval-int.js";
 import { union, type Interval } from "../ir/plan/intervals.js";
 import type { BlockPlan, Schedule, Segment, TilePlan } from "../ir/plan/plan.js";
 import { boundValue, prepareRegions, type PreparedRegion, type RegionForm } from "../ir/regions/region.js";
+import { admissibleIn, latticeOf, type Lattice } from "./lattice.js";
 import { regionsOf } from "./regions.js";
 import { simplify } from "./simplify.js";
 import { specialize, type HeadLayer } from "./specialize.js";
@@ -32,7 +33,14 @@ export function planPattern(binding: Binding, at: HeadLayer, schedule: Schedule)
 /** The closed form: each tile's segments from the regions, O(regions) work per tile, nothing stored. */
 export function closedFormPlan(form: RegionForm, sizes: Sizes, schedule: Schedule): BlockPlan {
   const tiles: TilePlan[] = [];
-  const prepared = prepareRegions(form, sizes.K);
+  // Modular lines are classified tile by tile with O(rows) integer work per tile; past this budget of
+  // row × key-tile steps the plan keeps them coarse (visited and masked), which is always correct.
+  const refine = (sizes.Q * sizes.K) / schedule.blockN <= latticeBudget;
+  const prepared: PlannedRegion[] = prepareRegions(form, sizes.K).map((region, at) => {
+    const source = form.regions[at];
+    const lattice = refine && source !== undefined && source.runtime.length === 0 && source.restrictions.length > 0 ? latticeOf(source.restrictions, sizes) : undefined;
+    return lattice === undefined ? { region } : { region, lattice };
+  });
   for (let qStart = 0; qStart < sizes.Q; qStart += schedule.blockM) {
     const qEnd = Math.min(sizes.Q, qStart + schedule.blockM);
     tiles.push({ qStart, qEnd, segments: segmentsOfTile(prepared, sizes, schedule, qStart, qEnd) });
@@ -47,11 +55,20 @@ export function closedFormPlan(form: RegionForm, sizes: Sizes, schedule: Schedul
  * bands of rows over which every region is either active or not; a key tile is full when it is full in
  * every band, so two regions that each cover part of the rows still make a full tile together.
  */
-function segmentsOfTile(regions: readonly PreparedRegion[], sizes: Sizes, schedule: Schedule, qStart: number, qEnd: number): Segment[] {
+/** Pairs of (row, key tile) steps the modular refinement may spend on one plan. */
+export const latticeBudget = 2 ** 22;
+
+interface PlannedRegion {
+  readonly region: PreparedRegion;
+  /** Present when the region's restrictions are modular lines the planner classifies exactly. */
+  readonly lattice?: Lattice;
+}
+
+function segmentsOfTile(regions: readonly PlannedRegion[], sizes: Sizes, schedule: Schedule, qStart: number, qEnd: number): Segment[] {
   const first = sizes.K - sizes.Q + qStart;
   const last = sizes.K - sizes.Q + qEnd - 1;
   const breaks = new Set([first, last + 1]);
-  for (const region of regions) {
+  for (const { region } of regions) {
     const rows = activeRows(region, first, last);
     if (rows !== undefined) breaks.add(rows.lo).add(rows.hi + 1);
   }
@@ -62,12 +79,17 @@ function segmentsOfTile(regions: readonly PreparedRegion[], sizes: Sizes, schedu
     const bandFirst = edges[band] ?? first;
     const bandLast = (edges[band + 1] ?? last + 1) - 1;
     const full: Interval[] = [];
-    for (const region of regions) {
-      for (const piece of regionPieces(region, bandFirst, bandLast)) {
+    const bandPieces: { readonly region: PlannedRegion; readonly piece: Piece }[] = [];
+    for (const planned of regions) {
+      const { region, lattice } = planned;
+      const found = lattice === undefined ? regionPieces(region, bandFirst, bandLast) : latticePieces(region, lattice, bandFirst, bandLast, sizes.K, schedule.blockN);
+      for (const piece of found) {
         pieces.push(piece);
+        bandPieces.push({ region: planned, piece });
         if (piece.full) full.push(piece);
       }
     }
+    full.push(...jointlyFullTiles(bandPieces, full, bandFirst, bandLast, sizes.K, schedule.blockN));
     const bandFull = fullKeyTiles(full, sizes.K, schedule.blockN);
     fullTiles = fullTiles === undefined ? bandFull : intersect(fullTiles, bandFull);
   }
@@ -125,6 +147,83 @@ function regionPieces(prepared: PreparedRegion, first: number, last: number): Pi
     { lo: maxLo, hi: minHi, full: true },
     { lo: minHi + 1, hi: maxHi, full: false },
   ].filter((p) => p.lo <= p.hi);
+}
+
+/**
+ * Tiles that no single region fills but several fill together (a ladder's lines beside the sinks): where
+ * modular lines take part, such a tile is checked pair by pair against the regions themselves (bounds and
+ * lattices, never the whole predicate). Only tiles touched by a lattice region and by another region, and
+ * full in none, are checked, so the work stays near the regions' edges.
+ */
+function jointlyFullTiles(bandPieces: readonly { region: PlannedRegion; piece: Piece }[], full: readonly Interval[], first: number, last: number, K: number, blockN: number): Piece[] {
+  if (!bandPieces.some(({ region }) => region.lattice !== undefined)) return [];
+  if (bandPieces.some(({ region }) => region.lattice === undefined && !region.region.exact)) return [];
+  const fullTiles = fullKeyTiles(full, K, blockN);
+  const touchedBy = new Map<number, Set<PlannedRegion>>();
+  for (const { region, piece } of bandPieces) {
+    for (let t = Math.floor(piece.lo / blockN); t <= Math.floor(piece.hi / blockN); t++) {
+      const set = touchedBy.get(t) ?? new Set<PlannedRegion>();
+      set.add(region);
+      touchedBy.set(t, set);
+    }
+  }
+  const found: Piece[] = [];
+  for (const [t, touching] of touchedBy) {
+    if (touching.size < 2 || ![...touching].some((r) => r.lattice !== undefined)) continue;
+    if (fullTiles.some((f) => f.lo <= t && t <= f.hi)) continue;
+    const c0 = t * blockN;
+    const c1 = Math.min(K, c0 + blockN) - 1;
+    let covered = true;
+    for (let q = first; q <= last && covered; q++) {
+      for (let k = c0; k <= c1 && covered; k++) covered = [...touching].some((r) => regionKeeps(r, q, k));
+    }
+    if (covered) found.push({ lo: c0, hi: c1, full: true });
+  }
+  return found;
+}
+
+/** Whether a region (bounds, row limits and lattice) keeps the pair (q, k). */
+function regionKeeps({ region, lattice }: PlannedRegion, q: number, k: number): boolean {
+  if (q < region.rowMin || q > region.rowMax) return false;
+  if (region.lower.some((b) => k < boundValue(b, q)) || region.upper.some((b) => k > boundValue(b, q))) return false;
+  if (lattice === undefined) return true;
+  const base = lattice.aq * q + lattice.ak * k;
+  return admissibleIn(lattice, base, base) === 1;
+}
+
+/**
+ * A region with modular lines, key tile by key tile inside its bounds: a tile is touched when some row's
+ * key interval holds an admissible value of the lattice's base, full when every row covers the whole tile
+ * and every value there is admissible.
+ */
+function latticePieces(region: PreparedRegion, lattice: Lattice, first: number, last: number, K: number, blockN: number): Piece[] {
+  const [hull] = regionPieces(region, first, last);
+  const rows = activeRows(region, first, last);
+  if (hull === undefined || rows === undefined) return [];
+  const lo = (q: number): number => region.lower.reduce((m, b) => Math.max(m, boundValue(b, q)), -Infinity);
+  const hi = (q: number): number => region.upper.reduce((m, b) => Math.min(m, boundValue(b, q)), Infinity);
+  const pieces: Piece[] = [];
+  for (let t = Math.floor(hull.lo / blockN); t <= Math.floor(hull.hi / blockN); t++) {
+    const c0 = t * blockN;
+    const c1 = Math.min(K, c0 + blockN) - 1;
+    let touched = false;
+    let full = rows.lo === first && rows.hi === last;
+    for (let q = rows.lo; q <= rows.hi && (full || !touched); q++) {
+      const k0 = Math.max(c0, lo(q));
+      const k1 = Math.min(c1, hi(q));
+      if (k0 > k1) {
+        full = false;
+        continue;
+      }
+      const base = lattice.aq * q;
+      const [b0, b1] = lattice.ak === 1 ? [base + k0, base + k1] : lattice.ak === -1 ? [base - k1, base - k0] : [base, base];
+      const admissible = admissibleIn(lattice, b0, b1);
+      if (admissible > 0) touched = true;
+      if (k0 !== c0 || k1 !== c1 || admissible !== b1 - b0 + 1) full = false;
+    }
+    if (touched) pieces.push({ lo: c0, hi: c1, full });
+  }
+  return pieces;
 }
 
 /** Rows of first…last where the region keeps something: its row limits, and lo(q) ≤ hi(q) for each pair of bounds. */

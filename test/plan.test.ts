@@ -91,10 +91,10 @@ const staticExamples: readonly ExampleCase[] = [
   { name: "a_shape", params: fc.record({ sink: small, window: small }) },
   { name: "sliding_window", params: fc.record({ window: small }) },
   { name: "tri_shape", params: fc.record({ sink: small, window: small, last: small }) },
-  { name: "dilated", params: fc.record({ window: fc.integer({ min: 0, max: 20 }), dilation: fc.integer({ min: 1, max: 5 }) }), modular: true },
+  { name: "dilated", params: fc.record({ window: fc.integer({ min: 0, max: 20 }), dilation: fc.integer({ min: 1, max: 5 }) }) },
   { name: "prefix_lm", params: fc.record({ prefix: small }) },
-  { name: "grid", params: fc.record({ stride: fc.integer({ min: 1, max: 40 }), phase: small, window: small }), modular: true },
-  { name: "ladder", params: fc.integer({ min: 1, max: 8 }).chain((group) => fc.record({ sink: small, window: small, group: fc.constant(group), keep: fc.integer({ min: 1, max: group }) })), modular: true },
+  { name: "grid", params: fc.record({ stride: fc.integer({ min: 1, max: 40 }), phase: small, window: small }) },
+  { name: "ladder", params: fc.integer({ min: 1, max: 8 }).chain((group) => fc.record({ sink: small, window: small, group: fc.constant(group), keep: fc.integer({ min: 1, max: group }) })) },
   { name: "duo", params: fc.record({ sink: small, window: small }) },
 ];
 
