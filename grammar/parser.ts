@@ -4,6 +4,7 @@ import type {
   Arg, BinaryOp, Expr, Ident, ImportDecl, InputParamDecl, InputTypeAst, IntParamDecl, IntRange,
   ParamDecl, PatternDecl, SignedInt,
 } from "./ast.js";
+import { syntaxMessages } from "./messages.js";
 import * as T from "./tokens.js";
 
 const comparisonOps: ReadonlyMap<TokenType, BinaryOp> = new Map([
@@ -30,7 +31,7 @@ export class StipParser extends EmbeddedActionsParser {
   private file = "";
 
   constructor() {
-    super(T.allTokens, { recoveryEnabled: false, maxLookahead: 3 });
+    super(T.allTokens, { recoveryEnabled: false, maxLookahead: 3, errorMessageProvider: syntaxMessages });
     this.performSelfAnalysis();
   }
 
