@@ -1,5 +1,7 @@
 import { compareInts, type Sizes } from "../ir/pattern/eval-int.js";
-import type { BoolNode, IntNode } from "../ir/pattern/nodes.js";
+import type { BoolNode } from "../ir/pattern/nodes.js";
+import { evalAffine } from "../ir/regions/region.js";
+import { linear } from "./regions.js";
 
 /**
  * Modular lines as arithmetic: the restrictions of a region, when they all test one value
@@ -69,32 +71,9 @@ function modularTest(test: BoolNode, sizes: Sizes): ModularTest | undefined {
     : test.b.kind === "mod" && test.a.kind === "const" ? [test.b, test.a.value, flipped[test.op]] : [undefined, 0, test.op];
   if (modNode === undefined || modNode.kind !== "mod" || modNode.b.kind !== "const") return undefined;
   const modulus = modNode.b.value;
-  const inner = linear(modNode.a, sizes);
+  const inner = linear(modNode.a);
   if (inner === undefined || modulus < 1 || modulus > maxLatticeModulus || Math.abs(inner.q) > 1 || Math.abs(inner.k) > 1) return undefined;
-  return { aq: inner.q, ak: inner.k, c: inner.c, modulus, keeps: (residue) => compareInts(op, residue, constant) };
-}
-
-function linear(node: IntNode, sizes: Sizes): { q: number; k: number; c: number } | undefined {
-  switch (node.kind) {
-    case "const": return { q: 0, k: 0, c: node.value };
-    case "var":
-      if (node.name === "q") return { q: 1, k: 0, c: 0 };
-      if (node.name === "k") return { q: 0, k: 1, c: 0 };
-      if (node.name === "i") return { q: 1, k: 0, c: sizes.Q - sizes.K };
-      return undefined;
-    case "add": case "sub": {
-      const a = linear(node.a, sizes), b = linear(node.b, sizes);
-      if (a === undefined || b === undefined) return undefined;
-      const s = node.kind === "add" ? 1 : -1;
-      return { q: a.q + s * b.q, k: a.k + s * b.k, c: a.c + s * b.c };
-    }
-    case "neg": {
-      const a = linear(node.a, sizes);
-      return a && { q: -a.q, k: -a.k, c: -a.c };
-    }
-    default:
-      return undefined;
-  }
+  return { aq: inner.q, ak: inner.k, c: evalAffine(inner.c, sizes), modulus, keeps: (residue) => compareInts(op, residue, constant) };
 }
 
 function mod(a: number, b: number): number {

@@ -15,7 +15,7 @@ import {
 export const maxRegions = 64;
 
 /** q·q + k·k + c, with c affine in the sizes, after i = q − (K − Q) is substituted. */
-interface Linear {
+export interface Linear {
   readonly q: number;
   readonly k: number;
   readonly c: SizeAffine;
@@ -123,7 +123,8 @@ function nonNegative(atom: BoolNode & { kind: "cmp" }): Linear[] | undefined {
   }
 }
 
-function linear(node: IntNode): Linear | undefined {
+/** An integer expression as a linear form in q and k, or undefined when it is not one. */
+export function linear(node: IntNode): Linear | undefined {
   switch (node.kind) {
     case "const": return { q: 0, k: 0, c: affine(node.value) };
     case "size": return { q: 0, k: 0, c: { ...affine(0), [node.name]: 1 } };
