@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.js";
 import { registerMask } from "./commands/mask.js";
@@ -7,6 +8,8 @@ import { registerEmit } from "./commands/emit.js";
 import { registerRun } from "./commands/run.js";
 import { registerBench } from "./commands/bench.js";
 import { registerIr } from "./commands/ir.js";
+import { DiagnosticError, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { sourceFile, type SourceFile } from "../diagnostics/source.js";
 import { CommandFailed, printDiagnostics } from "./io.js";
 
 /**
@@ -42,12 +45,32 @@ Start with: stipple check examples/a_shape.stip
       printDiagnostics(error.diagnostics, error.sources);
       return 1;
     }
+    // Deep stages (planning, the device) report user-facing problems as DiagnosticError.
+    if (error instanceof DiagnosticError) {
+      printDiagnostics(error.diagnostics, sourcesOf(error.diagnostics));
+      return 1;
+    }
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`internal error: ${message}\nThis is a bug in Stipple; please report it with the command you ran.\n`);
     if (process.env["STIPPLE_DEBUG"] !== undefined && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
     return 3;
   }
+}
+
+/** Re-reads the files diagnostics point into, for their code frames. */
+function sourcesOf(diagnostics: readonly Diagnostic[]): Map<string, SourceFile> {
+  const sources = new Map<string, SourceFile>();
+  for (const d of diagnostics) {
+    const path = d.span?.file;
+    if (path === undefined || sources.has(path)) continue;
+    try {
+      sources.set(path, sourceFile(path, readFileSync(path, "utf8")));
+    } catch {
+      // no frame for a file that cannot be read; the message and location remain
+    }
+  }
+  return sources;
 }
 
 // Exit explicitly: Dawn's device keeps the event loop alive after a run.

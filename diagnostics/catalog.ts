@@ -40,6 +40,7 @@ export const catalog = {
   STP401: { severity: "warning", title: "pattern keeps nothing" },
   STP901: { severity: "error", title: "cannot read file" },
   STP902: { severity: "error", title: "invalid command-line value" },
+  STP903: { severity: "error", title: "no WebGPU adapter" },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalog;

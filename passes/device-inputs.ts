@@ -1,9 +1,8 @@
-import { evaluateMask } from "../ir/mask/evaluate.js";
 import type { AuxData } from "../ir/kernel/kernel.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import type { InputRef } from "../ir/pattern/nodes.js";
 import type { Schedule } from "../ir/plan/plan.js";
-import { indexPlan } from "./plan.js";
+import { indexPlan, maskForIndex } from "./plan.js";
 
 /**
  * Packs what a dynamic kernel reads besides q, k, v into one u32 buffer and a directory:
@@ -51,7 +50,7 @@ export function packDeviceInputs(binding: Binding, inputs: readonly InputRef[], 
   const offsetsBase = words.length;
   const segments: number[] = [];
   for (let head = 0; head < binding.sizes.H; head++) {
-    const plan = indexPlan(evaluateMask(binding, head, layer), binding.sizes, schedule);
+    const plan = indexPlan(maskForIndex(binding, { head, layer }), binding.sizes, schedule);
     for (const tile of plan.tiles) {
       words.push(segments.length / 2);
       for (const s of tile.segments) {

@@ -291,7 +291,8 @@ export function indexPlan(mask: Bitset, sizes: Sizes, schedule: Schedule): Block
   return { static: false, source: { kind: "index" }, schedule, sizes, tiles, metadataBytes: 4 * (tiles.length + 1) + 8 * segmentsTotal };
 }
 
-function maskForIndex(binding: Binding, at: HeadLayer): Bitset {
+/** The exact mask the reference index builder classifies tiles from, refused past maxMaskPairs. */
+export function maskForIndex(binding: Binding, at: HeadLayer): Bitset {
   const { Q, K } = binding.sizes;
   if (Q * K > maxMaskPairs) {
     throw new DiagnosticError([diagnostic("STP312", `the reference index builder evaluates the whole ${Q} × ${K} mask, more than ${maxMaskPairs} pairs`, {

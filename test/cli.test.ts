@@ -96,6 +96,28 @@ describe("stipple emit and run", () => {
   });
 });
 
+describe("failures deep in the pipeline", () => {
+  it("a missing WebGPU adapter is a coded diagnostic with a hint, exit 1, no stack trace", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stipple-"));
+    const tensor = writeNpy([1, 4, 32], new Float32Array(4 * 32));
+    for (const name of ["q", "k", "v"]) writeFileSync(join(dir, `${name}.npy`), tensor);
+    const result = await runCli(["run", "examples/a_shape.stip", "--adapter", "vulkan", "--q", join(dir, "q.npy"), "--k", join(dir, "k.npy"), "--v", join(dir, "v.npy"), "--out", join(dir, "o.npy")],
+      { VK_ICD_FILENAMES: join(dir, "no-such-driver.json") });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("error[STP903]: no WebGPU adapter found");
+    expect(result.stderr).toContain("= hint: ");
+    expect(result.stderr).not.toContain("internal error");
+  });
+
+  it("an index plan too large to build is refused with STP312 and a code frame", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stipple-"));
+    writeFileSync(join(dir, "doc.json"), JSON.stringify(Array.from({ length: 70000 }, (_, k) => k >> 10)));
+    const result = await runCli(["plan", "examples/document.stip", "--q-len", "70000", "--kv-len", "70000", "--input", `doc=${join(dir, "doc.json")}`]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/error\[STP312\][^\n]*\n --> examples\/document\.stip:\d+:\d+/);
+  });
+});
+
 describe("stipple ir", () => {
   it("prints every stage, and --time names the passes", async () => {
     const expectations: Record<string, string> = {

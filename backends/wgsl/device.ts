@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -92,7 +93,9 @@ async function open(choice: AdapterChoice, robust: boolean): Promise<WebGpuConte
     const notes = [options.featureLevel === "compatibility" ? "compatibility" : "", robust ? "" : "robustness off"].filter((x) => x !== "");
     return { device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${[backend, ...notes].join(", ")})` };
   }
-  throw new Error(`no WebGPU adapter found (tried Dawn backends: ${tried.join(", ")}); run scripts/install-software-gpu.sh to install Mesa's software rasterizer`);
+  throw new DiagnosticError([diagnostic("STP903", `no WebGPU adapter found (tried Dawn backends: ${tried.join(", ")})`, {
+    hint: "without a GPU, run scripts/install-software-gpu.sh to install SwiftShader and Mesa; or choose another --adapter",
+  })]);
 }
 
 /** Dawn prints adapter probing noise on stderr; keep it out of the user's terminal. */

@@ -1,5 +1,4 @@
 import { Option, type Command } from "commander";
-import { catchDiagnostics } from "../../diagnostics/diagnostic.js";
 import { evaluateMask } from "../../ir/mask/evaluate.js";
 import { planPng } from "../../ir/plan/picture.js";
 import { planText, type BlockPlan, type PlanStats } from "../../ir/plan/plan.js";
@@ -7,7 +6,7 @@ import { planStats } from "../../ir/plan/stats.js";
 import { planPattern } from "../../passes/plan.js";
 import { searchSchedules } from "../../passes/schedule-search.js";
 import { addBindingOptions, bindFromOptions, type BindingOptions } from "../binding-options.js";
-import { CommandFailed, integerOption, writeOutput } from "../io.js";
+import { integerOption, writeOutput } from "../io.js";
 
 interface PlanOptions extends BindingOptions {
   readonly format: "txt" | "json" | "png" | "summary";
@@ -36,9 +35,7 @@ export function registerPlan(program: Command): void {
     .action((file: string, options: PlanOptions) => {
       const { binding, head, layer } = bindFromOptions(file, options);
       const schedule = { blockM: positive(options.blockM, "--block-m"), blockN: positive(options.blockN, "--block-n") };
-      const planned = catchDiagnostics(() => planPattern(binding, { head, layer }, schedule));
-      if (!planned.ok) throw new CommandFailed(planned.diagnostics);
-      const { plan, regions } = planned.value;
+      const { plan, regions } = planPattern(binding, { head, layer }, schedule);
       if (options.format === "txt") return writeOutput(planText(plan) + "\n", options.out);
       if (options.format === "png") {
         const { Q, K } = binding.sizes;
