@@ -129,6 +129,9 @@ describe("WGSL kernels on the software adapter", () => {
     await checkAgainstReference(binding, 0, 64, 32, 32, 7, "maskedDense");
     const causal = bindOrThrow(examplePattern("prefix_lm"), { qLen: 77, kvLen: 130 }, { prefix: 0 });
     await checkAgainstReference(causal, 0, 64, 32, 32, 9, "causalDense");
+    // A dynamic pattern visiting every tile: its inputs are read on the device without an index plan.
+    const dynamic = bindOrThrow(examplePattern("vertical_slash"), { qLen: 77, kvLen: 130, heads: 2, kvHeads: 1 }, {}, { vertical: [[0, 64, 129], [5]], slash: [[0, 3], [0, 40]] });
+    await checkAgainstReference(dynamic, 0, 32, 16, 32, 13, "maskedDense");
   });
 
   it("stays exact over a thousand keys at head dim 128 (llvmpipe dropped writes past 112 KiB here)", async () => {
