@@ -2,7 +2,7 @@ import type { WebGpuContext } from "../backends/wgsl/device.js";
 import { emitWgsl } from "../backends/wgsl/emit.js";
 import { runAttention, type AttentionResult } from "../backends/wgsl/run.js";
 import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
-import { failed, hasErrors, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
+import { DiagnosticError, failed, hasErrors, ok, type Result } from "../diagnostics/diagnostic.js";
 import type { Dtype, KernelLaunch } from "../ir/kernel/kernel.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import type { PatternDef } from "../ir/pattern/pattern.js";
@@ -40,7 +40,7 @@ export interface CompiledPattern {
   plan(shape: AttentionShape, head?: number): Result<BlockPlan>;
   /** The kernels of a launch (one per group of heads whose pattern is the same), ready to dispatch. */
   launches(shape: AttentionShape): Result<KernelLaunch[]>;
-  /** Runs attention on a WebGPU device: q [H, Q, D], k and v [KVH, K, D] as Float32Arrays. */
+  /** Runs attention on a WebGPU device: q [H, Q, D], k and v [KVH, K, D] as Float32Arrays; a bad shape or input throws DiagnosticError. */
   run(device: WebGpuContext, tensors: { q: Float32Array; k: Float32Array; v: Float32Array }, shape: AttentionShape): Promise<AttentionResult>;
 }
 
@@ -77,9 +77,9 @@ export function compile(source: string | { readonly file: string }, options: Com
     launches,
     run: async (device, tensors, shape) => {
       const planned = launches(shape);
-      if (!planned.ok) throw new Error(planned.diagnostics.map((d: Diagnostic) => `${d.code}: ${d.message}`).join("\n"));
+      if (!planned.ok) throw new DiagnosticError(planned.diagnostics);
       const bound = bind(shape);
-      if (!bound.ok) throw new Error("unreachable: bound above");
+      if (!bound.ok) throw new DiagnosticError(bound.diagnostics);
       return runAttention(device, planned.value, tensors, bound.value.sizes);
     },
   };
