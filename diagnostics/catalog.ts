@@ -1,8 +1,8 @@
 /**
  * Every diagnostic Stipple can report, with its stable code. Codes never change meaning once published:
  * tools and tests match on them. Ranges: STP0xx syntax, STP1xx names and structure, STP2xx types and
- * analysability, STP3xx binding (parameters, inputs, lengths), STP4xx warnings about the kept set, STP9xx
- * environment (files, limits).
+ * analysability, STP3xx binding (parameters, inputs, lengths), STP4xx warnings about the kept set, STP5xx
+ * backends (what a target cannot do), STP9xx environment (files, limits, tools).
  */
 export const catalog = {
   STP001: { severity: "error", title: "unexpected character" },
@@ -38,9 +38,12 @@ export const catalog = {
   STP312: { severity: "error", title: "too large to evaluate" },
   STP313: { severity: "error", title: "missing parameter value" },
   STP401: { severity: "warning", title: "pattern keeps nothing" },
+  STP501: { severity: "error", title: "not supported by the CUDA backend" },
   STP901: { severity: "error", title: "cannot read file" },
   STP902: { severity: "error", title: "invalid command-line value" },
   STP903: { severity: "error", title: "no WebGPU adapter" },
+  STP904: { severity: "error", title: "CUDA compilation failed" },
+  STP905: { severity: "error", title: "no CUDA device" },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalog;

@@ -1,6 +1,6 @@
 import { compareInts, type Sizes } from "../ir/pattern/eval-int.js";
 import type { BoolNode } from "../ir/pattern/nodes.js";
-import { evalAffine } from "../ir/regions/region.js";
+import { evalAffine, type SizeAffine } from "../ir/regions/region.js";
 import { linear } from "./regions.js";
 
 /**
@@ -25,9 +25,10 @@ export function latticeOf(restrictions: readonly BoolNode[], sizes: Sizes): Latt
   let shape: { aq: number; ak: number; modulus: number } | undefined;
   let admissible: Uint8Array | undefined;
   for (const test of restrictions) {
-    const parsed = modularTest(test, sizes);
+    const parsed = modularTest(test);
     if (parsed === undefined) return undefined;
-    const { aq, ak, c, modulus, keeps } = parsed;
+    const { aq, ak, modulus, keeps } = parsed;
+    const c = evalAffine(parsed.c, sizes);
     if (shape === undefined) {
       shape = { aq, ak, modulus };
       admissible = new Uint8Array(modulus).fill(1);
@@ -54,16 +55,17 @@ export function admissibleIn(lattice: Lattice, lo: number, hi: number): number {
   return upTo(hi + 1) - upTo(lo);
 }
 
-interface ModularTest {
+/** `(aq·q + ak·k + c) % modulus` compared with a constant; `keeps` says which residues pass. */
+export interface ModularTest {
   readonly aq: number;
   readonly ak: number;
-  readonly c: number;
+  readonly c: SizeAffine;
   readonly modulus: number;
   readonly keeps: (residue: number) => boolean;
 }
 
 /** `(aq·q + ak·k + c) % m  op  constant` (either side), with |aq|, |ak| ≤ 1 and 1 ≤ m ≤ maxLatticeModulus. */
-function modularTest(test: BoolNode, sizes: Sizes): ModularTest | undefined {
+export function modularTest(test: BoolNode): ModularTest | undefined {
   if (test.kind !== "cmp") return undefined;
   const flipped = { "<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!=" } as const;
   const [modNode, constant, op] = test.a.kind === "mod" && test.b.kind === "const"
@@ -73,9 +75,9 @@ function modularTest(test: BoolNode, sizes: Sizes): ModularTest | undefined {
   const modulus = modNode.b.value;
   const inner = linear(modNode.a);
   if (inner === undefined || modulus < 1 || modulus > maxLatticeModulus || Math.abs(inner.q) > 1 || Math.abs(inner.k) > 1) return undefined;
-  return { aq: inner.q, ak: inner.k, c: evalAffine(inner.c, sizes), modulus, keeps: (residue) => compareInts(op, residue, constant) };
+  return { aq: inner.q, ak: inner.k, c: inner.c, modulus, keeps: (residue) => compareInts(op, residue, constant) };
 }
 
-function mod(a: number, b: number): number {
+export function mod(a: number, b: number): number {
   return ((a % b) + b) % b;
 }

@@ -1,10 +1,10 @@
 import * as P from "../ir/pattern/nodes.js";
 import type { BoolNode } from "../ir/pattern/nodes.js";
 import type { Binding } from "../ir/pattern/binding.js";
-import type { AttentionKernel, Dtype, KernelLaunch, KernelRegion } from "../ir/kernel/kernel.js";
+import { consecutiveRows, type AttentionKernel, type Dtype, type KernelLaunch } from "../ir/kernel/kernel.js";
 import { dynamismOf, postOrder } from "../ir/pattern/pattern.js";
 import { packDeviceInputs } from "./device-inputs.js";
-import { affine, type SymbolicRegionForm } from "../ir/regions/region.js";
+import { lowerRegions } from "./lower-regions.js";
 import { symbolicRegionsOf } from "./regions.js";
 import { simplify } from "./simplify.js";
 import { specialize } from "./specialize.js";
@@ -52,6 +52,7 @@ function lowerDynamic(binding: Binding, layer: number, options: LowerOptions, va
     blockN: options.blockN,
     scale: options.scale ?? 1 / Math.sqrt(options.headDim),
     segments: variant === "sparse" ? { kind: "indexPlan" } : { kind: "allTiles" },
+    rowGroups: consecutiveRows,
     mask,
     inputs,
   };
@@ -62,6 +63,7 @@ function lowerDynamic(binding: Binding, layer: number, options: LowerOptions, va
 function lowerOne(pattern: string, mask: BoolNode, variant: KernelVariant, options: LowerOptions, group: number | undefined): AttentionKernel {
   const form = symbolicRegionsOf(mask);
   const usable = variant !== "maskedDense" && form.exact && form.regions.every((r) => r.runtime.length === 0);
+  const lowered = usable ? lowerRegions(form) : undefined;
   return {
     name: `${pattern}_${variant}${group === undefined ? "" : `_${group}`}`,
     headDim: options.headDim,
@@ -69,17 +71,9 @@ function lowerOne(pattern: string, mask: BoolNode, variant: KernelVariant, optio
     blockM: options.blockM,
     blockN: options.blockN,
     scale: options.scale ?? 1 / Math.sqrt(options.headDim),
-    segments: usable ? { kind: "closedForm", regions: kernelRegions(form) } : { kind: "allTiles" },
+    segments: lowered === undefined ? { kind: "allTiles" } : { kind: "closedForm", regions: lowered.regions },
+    rowGroups: lowered?.rowGroups ?? consecutiveRows,
     mask,
     inputs: [],
   };
-}
-
-function kernelRegions(form: SymbolicRegionForm): KernelRegion[] {
-  return form.regions.map((region) => ({
-    lower: [{ slope: 0, offset: affine(0) }, ...region.lower],
-    upper: [{ slope: 0, offset: { ...affine(-1), K: 1 } }, ...region.upper],
-    rows: region.rows,
-    exact: region.restrictions.length === 0 && region.runtime.length === 0,
-  }));
 }

@@ -94,7 +94,7 @@ describe("WGSL kernels on the software adapter", () => {
           const blockN = shape.narrow ? 8 : blockNFor(shape.headDim);
           await checkAgainstReference(binding, shape.seed % shape.layers < 0 ? 0 : Math.abs(shape.seed) % shape.layers, shape.headDim, shape.blockM, blockN, shape.seed);
         }),
-        { numRuns: 12 },
+        { numRuns: Number(process.env.STIPPLE_RUNS ?? 12) },
       );
     });
   }

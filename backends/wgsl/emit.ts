@@ -1,8 +1,10 @@
 import type { AttentionKernel } from "../../ir/kernel/kernel.js";
 import { assertNever } from "../../util/hash.js";
-import { closedFormWgsl } from "./closed-form.js";
+import { wgsl } from "../c-like/dialect.js";
+import { printMask } from "../c-like/predicate.js";
+import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { indexPlanLoopWgsl, inputAccessorsWgsl } from "./inputs.js";
-import { wgslMask } from "./predicate.js";
+import { latticeVisitHeaderWgsl, latticeWgsl, runsWgsl, visitHeaderWgsl } from "./lattice.js";
 
 /**
  * Prints a kernel IR attention kernel as WGSL (flash-attention style). One workgroup per query tile and
@@ -17,6 +19,8 @@ import { wgslMask } from "./predicate.js";
  */
 export function emitWgsl(kernel: AttentionKernel): string {
   const { blockM, blockN, headDim: D } = kernel;
+  const lattice = latticeOf(kernel);
+  const rows = rowMapping(kernel, "i32(group.x)", wgsl);
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
 // ${kernel.dtype} q/k/v as f32 storage, head dim ${D}, ${blockM} query rows × ${blockN} keys per tile.
 const BM: i32 = ${blockM};
@@ -62,24 +66,12 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
+${usesRuns(kernel) ? runsWgsl : ""}${lattice === undefined ? "" : latticeWgsl(lattice, naturalRegions(kernel).length)}
 fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
-  ${sizeLets(kernel)}return ${wgslMask(kernel.mask, kernel.inputs)};
+  ${sizeLets(kernel)}return ${printMask(kernel.mask, kernel.inputs, wgsl)};
 }
 
-// Visits key tile t: loads it (every invocation helps), then each valid row folds it into its softmax.
-fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
-  let Q_LEN = q_len();
-  let K_LEN = k_len();
-  let k0 = t * BN;
-  let count = min(BN, K_LEN - k0);
-  for (var e = local; e < BN * D; e += BM) {
-    let j = e / D;
-    if (j < count) {
-      let at = (kv_head * K_LEN + k0 + j) * D + e % D;
-      k_tile[e] = k_in[at];
-      v_tile[e] = v_in[at];
-    }
-  }
+${lattice === undefined ? visitHeaderWgsl : latticeVisitHeaderWgsl}
   workgroupBarrier();
   if (row < Q_LEN) {
     let q = K_LEN - Q_LEN + row;
@@ -88,7 +80,7 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
     var any_kept = false;
     var block_max = 0.0;
     for (var j = 0; j < count; j++) {
-      kept[j] = full || keeps(q, k0 + j, row, head, kv_head);
+      ${lattice === undefined ? "kept[j] = full || keeps(q, k0 + j, row, head, kv_head);" : "let key = tile_key(t, j, on_lattice, o);\n      kept[j] = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));"}
       if (kept[j]) {
         var dot = 0.0;
         for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
@@ -124,11 +116,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  let tile = i32(group.x);
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
   let local = i32(local_index);
-  let row = tile * BM + local;
+${rows.code}
+  let row = ${rows.rowOf("local")};
   row_max = 0.0;
   row_sum = 0.0;
   row_kept = false;
@@ -136,9 +128,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     acc[d] = 0.0;
     q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
   }
-  // Positions of the tile's first and last query rows.
-  let first = K_LEN - Q_LEN + tile * BM;
-  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
 ${segmentLoop(kernel)}
   if (row < Q_LEN) {
     let base = (head * Q_LEN + row) * D;
@@ -151,23 +140,17 @@ ${segmentLoop(kernel)}
 
 /** The loop over key tiles: from the closed form (each tile once across regions), or over all of them. */
 function segmentLoop(kernel: AttentionKernel): string {
-  const { segments, blockN } = kernel;
+  const { segments } = kernel;
+  const lattice = latticeOf(kernel);
   switch (segments.kind) {
     case "allTiles":
       return `  for (var t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, local, row, head, kv_head); }`;
     case "indexPlan":
       return indexPlanLoopWgsl(kernel.inputs.length);
     case "closedForm": {
-      const regions = segments.regions;
-      const loops = regions.map((_, n) => {
-        const earlier = Array.from({ length: n }, (__, m) => `(t >= r${m}_lo && t <= r${m}_hi)`);
-        const full = regions.map((r, m) => (r.exact ? `(t >= r${m}_full_lo && t <= r${m}_full_hi)` : "")).filter((x) => x !== "");
-        return `  for (var t = max(r${n}_lo, 0); t <= r${n}_hi; t++) {
-    ${earlier.length > 0 ? `if (${earlier.join(" || ")}) { continue; }` : "// the first region: nothing visited yet"}
-    visit(t, ${full.length > 0 ? full.join(" || ") : "false"}, local, row, head, kv_head);
-  }`;
-      });
-      return `${closedFormWgsl(regions, blockN)}\n${loops.join("\n")}`;
+      const visit: VisitCall = (t, full, onLattice) =>
+        `visit(${t}, ${full}, ${lattice === undefined ? "" : onLattice === undefined ? "false, 0, " : `${onLattice.when}, ${onLattice.offset}, `}local, row, head, kv_head);`;
+      return closedFormLoops(kernel, wgsl, visit);
     }
     default:
       return assertNever(segments, "segment source");
@@ -181,7 +164,7 @@ export function usesAux(kernel: AttentionKernel): boolean {
 
 /** The sizes the mask mentions, bound from the uniform lengths (only those used, to keep the text small). */
 function sizeLets(kernel: AttentionKernel): string {
-  const text = wgslMask(kernel.mask, kernel.inputs);
+  const text = printMask(kernel.mask, kernel.inputs, wgsl);
   const lets = [["Q_LEN", "lengths.q_len"], ["K_LEN", "lengths.k_len"], ["HEADS", "lengths.heads"], ["KV_HEADS", "lengths.kv_heads"], ["LAYERS", "lengths.layers"], ["LAYER", "lengths.layer"]]
     .filter(([name]) => new RegExp(`\\b${name ?? ""}\\b`).test(text))
     .map(([name, field]) => `let ${name ?? ""} = ${field ?? ""};\n  `);

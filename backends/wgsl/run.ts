@@ -1,5 +1,5 @@
 import type { AttentionKernel, KernelLaunch } from "../../ir/kernel/kernel.js";
-import { kernelHash } from "../../ir/kernel/kernel.js";
+import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
@@ -150,7 +150,7 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
     });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(Math.ceil(buffers.sizes.Q / kernel.blockM), 1, heads.length);
+    pass.dispatchWorkgroups(queryTileCount(kernel, buffers.sizes.Q), 1, heads.length);
   }
   pass.end();
   context.device.queue.submit([encoder.finish()]);

@@ -1,6 +1,10 @@
 import { Option, type Command } from "commander";
+import { compileToPtx } from "../../backends/cuda/compile.js";
+import { emitCuda } from "../../backends/cuda/emit.js";
+import { cudaCapabilities, cudaTile, type CudaArch } from "../../backends/cuda/schedule.js";
 import { defaultBlockM, defaultBlockN, wgslCapabilities } from "../../backends/wgsl/schedule.js";
 import { emitWgsl } from "../../backends/wgsl/emit.js";
+import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
 import { diagnostic } from "../../diagnostics/diagnostic.js";
 import { lowerAttention } from "../../passes/lower.js";
 import { addBindingOptions, bindFromOptions, type BindingOptions } from "../binding-options.js";
@@ -9,7 +13,8 @@ import { CommandFailed, integerOption, writeOutput } from "../io.js";
 interface EmitOptions extends BindingOptions {
   readonly target: "wgsl" | "cuda" | "ptx";
   readonly headDim: string;
-  readonly dtype: "f32" | "f16";
+  readonly dtype?: Dtype;
+  readonly arch: CudaArch;
   readonly blockM?: string;
   readonly blockN?: string;
   readonly out?: string;
@@ -22,28 +27,37 @@ export function registerEmit(program: Command): void {
     .argument("<file>", ".stip file");
   addBindingOptions(command, { lengths: "optional" })
     .addOption(new Option("--target <target>", "kernel language").choices(["wgsl", "cuda", "ptx"]).default("wgsl"))
-    .option("--head-dim <D>", `head dimension (${wgslCapabilities.headDims.join(", ")})`, "64")
-    .addOption(new Option("--dtype <dtype>", "tensor type of q, k, v").choices(["f32", "f16"]).default("f32"))
-    .option("--block-m <rows>", `query rows per tile (default ${defaultBlockM})`)
-    .option("--block-n <keys>", "keys per tile (default: what 16 KiB of workgroup memory holds for the head dim)")
+    .option("--head-dim <D>", `head dimension (WGSL: ${wgslCapabilities.headDims.join(", ")}; CUDA: ${cudaCapabilities.headDims.join(", ")})`, "64")
+    .addOption(new Option("--dtype <dtype>", "tensor type of q, k, v (default: f32 for wgsl, f16 for cuda and ptx)").choices(["f32", "f16", "bf16"]))
+    .addOption(new Option("--arch <arch>", "GPU architecture for --target ptx").choices([...cudaCapabilities.archs]).default("sm_80"))
+    .option("--block-m <rows>", `query rows per tile (WGSL; default ${defaultBlockM}; CUDA uses ${cudaTile.blockM})`)
+    .option("--block-n <keys>", `keys per tile (WGSL; default: what 16 KiB of workgroup memory holds for the head dim; CUDA uses ${cudaTile.blockN})`)
     .option("--out <file>", "write to a file instead of stdout")
     .action((file: string, options: EmitOptions) => {
-      if (options.target !== "wgsl") {
-        throw new CommandFailed([diagnostic("STP902", `--target ${options.target} is not available yet`, { hint: "use --target wgsl; the CUDA backend is planned (issue 5)" })]);
-      }
       const { binding, layer } = bindFromOptions(file, options);
       const headDim = integerOption(options.headDim, "--head-dim");
-      if (!wgslCapabilities.headDims.includes(headDim)) {
-        throw new CommandFailed([diagnostic("STP902", `head dim ${headDim} is not supported by the WGSL backend`, { hint: `choose one of ${wgslCapabilities.headDims.join(", ")}` })]);
+      const onWgsl = options.target === "wgsl";
+      const capabilities = onWgsl ? wgslCapabilities.headDims : cudaCapabilities.headDims;
+      if (!capabilities.includes(headDim)) {
+        throw new CommandFailed([diagnostic("STP902", `head dim ${headDim} is not supported by the ${onWgsl ? "WGSL" : "CUDA"} backend`, { hint: `choose one of ${capabilities.join(", ")}` })]);
       }
+      const dtype = options.dtype ?? (onWgsl ? "f32" : "f16");
+      if (onWgsl && dtype === "bf16") throw new CommandFailed([diagnostic("STP902", "the WGSL backend takes f32 or f16 tensors", { hint: "use --dtype f16, or --target cuda for bf16" })]);
       const launches = lowerAttention(binding, layer, {
         headDim,
-        dtype: options.dtype,
-        blockM: integerOption(options.blockM, "--block-m", defaultBlockM),
-        blockN: integerOption(options.blockN, "--block-n", defaultBlockN(headDim)),
+        dtype,
+        blockM: onWgsl ? integerOption(options.blockM, "--block-m", defaultBlockM) : cudaTile.blockM,
+        blockN: onWgsl ? integerOption(options.blockN, "--block-n", defaultBlockN(headDim)) : cudaTile.blockN,
       });
+      const print = (kernel: AttentionKernel): string => {
+        switch (options.target) {
+          case "wgsl": return emitWgsl(kernel);
+          case "cuda": return emitCuda(kernel);
+          case "ptx": return compileToPtx(emitCuda(kernel), options.arch);
+        }
+      };
       const sources = launches.map((launch) =>
-        launches.length === 1 ? emitWgsl(launch.kernel) : `// ---- heads ${launch.heads.join(", ")} ----\n${emitWgsl(launch.kernel)}`);
+        launches.length === 1 ? print(launch.kernel) : `// ---- heads ${launch.heads.join(", ")} ----\n${print(launch.kernel)}`);
       writeOutput(sources.join("\n"), options.out);
     });
 }

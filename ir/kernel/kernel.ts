@@ -1,6 +1,6 @@
 import type { BoolNode, InputRef } from "../pattern/nodes.js";
 import { printNode } from "../pattern/print.js";
-import { printSymbolicBound, type RowLimit, type SymbolicBound } from "../regions/region.js";
+import { printAffine, printSymbolicBound, type RowLimit, type SizeAffine, type SymbolicBound } from "../regions/region.js";
 import { hash64 } from "../../util/hash.js";
 
 /**
@@ -9,14 +9,50 @@ import { hash64 } from "../../util/hash.js";
  * shape. A backend turns it into source; the IR says which key tiles each query tile visits (its segment
  * source), which of them need the mask, and the mask itself (over q, k, i and the sizes).
  */
-export type Dtype = "f32" | "f16";
+/** Element type of q, k and v (accumulation is always f32). WGSL: f32, f16; CUDA: f16, bf16. */
+export type Dtype = "f32" | "f16" | "bf16";
+
+/**
+ * `(slope·q + offset) mod modulus < width`, a run of `width` residues out of `modulus`. As a row test it
+ * says which rows a region applies to (grid's horizontal lines); as a key lattice it is the shift of the
+ * kept keys: keys k with `(k − (slope·q + offset)) mod modulus < width` (dilated, grid's vertical lines,
+ * ladder's slices).
+ */
+export interface ResidueRun {
+  readonly modulus: number;
+  readonly width: number;
+  readonly slope: number;
+  readonly offset: SizeAffine;
+}
+
+/**
+ * Which keys a region's loop walks: consecutive key tiles, or tiles of consecutive lattice keys (only the
+ * keys on the lattice are loaded, so a line every 64 keys costs one key in 64, not every tile).
+ */
+export type KeySpace = { readonly kind: "tiles" } | { readonly kind: "lattice"; readonly lattice: ResidueRun };
+
+/**
+ * Rows split into groups, each the rows whose positions p have (p − start) mod modulus < width, served
+ * in order, BM rows per workgroup. Each group lies wholly inside or outside every row test, so a test holds
+ * for a whole workgroup or for none of it (grid: the rows on a horizontal line, and all the others). A key
+ * lattice whose shift depends on q needs groups of width 1 (dilated: one group per residue of q).
+ */
+export interface RowGroups {
+  readonly modulus: number;
+  readonly runs: readonly { readonly start: number; readonly width: number }[];
+}
+
+export const consecutiveRows: RowGroups = { modulus: 1, runs: [{ start: 0, width: 1 }] };
 
 /** A region in terms of the lengths, the implicit 0 ≤ k ≤ K − 1 included. */
 export interface KernelRegion {
   readonly lower: readonly SymbolicBound[];
   readonly upper: readonly SymbolicBound[];
   readonly rows: readonly RowLimit[];
-  /** No restrictions: a key tile inside the region's intersection over the tile's rows needs no mask. */
+  /** Tests on the row alone; uniform over a workgroup (see RowGroups). */
+  readonly rowTests: readonly ResidueRun[];
+  readonly keys: KeySpace;
+  /** Nothing else restricts it: a tile inside the region's intersection over the tile's rows needs no mask. */
   readonly exact: boolean;
 }
 
@@ -39,6 +75,8 @@ export interface AttentionKernel {
   readonly blockN: number;
   readonly scale: number;
   readonly segments: SegmentSource;
+  /** Which rows each workgroup serves (one group of consecutive rows unless the regions test rows). */
+  readonly rowGroups: RowGroups;
   /** The kept-pair test over q, k, i, the sizes (and h, kvh, l for dynamic patterns), on tiles that are not full. */
   readonly mask: BoolNode;
   /** Runtime inputs the mask reads on the device, in the order of the input directory. */
@@ -60,6 +98,19 @@ export interface KernelLaunch {
   readonly aux?: AuxData;
 }
 
+/**
+ * Workgroups (CUDA: blocks) along the queries: ⌈Q / blockM⌉ for consecutive rows; with row groups, each
+ * group gets as many as the widest could need (the spare ones find no rows and return at once).
+ */
+export function queryTileCount(kernel: AttentionKernel, qLen: number): number {
+  return kernel.rowGroups.runs.length * groupTileCount(kernel.rowGroups, kernel.blockM, qLen);
+}
+
+export function groupTileCount(groups: RowGroups, blockM: number, qLen: number): number {
+  const widest = Math.max(...groups.runs.map((r) => r.width));
+  return Math.ceil((Math.ceil(qLen / groups.modulus) * widest) / blockM);
+}
+
 /** Structural key of a kernel: equal for kernels that compile to the same code (the pipeline cache key). */
 export function kernelHash(kernel: AttentionKernel): string {
   return hash64(printKernel(kernel));
@@ -68,7 +119,8 @@ export function kernelHash(kernel: AttentionKernel): string {
 /** A readable dump of the kernel IR (`stipple ir --stage kernel`). */
 export function printKernel(kernel: AttentionKernel): string {
   const lines = [
-    `kernel ${kernel.name}: ${kernel.dtype}, head dim ${kernel.headDim}, tiles ${kernel.blockM} × ${kernel.blockN}, scale ${kernel.scale}`,
+    `kernel ${kernel.name}: ${kernel.dtype}, head dim ${kernel.headDim}, tiles ${kernel.blockM} × ${kernel.blockN}, scale ${kernel.scale}`
+      + (kernel.rowGroups.runs.length > 1 ? `, rows in ${kernel.rowGroups.runs.length} groups modulo ${kernel.rowGroups.modulus}` : ""),
     `  mask on partial tiles: ${printNode(kernel.mask)}`,
   ];
   const bound = printSymbolicBound;
@@ -82,10 +134,18 @@ export function printKernel(kernel: AttentionKernel): string {
     case "closedForm":
       lines.push("  segments: closed form from the tile index");
       kernel.segments.regions.forEach((r, at) => {
-        const rows = r.rows.map((limit) => `${bound(limit)} >= 0`);
-        lines.push(`    region ${at}: ${[...rows, `k >= max(${r.lower.map(bound).join(", ")})`, `k <= min(${r.upper.map(bound).join(", ")})`].join(", ")}${r.exact ? "" : ", masked"}`);
+        const rows = [...r.rows.map((limit) => `${bound(limit)} >= 0`), ...r.rowTests.map((test) => printRun(test, "0"))];
+        const keys = r.keys.kind === "lattice" ? [`lattice ${printRun(r.keys.lattice, "k")}`] : [];
+        lines.push(`    region ${at}: ${[...rows, `k >= max(${r.lower.map(bound).join(", ")})`, `k <= min(${r.upper.map(bound).join(", ")})`, ...keys].join(", ")}${r.exact ? "" : ", masked"}`);
       });
       break;
   }
   return lines.join("\n") + "\n";
+}
+
+/** `(k - (2·q + 1)) mod 4 < 1`, or for a row test `(0 - (…)) mod …`, printed as the run it is. */
+function printRun(run: ResidueRun, against: "k" | "0"): string {
+  const shift = printSymbolicBound({ slope: run.slope, offset: run.offset });
+  const value = against === "k" ? `k - (${shift})` : shift;
+  return `(${value}) mod ${run.modulus} < ${run.width}`;
 }

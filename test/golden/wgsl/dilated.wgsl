@@ -44,20 +44,48 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
+// The j-th member of the run (x - o) mod m < w, counting from o - m.
+fn run_at(j: i32, o: i32, m: i32, w: i32) -> i32 {
+  return o - m + m * (j / w) + j % w;
+}
+
+// The index of the run's first member >= x.
+fn run_index(x: i32, o: i32, m: i32, w: i32) -> i32 {
+  let y = x - o + m;
+  if (y <= 0) { return 0; }
+  return w * (y / m) + min(y % m, w);
+}
+const LATTICE_M: i32 = 2;
+const LATTICE_W: i32 = 1;
+
+fn lattice_key(j: i32, o: i32) -> i32 { return run_at(j, o, LATTICE_M, LATTICE_W); }
+fn lattice_index(x: i32, o: i32) -> i32 { return run_index(x, o, LATTICE_M, LATTICE_W); }
+
+fn tile_key(t: i32, j: i32, on_lattice: bool, o: i32) -> i32 {
+  return select(t * BN + j, lattice_key(t * BN + j, o), on_lattice);
+}
+
+// Keys that a plain-tile region's visit counts already.
+fn covered(key: i32) -> bool {
+  return false;
+}
+
 fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
   return (((k <= q) && ((q - k) < 2048)) && (floor_mod((q - k), 2) == 0));
 }
 
-// Visits key tile t: loads it (every invocation helps), then each valid row folds it into its softmax.
-fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
+// Visits key tile t, or lattice tile t when on_lattice (its keys gathered from K and V), then each valid
+// row folds it into its softmax. Keys outside 0..K-1 are never loaded nor kept.
+fn visit(t: i32, full: bool, on_lattice: bool, o: i32, local: i32, row: i32, head: i32, kv_head: i32) {
   let Q_LEN = q_len();
   let K_LEN = k_len();
   let k0 = t * BN;
-  let count = min(BN, K_LEN - k0);
+  let count = select(min(BN, K_LEN - k0), BN, on_lattice);
   for (var e = local; e < BN * D; e += BM) {
     let j = e / D;
-    if (j < count) {
-      let at = (kv_head * K_LEN + k0 + j) * D + e % D;
+    let key = tile_key(t, j, on_lattice, o);
+    if (j < count && key >= 0 && key < K_LEN) {
+      let at = (kv_head * K_LEN + key) * D + e % D;
       k_tile[e] = k_in[at];
       v_tile[e] = v_in[at];
     }
@@ -70,7 +98,8 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
     var any_kept = false;
     var block_max = 0.0;
     for (var j = 0; j < count; j++) {
-      kept[j] = full || keeps(q, k0 + j, row, head, kv_head);
+      let key = tile_key(t, j, on_lattice, o);
+      kept[j] = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));
       if (kept[j]) {
         var dot = 0.0;
         for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
@@ -106,11 +135,25 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  let tile = i32(group.x);
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
   let local = i32(local_index);
-  let row = tile * BM + local;
+  // Rows in 2 groups by position modulo 2; every group has the same number of workgroups.
+  let group_starts = array<i32, 2>(0, 1);
+  let group_widths = array<i32, 2>(1, 1);
+  let tiles_per_group = ceil_div(ceil_div(Q_LEN, 2) * 1, BM);
+  let row_group = i32(group.x) / tiles_per_group;
+  let tile = i32(group.x) % tiles_per_group;
+  // Row r is in the group when its position's residue is in the run: (r - row_o) mod 2 < row_w.
+  let row_w = group_widths[row_group];
+  let row_o = floor_mod(group_starts[row_group] - (K_LEN - Q_LEN), 2);
+  let j0 = run_index(0, row_o, 2, row_w) + tile * BM;
+  let tile_rows = min(BM, run_index(Q_LEN, row_o, 2, row_w) - j0);
+  if (tile_rows <= 0) { return; }
+  // Positions of the workgroup's first and last query rows.
+  let first = K_LEN - Q_LEN + run_at(j0, row_o, 2, row_w);
+  let last = K_LEN - Q_LEN + run_at(j0 + tile_rows - 1, row_o, 2, row_w);
+  let row = run_at(j0 + local, row_o, 2, row_w);
   row_max = 0.0;
   row_sum = 0.0;
   row_kept = false;
@@ -118,10 +161,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     acc[d] = 0.0;
     q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
   }
-  // Positions of the tile's first and last query rows.
-  let first = K_LEN - Q_LEN + tile * BM;
-  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
-  // region 0
+  // region 0, on the key lattice
+  // The lattice's keys for this workgroup: (k - r0_o) mod 2 < 1.
+  let r0_o = floor_mod(first, 2);
   var r0_lo = 1; var r0_hi = 0; var r0_full_lo = 1; var r0_full_hi = 0;
   {
     var row_lo = first;
@@ -134,13 +176,29 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       { let c = floor_div((-2047), -1); if (row_lo < c && c < row_hi) { min_lo = min(min_lo, max(0, (c + (-2047)))); } if (row_lo < c + 1 && c + 1 < row_hi) { min_lo = min(min_lo, max(0, ((c + 1) + (-2047)))); } }
       var max_hi = max(min((K_LEN + (-1)), row_lo), min((K_LEN + (-1)), row_hi));
       { let c = floor_div((-1 * K_LEN + 1), -1); if (row_lo < c && c < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), c)); } if (row_lo < c + 1 && c + 1 < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), (c + 1))); } }
-      r0_lo = floor_div(min_lo, 32);
-      r0_hi = floor_div(max_hi, 32);
+      r0_lo = lattice_index(min_lo, r0_o) / 32;
+      r0_hi = floor_div(lattice_index(max_hi + 1, r0_o) - 1, 32);
+      if (row_lo == first && row_hi == last) {
+        let max_lo = max(max(0, (row_lo + (-2047))), max(0, (row_hi + (-2047))));
+        let min_hi = min(min((K_LEN + (-1)), row_lo), min((K_LEN + (-1)), row_hi));
+        if (max_lo <= min_hi) {
+          r0_full_lo = ceil_div(lattice_index(max_lo, r0_o), 32);
+          r0_full_hi = lattice_index(min_hi + 1, r0_o) / 32 - 1;
+        }
+      }
     }
   }
-  for (var t = max(r0_lo, 0); t <= r0_hi; t++) {
-    // the first region: nothing visited yet
-    visit(t, false, local, row, head, kv_head);
+  let count0 = max(0, r0_hi - max(r0_lo, 0) + 1);
+  for (var v = 0; v < count0; v++) {
+    
+    var t = 0;
+    t = max(r0_lo, 0) + v;
+    
+    let span_lo = lattice_key(t * BN, r0_o);
+    let span_hi = lattice_key(t * BN + BN - 1, r0_o);
+    let overlaps = false;
+    let lattice_full = t >= r0_full_lo && t <= r0_full_hi && !overlaps;
+    visit(t, select(false, lattice_full, true), true, r0_o, local, row, head, kv_head);
   }
   if (row < Q_LEN) {
     let base = (head * Q_LEN + row) * D;

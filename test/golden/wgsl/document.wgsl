@@ -74,6 +74,7 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
+
 fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
   return ((k <= q) && (ids_at(0u, q) == ids_at(0u, k)));
 }
@@ -136,10 +137,13 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  let tile = i32(group.x);
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
   let local = i32(local_index);
+  let tile = i32(group.x);
+  // Positions of the tile's first and last query rows.
+  let first = K_LEN - Q_LEN + tile * BM;
+  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
   let row = tile * BM + local;
   row_max = 0.0;
   row_sum = 0.0;
@@ -148,9 +152,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     acc[d] = 0.0;
     q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
   }
-  // Positions of the tile's first and last query rows.
-  let first = K_LEN - Q_LEN + tile * BM;
-  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
   let tiles = (Q_LEN + BM - 1) / BM;
   workgroupBarrier();
   if (local == 0) {

@@ -44,20 +44,53 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
+// The j-th member of the run (x - o) mod m < w, counting from o - m.
+fn run_at(j: i32, o: i32, m: i32, w: i32) -> i32 {
+  return o - m + m * (j / w) + j % w;
+}
+
+// The index of the run's first member >= x.
+fn run_index(x: i32, o: i32, m: i32, w: i32) -> i32 {
+  let y = x - o + m;
+  if (y <= 0) { return 0; }
+  return w * (y / m) + min(y % m, w);
+}
+const LATTICE_M: i32 = 5;
+const LATTICE_W: i32 = 2;
+// Key tiles the plain-tile regions visit (first, last), set once per workgroup.
+var<private> covered_lo: array<i32, 2>;
+var<private> covered_hi: array<i32, 2>;
+
+fn lattice_key(j: i32, o: i32) -> i32 { return run_at(j, o, LATTICE_M, LATTICE_W); }
+fn lattice_index(x: i32, o: i32) -> i32 { return run_index(x, o, LATTICE_M, LATTICE_W); }
+
+fn tile_key(t: i32, j: i32, on_lattice: bool, o: i32) -> i32 {
+  return select(t * BN + j, lattice_key(t * BN + j, o), on_lattice);
+}
+
+// Keys that a plain-tile region's visit counts already.
+fn covered(key: i32) -> bool {
+  let t = floor_div(key, BN);
+  for (var n = 0; n < 2; n++) { if (t >= covered_lo[n] && t <= covered_hi[n]) { return true; } }
+  return false;
+}
+
 fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
   return ((k <= q) && (((k < 4) || ((q - k) < 1024)) || ((floor_mod((k - 4), 5) >= 0) && (floor_mod((k - 4), 5) < 2))));
 }
 
-// Visits key tile t: loads it (every invocation helps), then each valid row folds it into its softmax.
-fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
+// Visits key tile t, or lattice tile t when on_lattice (its keys gathered from K and V), then each valid
+// row folds it into its softmax. Keys outside 0..K-1 are never loaded nor kept.
+fn visit(t: i32, full: bool, on_lattice: bool, o: i32, local: i32, row: i32, head: i32, kv_head: i32) {
   let Q_LEN = q_len();
   let K_LEN = k_len();
   let k0 = t * BN;
-  let count = min(BN, K_LEN - k0);
+  let count = select(min(BN, K_LEN - k0), BN, on_lattice);
   for (var e = local; e < BN * D; e += BM) {
     let j = e / D;
-    if (j < count) {
-      let at = (kv_head * K_LEN + k0 + j) * D + e % D;
+    let key = tile_key(t, j, on_lattice, o);
+    if (j < count && key >= 0 && key < K_LEN) {
+      let at = (kv_head * K_LEN + key) * D + e % D;
       k_tile[e] = k_in[at];
       v_tile[e] = v_in[at];
     }
@@ -70,7 +103,8 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
     var any_kept = false;
     var block_max = 0.0;
     for (var j = 0; j < count; j++) {
-      kept[j] = full || keeps(q, k0 + j, row, head, kv_head);
+      let key = tile_key(t, j, on_lattice, o);
+      kept[j] = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));
       if (kept[j]) {
         var dot = 0.0;
         for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
@@ -106,10 +140,13 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  let tile = i32(group.x);
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
   let local = i32(local_index);
+  let tile = i32(group.x);
+  // Positions of the tile's first and last query rows.
+  let first = K_LEN - Q_LEN + tile * BM;
+  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
   let row = tile * BM + local;
   row_max = 0.0;
   row_sum = 0.0;
@@ -118,9 +155,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     acc[d] = 0.0;
     q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
   }
-  // Positions of the tile's first and last query rows.
-  let first = K_LEN - Q_LEN + tile * BM;
-  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
   // region 0
   var r0_lo = 1; var r0_hi = 0; var r0_full_lo = 1; var r0_full_hi = 0;
   {
@@ -171,7 +205,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       }
     }
   }
-  // region 2
+  // region 2, on the key lattice
+  // The lattice's keys for this workgroup: (k - r2_o) mod 5 < 2.
+  let r2_o = floor_mod(4, 5);
   var r2_lo = 1; var r2_hi = 0; var r2_full_lo = 1; var r2_full_hi = 0;
   {
     var row_lo = first;
@@ -183,21 +219,34 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       
       var max_hi = max(min((K_LEN + (-1)), row_lo), min((K_LEN + (-1)), row_hi));
       { let c = floor_div((-1 * K_LEN + 1), -1); if (row_lo < c && c < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), c)); } if (row_lo < c + 1 && c + 1 < row_hi) { max_hi = max(max_hi, min((K_LEN + (-1)), (c + 1))); } }
-      r2_lo = floor_div(min_lo, 32);
-      r2_hi = floor_div(max_hi, 32);
+      r2_lo = lattice_index(min_lo, r2_o) / 32;
+      r2_hi = floor_div(lattice_index(max_hi + 1, r2_o) - 1, 32);
+      if (row_lo == first && row_hi == last) {
+        let max_lo = max(0, 0);
+        let min_hi = min(min((K_LEN + (-1)), row_lo), min((K_LEN + (-1)), row_hi));
+        if (max_lo <= min_hi) {
+          r2_full_lo = ceil_div(lattice_index(max_lo, r2_o), 32);
+          r2_full_hi = lattice_index(min_hi + 1, r2_o) / 32 - 1;
+        }
+      }
     }
   }
-  for (var t = max(r0_lo, 0); t <= r0_hi; t++) {
-    // the first region: nothing visited yet
-    visit(t, (t >= r0_full_lo && t <= r0_full_hi) || (t >= r1_full_lo && t <= r1_full_hi), local, row, head, kv_head);
-  }
-  for (var t = max(r1_lo, 0); t <= r1_hi; t++) {
-    if ((t >= r0_lo && t <= r0_hi)) { continue; }
-    visit(t, (t >= r0_full_lo && t <= r0_full_hi) || (t >= r1_full_lo && t <= r1_full_hi), local, row, head, kv_head);
-  }
-  for (var t = max(r2_lo, 0); t <= r2_hi; t++) {
-    if ((t >= r0_lo && t <= r0_hi) || (t >= r1_lo && t <= r1_hi)) { continue; }
-    visit(t, (t >= r0_full_lo && t <= r0_full_hi) || (t >= r1_full_lo && t <= r1_full_hi), local, row, head, kv_head);
+  covered_lo[0] = r0_lo; covered_hi[0] = r0_hi;
+  covered_lo[1] = r1_lo; covered_hi[1] = r1_hi;
+  let count0 = max(0, r0_hi - max(r0_lo, 0) + 1);
+  let count1 = max(0, r1_hi - max(r1_lo, 0) + 1);
+  let count2 = max(0, r2_hi - max(r2_lo, 0) + 1);
+  for (var v = 0; v < count0 + count1 + count2; v++) {
+    var region = 0;
+    var t = 0;
+    if (v < count0) { region = 0; t = max(r0_lo, 0) + v - (0); } else if (v < count0 + count1) { region = 1; t = max(r1_lo, 0) + v - (count0); } else { region = 2; t = max(r2_lo, 0) + v - (count0 + count1); }
+    if (region == 1 && ((t >= r0_lo && t <= r0_hi))) { continue; }
+    let span_lo = lattice_key(t * BN, r2_o);
+    let span_hi = lattice_key(t * BN + BN - 1, r2_o);
+    let overlaps = (r0_lo <= r0_hi && span_lo < (r0_hi + 1) * BN && span_hi >= r0_lo * BN)
+      || (r1_lo <= r1_hi && span_lo < (r1_hi + 1) * BN && span_hi >= r1_lo * BN);
+    let lattice_full = t >= r2_full_lo && t <= r2_full_hi && !overlaps;
+    visit(t, select((t >= r0_full_lo && t <= r0_full_hi) || (t >= r1_full_lo && t <= r1_full_hi), lattice_full, region == 2), region == 2, r2_o, local, row, head, kv_head);
   }
   if (row < Q_LEN) {
     let base = (head * Q_LEN + row) * D;

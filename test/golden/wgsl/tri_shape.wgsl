@@ -44,6 +44,7 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
+
 fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
   let K_LEN = lengths.k_len;
   return (((k <= q) && ((k < 128) || ((q - k) < 3968))) || ((k <= q) && (q >= (K_LEN - 100))));
@@ -107,10 +108,13 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  let tile = i32(group.x);
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
   let local = i32(local_index);
+  let tile = i32(group.x);
+  // Positions of the tile's first and last query rows.
+  let first = K_LEN - Q_LEN + tile * BM;
+  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
   let row = tile * BM + local;
   row_max = 0.0;
   row_sum = 0.0;
@@ -119,9 +123,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     acc[d] = 0.0;
     q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
   }
-  // Positions of the tile's first and last query rows.
-  let first = K_LEN - Q_LEN + tile * BM;
-  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
   // region 0
   var r0_lo = 1; var r0_hi = 0; var r0_full_lo = 1; var r0_full_hi = 0;
   {
@@ -197,16 +198,15 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       }
     }
   }
-  for (var t = max(r0_lo, 0); t <= r0_hi; t++) {
-    // the first region: nothing visited yet
-    visit(t, (t >= r0_full_lo && t <= r0_full_hi) || (t >= r1_full_lo && t <= r1_full_hi) || (t >= r2_full_lo && t <= r2_full_hi), local, row, head, kv_head);
-  }
-  for (var t = max(r1_lo, 0); t <= r1_hi; t++) {
-    if ((t >= r0_lo && t <= r0_hi)) { continue; }
-    visit(t, (t >= r0_full_lo && t <= r0_full_hi) || (t >= r1_full_lo && t <= r1_full_hi) || (t >= r2_full_lo && t <= r2_full_hi), local, row, head, kv_head);
-  }
-  for (var t = max(r2_lo, 0); t <= r2_hi; t++) {
-    if ((t >= r0_lo && t <= r0_hi) || (t >= r1_lo && t <= r1_hi)) { continue; }
+  let count0 = max(0, r0_hi - max(r0_lo, 0) + 1);
+  let count1 = max(0, r1_hi - max(r1_lo, 0) + 1);
+  let count2 = max(0, r2_hi - max(r2_lo, 0) + 1);
+  for (var v = 0; v < count0 + count1 + count2; v++) {
+    var region = 0;
+    var t = 0;
+    if (v < count0) { region = 0; t = max(r0_lo, 0) + v - (0); } else if (v < count0 + count1) { region = 1; t = max(r1_lo, 0) + v - (count0); } else { region = 2; t = max(r2_lo, 0) + v - (count0 + count1); }
+    if (region == 1 && ((t >= r0_lo && t <= r0_hi))) { continue; }
+    if (region == 2 && ((t >= r0_lo && t <= r0_hi) || (t >= r1_lo && t <= r1_hi))) { continue; }
     visit(t, (t >= r0_full_lo && t <= r0_full_hi) || (t >= r1_full_lo && t <= r1_full_hi) || (t >= r2_full_lo && t <= r2_full_hi), local, row, head, kv_head);
   }
   if (row < Q_LEN) {

@@ -1,0 +1,67 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
+import type { CudaArch } from "./schedule.js";
+
+/**
+ * CUDA C++ → PTX with `nvcc -ptx` (STIPPLE_NVCC overrides the binary), and the `ptxas -v` resource report
+ * CI checks (registers, spills). Failures are STP904 with the compiler's own message.
+ */
+export function compileToPtx(source: string, arch: CudaArch): string {
+  return inScratch((dir) => {
+    const input = join(dir, "kernel.cu");
+    const output = join(dir, "kernel.ptx");
+    writeFileSync(input, source);
+    run(process.env["STIPPLE_NVCC"] ?? "nvcc", ["-ptx", `-arch=${arch}`, "-std=c++17", "-o", output, input], "nvcc");
+    return readFileSync(output, "utf8");
+  });
+}
+
+export interface PtxasReport {
+  readonly registers: number;
+  readonly spillStores: number;
+  readonly spillLoads: number;
+  readonly stackFrame: number;
+  readonly sharedBytes: number;
+}
+
+/** Assembles PTX for `arch` and reads `ptxas -v`'s report of its (single) entry function. */
+export function ptxasReport(ptx: string, arch: CudaArch): PtxasReport {
+  return inScratch((dir) => {
+    const input = join(dir, "kernel.ptx");
+    writeFileSync(input, ptx);
+    const text = run(process.env["STIPPLE_PTXAS"] ?? "ptxas", ["-v", `-arch=${arch}`, "-o", join(dir, "kernel.cubin"), input], "ptxas");
+    const number = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    return {
+      registers: number(/Used (\d+) registers/),
+      spillStores: number(/(\d+) bytes spill stores/),
+      spillLoads: number(/(\d+) bytes spill loads/),
+      stackFrame: number(/(\d+) bytes stack frame/),
+      sharedBytes: number(/(\d+) bytes smem/),
+    };
+  });
+}
+
+function inScratch<T>(body: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), "stipple-cuda-"));
+  try {
+    return body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a tool; its stdout and stderr together (ptxas -v reports on stderr). */
+function run(tool: string, args: readonly string[], name: string): string {
+  const result = spawnSync(tool, args, { encoding: "utf8" });
+  if (result.error !== undefined && (result.error as { code?: string }).code === "ENOENT") {
+    throw new DiagnosticError([diagnostic("STP904", `${name} was not found (looked for \`${tool}\` on PATH)`, { hint: `install the CUDA toolkit, or point STIPPLE_${name.toUpperCase()} at the binary` })]);
+  }
+  const text = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+  if (result.status !== 0) {
+    throw new DiagnosticError([diagnostic("STP904", `${name} rejected the generated kernel:\n${text}`.trim(), { hint: "this is a Stipple bug: please report it with the pattern file" })]);
+  }
+  return text;
+}

@@ -1,0 +1,220 @@
+import type { AttentionKernel } from "../../ir/kernel/kernel.js";
+import { cuda } from "../c-like/dialect.js";
+import { printMask } from "../c-like/predicate.js";
+import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
+import { checkCudaKernel } from "./schedule.js";
+import { cudaPrelude, latticeCuda, runsCuda } from "./prelude.js";
+
+/**
+ * Prints a kernel IR attention kernel as CUDA C++ for sm_80 and sm_90: flash-attention 2 on tensor cores.
+ * A block of 4 warps serves 64 query rows (16 per warp); K and V tiles of 64 keys are staged in shared
+ * memory; S = Q·Kᵀ and O += P·V are `mma.sync.m16n8k16` with f16 or bf16 operands and f32 accumulators,
+ * operands fetched with `ldmatrix` (V transposed on the fly). Softmax is online, in base 2 (the scale is
+ * folded with log2 e), with partial row sums per thread reduced once at the end. Only planned tiles are
+ * visited; the mask runs on partial tiles only (and the key bound on the last tile).
+ *
+ * No headers: types are raw 16-bit words and conversions are inline PTX, so NVRTC needs no include path.
+ * Parameters: q [H, Q, D], k and v [KVH, K, D] (16-bit), out [H, Q, D] f32, lse [H, Q] f32, the heads this
+ * launch serves, then the lengths. Grid: (query tiles, 1, heads served); 128 threads per block.
+ */
+export function emitCuda(kernel: AttentionKernel): string {
+  const element = checkCudaKernel(kernel);
+  const { headDim: D } = kernel;
+  const { blockM: BM, blockN: BN } = kernel;
+  const lattice = latticeOf(kernel);
+  const natural = naturalRegions(kernel).length;
+  const rows = rowMapping(kernel, "(int)blockIdx.x", cuda);
+  const mma = `mma.sync.aligned.m16n8k16.row.col.f32.${element}.${element}.f32`;
+  const pack = `cvt.rn.${element}x2.f32`;
+  const visit: VisitCall = (t, full, onLattice) => `visit(${t}, ${full}, ${onLattice === undefined ? "false, 0" : `${onLattice.when}, ${onLattice.offset}`});`;
+  return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
+// ${element} q/k/v, f32 accumulation on tensor cores (mma.sync m16n8k16), head dim ${D}, ${BM} query rows × ${BN} keys per tile.
+${cudaPrelude}
+${usesRuns(kernel) ? runsCuda : ""}${lattice === undefined ? "" : latticeCuda(lattice.lattice)}
+constexpr int BM = ${BM};
+constexpr int BN = ${BN};
+constexpr int D = ${D};
+// Shared rows are padded by 8 halves (16 bytes) so ldmatrix's eight row addresses fall in different banks.
+constexpr int STRIDE = D + 8;
+constexpr float SCALE_LOG2 = ${formatFloat(kernel.scale * Math.LOG2E)}f;
+
+__device__ __forceinline__ unsigned pack2(float lo, float hi) {
+  unsigned r;
+  asm("${pack} %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+
+__device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
+  asm volatile("${mma} {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+extern "C" __global__ void __launch_bounds__(128, 2) ${kernel.name}(
+    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, const unsigned short* __restrict__ v_in,
+    float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list,
+    int q_len, int k_len, int heads, int kv_heads, int layers, int layer) {
+  __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
+  __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
+  const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
+  (void)HEADS; (void)LAYERS; (void)LAYER;
+  const int head = head_list[blockIdx.z];
+  const int kv_head = head * KV_HEADS / HEADS;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, quad = lane % 4;
+${rows.code}
+  // This thread's two rows (g and g + 8 of its warp's sixteen) and their positions.
+  const int row0 = ${rows.rowOf("warp * 16 + g")};
+  const int row1 = ${rows.rowOf("warp * 16 + g + 8")};
+  const int pos0 = K_LEN - Q_LEN + row0, pos1 = K_LEN - Q_LEN + row1;
+
+  auto keeps = [&](int q, int k) -> bool {
+    const int i = q - (K_LEN - Q_LEN);
+    (void)i;
+    return ${printMask(kernel.mask, kernel.inputs, cuda)};
+  };
+
+  // Q tile → registers (A fragments), staged through k_s.
+  for (int c = threadIdx.x; c < BM * D / 8; c += 128) {
+    const int r = c / (D / 8), col = (c % (D / 8)) * 8;
+    const int qrow = ${rows.rowOf("r")};
+    uint4 value = make_uint4(0, 0, 0, 0);
+    if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head * Q_LEN + qrow) * D + col);
+    *reinterpret_cast<uint4*>(k_s + r * STRIDE + col) = value;
+  }
+  __syncthreads();
+  unsigned q_frag[D / 16][4];
+#pragma unroll
+  for (int kc = 0; kc < D / 16; kc++) {
+    ldmatrix_x4(q_frag[kc], k_s + (warp * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + kc * 16 + 8 * (lane / 16));
+  }
+
+  float o[D / 8][4];
+#pragma unroll
+  for (int n = 0; n < D / 8; n++) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f; }
+  float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
+${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], covered_hi[${Math.max(1, natural)}];
+  auto covered = [&](int key) -> bool {
+    const int t = floor_div(key, BN);
+    for (int n = 0; n < ${natural}; n++) { if (t >= covered_lo[n] && t <= covered_hi[n]) return true; }
+    return false;
+  };
+`}
+  // Visits key tile t, or lattice tile t (keys gathered), folding it into the online softmax.
+  auto visit = [&](int t, bool full, bool on_lattice, int o_lattice) {
+    auto key_of = [&](int j) -> int { return ${lattice === undefined ? "t * BN + j" : "on_lattice ? lattice_key(t * BN + j, o_lattice) : t * BN + j"}; };
+    __syncthreads();  // the previous tile's readers are done with k_s and v_s
+    for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
+      const int j = c / (D / 8), col = (c % (D / 8)) * 8;
+      const int key = key_of(j);
+      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+      if (key >= 0 && key < K_LEN) {
+        const long long at = ((long long)kv_head * K_LEN + key) * D + col;
+        kv = *reinterpret_cast<const uint4*>(k_in + at);
+        vv = *reinterpret_cast<const uint4*>(v_in + at);
+      }
+      *reinterpret_cast<uint4*>(k_s + j * STRIDE + col) = kv;
+      *reinterpret_cast<uint4*>(v_s + j * STRIDE + col) = vv;
+    }
+    __syncthreads();
+
+    // S = Q·Kᵀ for this warp's 16 rows × BN keys.
+    float s[BN / 8][4];
+#pragma unroll
+    for (int n = 0; n < BN / 8; n++) {
+      s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+#pragma unroll
+      for (int kc = 0; kc < D / 16; kc += 2) {
+        unsigned b[4];
+        ldmatrix_x4(b, k_s + (n * 8 + lane % 8) * STRIDE + kc * 16 + 8 * (lane / 8));
+        mma16816(s[n], q_frag[kc], b[0], b[1]);
+        mma16816(s[n], q_frag[kc + 1], b[2], b[3]);
+      }
+    }
+    // Scale; mask partial tiles (pattern), and any tile that reaches past the last key (bounds).
+    const bool past_end = on_lattice || t * BN + BN > K_LEN;
+#pragma unroll
+    for (int n = 0; n < BN / 8; n++) {
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int key = key_of(n * 8 + 2 * quad + (e & 1));
+        const int pos = e < 2 ? pos0 : pos1;
+        bool kept = true;
+        if (!full) kept = key >= 0 && key < K_LEN && keeps(pos, key)${lattice === undefined ? "" : " && !(on_lattice && covered(key))"};
+        else if (past_end) kept = key >= 0 && key < K_LEN;
+        s[n][e] = kept ? s[n][e] * SCALE_LOG2 : -INFINITY;
+      }
+    }
+    // Online softmax over the two rows: new maxima (quad-reduced), rescale, exponentiate.
+    float tile_max0 = -INFINITY, tile_max1 = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < BN / 8; n++) {
+      tile_max0 = fmaxf(tile_max0, fmaxf(s[n][0], s[n][1]));
+      tile_max1 = fmaxf(tile_max1, fmaxf(s[n][2], s[n][3]));
+    }
+#pragma unroll
+    for (int offset = 1; offset < 4; offset *= 2) {
+      tile_max0 = fmaxf(tile_max0, __shfl_xor_sync(0xffffffffu, tile_max0, offset));
+      tile_max1 = fmaxf(tile_max1, __shfl_xor_sync(0xffffffffu, tile_max1, offset));
+    }
+    const float new0 = fmaxf(m0, tile_max0), new1 = fmaxf(m1, tile_max1);
+    // A row that has kept nothing yet stays at -inf; subtracting 0 then keeps exp2 at 0 instead of NaN.
+    const float base0 = new0 == -INFINITY ? 0.0f : new0, base1 = new1 == -INFINITY ? 0.0f : new1;
+    const float alpha0 = exp2f(m0 - base0), alpha1 = exp2f(m1 - base1);
+    m0 = new0;
+    m1 = new1;
+    l0 *= alpha0;
+    l1 *= alpha1;
+#pragma unroll
+    for (int n = 0; n < D / 8; n++) { o[n][0] *= alpha0; o[n][1] *= alpha0; o[n][2] *= alpha1; o[n][3] *= alpha1; }
+#pragma unroll
+    for (int n = 0; n < BN / 8; n++) {
+      s[n][0] = exp2f(s[n][0] - base0); s[n][1] = exp2f(s[n][1] - base0);
+      s[n][2] = exp2f(s[n][2] - base1); s[n][3] = exp2f(s[n][3] - base1);
+      l0 += s[n][0] + s[n][1];
+      l1 += s[n][2] + s[n][3];
+    }
+    // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk.
+#pragma unroll
+    for (int c = 0; c < BN / 16; c++) {
+      const unsigned p[4] = {pack2(s[2 * c][0], s[2 * c][1]), pack2(s[2 * c][2], s[2 * c][3]),
+                             pack2(s[2 * c + 1][0], s[2 * c + 1][1]), pack2(s[2 * c + 1][2], s[2 * c + 1][3])};
+#pragma unroll
+      for (int n = 0; n < D / 8; n += 2) {
+        unsigned b[4];
+        ldmatrix_x4_trans(b, v_s + (c * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + n * 8 + 8 * (lane / 16));
+        mma16816(o[n], p, b[0], b[1]);
+        mma16816(o[n + 1], p, b[2], b[3]);
+      }
+    }
+  };
+
+  ${kernel.segments.kind === "closedForm" ? closedFormLoops(kernel, cuda, visit).trimStart() : "for (int t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, false, 0); }"}
+
+  // Row sums were partial per thread: reduce over the quad, then normalize and write.
+#pragma unroll
+  for (int offset = 1; offset < 4; offset *= 2) {
+    l0 += __shfl_xor_sync(0xffffffffu, l0, offset);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, offset);
+  }
+  const float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
+#pragma unroll
+  for (int n = 0; n < D / 8; n++) {
+    const int col = n * 8 + 2 * quad;
+    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + ((long long)head * Q_LEN + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
+    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + ((long long)head * Q_LEN + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
+  }
+  if (quad == 0) {
+    // lse in natural log: the maxima are in base 2.
+    if (row0 < Q_LEN) lse[(long long)head * Q_LEN + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
+    if (row1 < Q_LEN) lse[(long long)head * Q_LEN + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
+  }
+}
+`;
+}
+
+/** A C float literal (with the `f` added by the caller). */
+function formatFloat(x: number): string {
+  const text = String(Math.fround(x));
+  return /[.e]/.test(text) ? text : `${text}.0`;
+}

@@ -1,0 +1,30 @@
+import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
+import type { AttentionKernel } from "../../ir/kernel/kernel.js";
+
+/**
+ * The CUDA backend's capability record: what its tensor-core kernel supports, checked before printing so
+ * that anything else is a coded error, never a wrong kernel.
+ */
+export type CudaElement = "f16" | "bf16";
+export type CudaArch = "sm_80" | "sm_90";
+
+export const cudaCapabilities = {
+  headDims: [32, 64, 128] as readonly number[],
+  elements: ["f16", "bf16"] as readonly CudaElement[],
+  archs: ["sm_80", "sm_90"] as readonly CudaArch[],
+} as const;
+
+/** 4 warps × 16 query rows, 64 keys per tile: K and V tiles of 64 × (D + 8) halves fit 48 KiB at D = 128. */
+export const cudaTile = { blockM: 64, blockN: 64 } as const;
+
+/** Throws STP501 for what the kernel cannot do; returns the tensor-core element type. */
+export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
+  const fail = (message: string, hint: string): never => {
+    throw new DiagnosticError([diagnostic("STP501", message, { hint })]);
+  };
+  if (!cudaCapabilities.headDims.includes(kernel.headDim)) fail(`head dim ${kernel.headDim} is not supported by the CUDA kernel`, `use one of ${cudaCapabilities.headDims.join(", ")}`);
+  if (kernel.blockM !== cudaTile.blockM || kernel.blockN !== cudaTile.blockN) fail(`the CUDA kernel uses ${cudaTile.blockM} × ${cudaTile.blockN} tiles, not ${kernel.blockM} × ${kernel.blockN}`, "leave --block-m and --block-n out for --target cuda");
+  if (kernel.dtype === "f32") fail("CUDA kernels take f16 or bf16 tensors (tensor cores), not f32", "use --dtype f16 or bf16 (stipple run converts f32 .npy input)");
+  if (kernel.segments.kind === "indexPlan" || kernel.inputs.length > 0) fail(`pattern ${kernel.name} reads runtime inputs; the CUDA backend runs static patterns so far`, "run dynamic patterns with --target wgsl (device index builders for CUDA are planned)");
+  return kernel.dtype === "bf16" ? "bf16" : "f16";
+}
