@@ -43,7 +43,6 @@ export const catalog = {
   STP902: { severity: "error", title: "invalid command-line value" },
   STP903: { severity: "error", title: "no WebGPU adapter" },
   STP904: { severity: "error", title: "CUDA compilation failed" },
-  STP905: { severity: "error", title: "no CUDA device" },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalog;

@@ -24,7 +24,7 @@ export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
   };
   if (!cudaCapabilities.headDims.includes(kernel.headDim)) fail(`head dim ${kernel.headDim} is not supported by the CUDA kernel`, `use one of ${cudaCapabilities.headDims.join(", ")}`);
   if (kernel.blockM !== cudaTile.blockM || kernel.blockN !== cudaTile.blockN) fail(`the CUDA kernel uses ${cudaTile.blockM} × ${cudaTile.blockN} tiles, not ${kernel.blockM} × ${kernel.blockN}`, "leave --block-m and --block-n out for --target cuda");
-  if (kernel.dtype === "f32") fail("CUDA kernels take f16 or bf16 tensors (tensor cores), not f32", "use --dtype f16 or bf16 (stipple run converts f32 .npy input)");
+  if (!(cudaCapabilities.elements as readonly string[]).includes(kernel.dtype)) fail(`CUDA kernels take ${cudaCapabilities.elements.join(" or ")} tensors (tensor cores), not ${kernel.dtype}`, "use --dtype f16 or bf16 (stipple run converts f32 .npy input)");
   if (kernel.segments.kind === "indexPlan" || kernel.inputs.length > 0) fail(`pattern ${kernel.name} reads runtime inputs; the CUDA backend runs static patterns so far`, "run dynamic patterns with --target wgsl (device index builders for CUDA are planned)");
   return kernel.dtype === "bf16" ? "bf16" : "f16";
 }

@@ -1,6 +1,6 @@
 import type { BoolNode, InputRef } from "../pattern/nodes.js";
 import { printNode } from "../pattern/print.js";
-import { printAffine, printSymbolicBound, type RowLimit, type SizeAffine, type SymbolicBound } from "../regions/region.js";
+import { printSymbolicBound, type RowLimit, type SizeAffine, type SymbolicBound } from "../regions/region.js";
 import { hash64 } from "../../util/hash.js";
 
 /**
