@@ -1,6 +1,7 @@
 import type { WebGpuContext } from "../backends/wgsl/device.js";
 import { emitWgsl } from "../backends/wgsl/emit.js";
-import { runAttention, type AttentionResult } from "../backends/wgsl/run.js";
+import type { AttentionResult } from "../backends/tensors.js";
+import { runAttention } from "../backends/wgsl/run.js";
 import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
 import { DiagnosticError, failed, hasErrors, ok, type Result } from "../diagnostics/diagnostic.js";
 import type { Dtype, KernelLaunch } from "../ir/kernel/kernel.js";

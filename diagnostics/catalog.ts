@@ -43,6 +43,8 @@ export const catalog = {
   STP902: { severity: "error", title: "invalid command-line value" },
   STP903: { severity: "error", title: "no WebGPU adapter" },
   STP904: { severity: "error", title: "CUDA compilation failed" },
+  STP905: { severity: "error", title: "no usable CUDA device" },
+  STP906: { severity: "error", title: "CUDA driver call failed" },
 } as const;
 
 export type DiagnosticCode = keyof typeof catalog;

@@ -1,3 +1,5 @@
+import { halfToFloat } from "./half.js";
+
 /**
  * NumPy `.npy` files, the format kernel authors already have: little-endian float32 or float16 arrays in C
  * order. Reading converts to Float32Array; writing produces float32.
@@ -46,13 +48,4 @@ export function writeNpy(shape: readonly number[], data: Float32Array): Uint8Arr
   for (let at = 0; at < header.length; at++) out[10 + at] = header.charCodeAt(at);
   for (let at = 0; at < data.length; at++) view.setFloat32(10 + header.length + 4 * at, data[at] ?? 0, true);
   return out;
-}
-
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction === 0 ? sign * Infinity : Number.NaN;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }

@@ -3,7 +3,24 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
+import { findNvrtc } from "./nvrtc.js";
 import type { CudaArch } from "./schedule.js";
+
+export interface CompiledPtx {
+  readonly ptx: string;
+  /** Which compiler made it, for reports: `NVRTC 11.8 (/usr/lib/…/libnvrtc.so.11.2)` or `nvcc`. */
+  readonly compiler: string;
+}
+
+/**
+ * CUDA C++ → PTX the way `stipple` does it: in-process with NVRTC when the library is found (see
+ * nvrtc.ts), otherwise with `nvcc -ptx`.
+ */
+export function compileCuda(source: string, arch: CudaArch): CompiledPtx {
+  const nvrtc = findNvrtc();
+  if ("compile" in nvrtc) return { ptx: nvrtc.compile(source, arch), compiler: `NVRTC ${nvrtc.version} (${nvrtc.path})` };
+  return { ptx: compileToPtx(source, arch), compiler: "nvcc" };
+}
 
 /**
  * CUDA C++ → PTX with `nvcc -ptx` (STIPPLE_NVCC overrides the binary), and the `ptxas -v` resource report

@@ -14,6 +14,9 @@ export const cudaCapabilities = {
   archs: ["sm_80", "sm_90"] as readonly CudaArch[],
 } as const;
 
+/** 4 warps, each serving 16 of a tile's 64 query rows. */
+export const cudaThreadsPerBlock = 128;
+
 /** 4 warps × 16 query rows, 64 keys per tile: K and V tiles of 64 × (D + 8) halves fit 48 KiB at D = 128. */
 export const cudaTile = { blockM: 64, blockN: 64 } as const;
 

@@ -1,22 +1,9 @@
 import type { AttentionKernel, KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
+import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
-
-export interface AttentionTensors {
-  /** [H, Q, D] */
-  readonly q: Float32Array;
-  /** [KVH, K, D] */
-  readonly k: Float32Array;
-  /** [KVH, K, D] */
-  readonly v: Float32Array;
-}
-
-export interface AttentionResult {
-  readonly out: Float32Array;
-  readonly lse: Float32Array;
-}
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 

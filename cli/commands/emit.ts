@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { compileToPtx } from "../../backends/cuda/compile.js";
+import { compileCuda } from "../../backends/cuda/compile.js";
 import { emitCuda } from "../../backends/cuda/emit.js";
 import { cudaCapabilities, cudaTile, type CudaArch } from "../../backends/cuda/schedule.js";
 import { defaultBlockM, defaultBlockN, wgslCapabilities } from "../../backends/wgsl/schedule.js";
@@ -53,7 +53,7 @@ export function registerEmit(program: Command): void {
         switch (options.target) {
           case "wgsl": return emitWgsl(kernel);
           case "cuda": return emitCuda(kernel);
-          case "ptx": return compileToPtx(emitCuda(kernel), options.arch);
+          case "ptx": return compileCuda(emitCuda(kernel), options.arch).ptx;
         }
       };
       const sources = launches.map((launch) =>

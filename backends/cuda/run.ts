@@ -1,0 +1,129 @@
+import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
+import type { KernelLaunch } from "../../ir/kernel/kernel.js";
+import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
+import type { Sizes } from "../../ir/pattern/eval-int.js";
+import { toHalfWords } from "../../util/half.js";
+import type { AttentionResult, AttentionTensors } from "../tensors.js";
+import { compileCuda } from "./compile.js";
+import type { CudaContext } from "./device.js";
+import type { DevicePointer, Handle, KernelArgument } from "./driver.js";
+import { emitCuda } from "./emit.js";
+import { checkCudaKernel, cudaThreadsPerBlock } from "./schedule.js";
+
+/**
+ * Runs kernel launches on a CUDA device: q, k, v are rounded to the kernels' 16-bit type on the host and
+ * uploaded once, every launch (one per group of heads) is compiled and loaded once per device, and the
+ * f32 output and lse come back. The layout and argument order are emit.ts's.
+ */
+export class CudaAttentionBuffers {
+  readonly q: DevicePointer;
+  readonly k: DevicePointer;
+  readonly v: DevicePointer;
+  readonly out: DevicePointer;
+  readonly lse: DevicePointer;
+  private readonly owned: DevicePointer[] = [];
+  private readonly heads = new Map<string, DevicePointer>();
+
+  constructor(private readonly context: CudaContext, tensors: AttentionTensors, readonly sizes: Sizes, launches: readonly KernelLaunch[]) {
+    const [first] = launches;
+    if (first === undefined) throw new Error("no kernel to run");
+    const element = checkCudaKernel(first.kernel);
+    const D = first.kernel.headDim;
+    const expect = (name: string, data: Float32Array, length: number): void => {
+      if (data.length !== length) throw new DiagnosticError([diagnostic("STP902", `${name} has ${data.length} values, expected ${length}`, { hint: "q is [H, Q, D]; k and v are [KVH, K, D]" })]);
+    };
+    expect("q", tensors.q, sizes.H * sizes.Q * D);
+    expect("k", tensors.k, sizes.KVH * sizes.K * D);
+    expect("v", tensors.v, sizes.KVH * sizes.K * D);
+    this.q = this.upload(toHalfWords(tensors.q, element));
+    this.k = this.upload(toHalfWords(tensors.k, element));
+    this.v = this.upload(toHalfWords(tensors.v, element));
+    this.out = this.allocate(sizes.H * sizes.Q * D * 4);
+    this.lse = this.allocate(sizes.H * sizes.Q * 4);
+  }
+
+  headList(list: readonly number[]): DevicePointer {
+    const key = list.join(",");
+    let pointer = this.heads.get(key);
+    if (pointer === undefined) {
+      pointer = this.upload(Int32Array.from(list));
+      this.heads.set(key, pointer);
+    }
+    return pointer;
+  }
+
+  private allocate(bytes: number): DevicePointer {
+    const pointer = this.context.driver.alloc(bytes);
+    this.owned.push(pointer);
+    return pointer;
+  }
+
+  private upload(data: ArrayBufferView): DevicePointer {
+    const pointer = this.allocate(data.byteLength);
+    if (data.byteLength > 0) this.context.driver.upload(pointer, data);
+    return pointer;
+  }
+
+  free(): void {
+    for (const pointer of this.owned.splice(0)) this.context.driver.free(pointer);
+  }
+}
+
+/** The loaded kernel of a launch: compiled (NVRTC or nvcc) and loaded once per device. */
+export function loadedKernel(context: CudaContext, launch: KernelLaunch): Handle {
+  const key = `${kernelHash(launch.kernel)}/${context.arch}`;
+  let loaded = context.modules.get(key);
+  if (loaded === undefined) {
+    const { ptx } = compileCuda(emitCuda(launch.kernel), context.arch);
+    const module = context.driver.loadModule(ptx);
+    loaded = { module, kernel: context.driver.kernel(module, launch.kernel.name) };
+    context.modules.set(key, loaded);
+  }
+  return loaded.kernel;
+}
+
+/** Enqueues every launch (no wait): grid (query tiles, 1, heads served), 128 threads. */
+export function dispatchCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers): void {
+  const { Q, K, H, KVH, L } = buffers.sizes;
+  for (const launch of launches) {
+    const kernel = loadedKernel(context, launch);
+    const pointer = (value: DevicePointer): KernelArgument => ({ kind: "pointer", value });
+    const int = (value: number): KernelArgument => ({ kind: "int", value });
+    context.driver.launch(kernel, [queryTileCount(launch.kernel, Q), 1, launch.heads.length], [cudaThreadsPerBlock, 1, 1], [
+      pointer(buffers.q), pointer(buffers.k), pointer(buffers.v), pointer(buffers.out), pointer(buffers.lse), pointer(buffers.headList(launch.heads)),
+      int(Q), int(K), int(H), int(KVH), int(L), int(launch.layer),
+    ]);
+  }
+}
+
+/** Uploads, runs, waits and reads back: the whole attention in one call. */
+export function runCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes): AttentionResult {
+  const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches);
+  try {
+    dispatchCudaAttention(context, launches, buffers);
+    context.driver.synchronize();
+    const out = new Float32Array(buffers.sizes.H * buffers.sizes.Q * (launches[0]?.kernel.headDim ?? 0));
+    const lse = new Float32Array(buffers.sizes.H * buffers.sizes.Q);
+    if (out.length > 0) context.driver.download(buffers.out, out);
+    if (lse.length > 0) context.driver.download(buffers.lse, lse);
+    return { out, lse };
+  } finally {
+    buffers.free();
+  }
+}
+
+/** Milliseconds per run of the launches, from device events around `reps` back-to-back runs (after one warm-up). */
+export function timeCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers, reps: number): number {
+  const { driver } = context;
+  dispatchCudaAttention(context, launches, buffers);
+  const start = driver.createEvent(), end = driver.createEvent();
+  try {
+    driver.record(start);
+    for (let rep = 0; rep < reps; rep++) dispatchCudaAttention(context, launches, buffers);
+    driver.record(end);
+    return driver.elapsed(start, end) / reps;
+  } finally {
+    driver.destroyEvent(start);
+    driver.destroyEvent(end);
+  }
+}
