@@ -23,4 +23,9 @@ export { printKernel, type AttentionKernel, type KernelLaunch } from "./ir/kerne
 export { emitWgsl } from "./backends/wgsl/emit.js";
 export { openWebGpu, type WebGpuContext } from "./backends/wgsl/device.js";
 export { runAttention, dispatchAttention, AttentionBuffers } from "./backends/wgsl/run.js";
+export type { AttentionTensors, AttentionResult } from "./backends/tensors.js";
+export { emitCuda } from "./backends/cuda/emit.js";
+export { compileCuda, type CompiledPtx } from "./backends/cuda/compile.js";
+export { openCuda, type CudaContext } from "./backends/cuda/device.js";
+export { runCudaAttention, timeCudaAttention, CudaAttentionBuffers } from "./backends/cuda/run.js";
 export { readNpy, writeNpy } from "./util/npy.js";

@@ -1,9 +1,13 @@
+import type { CudaContext } from "../backends/cuda/device.js";
+import { emitCuda } from "../backends/cuda/emit.js";
+import { runCudaAttention } from "../backends/cuda/run.js";
+import { cudaTile } from "../backends/cuda/schedule.js";
+import type { AttentionResult } from "../backends/tensors.js";
 import type { WebGpuContext } from "../backends/wgsl/device.js";
 import { emitWgsl } from "../backends/wgsl/emit.js";
-import type { AttentionResult } from "../backends/tensors.js";
 import { runAttention } from "../backends/wgsl/run.js";
 import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
-import { DiagnosticError, failed, hasErrors, ok, type Result } from "../diagnostics/diagnostic.js";
+import { diagnostic, DiagnosticError, failed, hasErrors, ok, type Result } from "../diagnostics/diagnostic.js";
 import type { Dtype, KernelLaunch } from "../ir/kernel/kernel.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import type { PatternDef } from "../ir/pattern/pattern.js";
@@ -19,8 +23,10 @@ import { compileProgram, selectPattern } from "./program.js";
 export interface CompileOptions {
   readonly pattern?: string;
   readonly params?: Readonly<Record<string, number>>;
-  readonly target?: "wgsl";
+  /** wgsl (default): f32 or f16 tensors, any WebGPU device. cuda: f16 or bf16 on NVIDIA tensor cores (64 × 64 tiles). */
+  readonly target?: "wgsl" | "cuda";
   readonly headDim: number;
+  /** Default f32 for wgsl, f16 for cuda. */
   readonly dtype?: Dtype;
   readonly schedule?: Schedule;
   readonly layer?: number;
@@ -41,8 +47,12 @@ export interface CompiledPattern {
   plan(shape: AttentionShape, head?: number): Result<BlockPlan>;
   /** The kernels of a launch (one per group of heads whose pattern is the same), ready to dispatch. */
   launches(shape: AttentionShape): Result<KernelLaunch[]>;
-  /** Runs attention on a WebGPU device: q [H, Q, D], k and v [KVH, K, D] as Float32Arrays; a bad shape or input throws DiagnosticError. */
-  run(device: WebGpuContext, tensors: { q: Float32Array; k: Float32Array; v: Float32Array }, shape: AttentionShape): Promise<AttentionResult>;
+  /**
+   * Runs attention on the target's device (`openWebGpu()` for wgsl, `openCuda()` for cuda): q [H, Q, D], k and
+   * v [KVH, K, D] as Float32Arrays (rounded to f16/bf16 on the host for cuda); a bad shape or input throws
+   * DiagnosticError.
+   */
+  run(device: WebGpuContext | CudaContext, tensors: { q: Float32Array; k: Float32Array; v: Float32Array }, shape: AttentionShape): Promise<AttentionResult>;
 }
 
 /**
@@ -56,21 +66,23 @@ export function compile(source: string | { readonly file: string }, options: Com
   if (hasErrors(program.diagnostics)) return failed(program.diagnostics);
   const pattern = selectPattern(program, path, options.pattern);
   if ("code" in pattern) return failed([pattern]);
-  const schedule = options.schedule ?? { blockM: defaultBlockM, blockN: defaultBlockN(options.headDim) };
+  const target = options.target ?? "wgsl";
+  const schedule = options.schedule ?? (target === "cuda" ? cudaTile : { blockM: defaultBlockM, blockN: defaultBlockN(options.headDim) });
+  const dtype = options.dtype ?? (target === "cuda" ? "f16" : "f32");
   const layer = options.layer ?? 0;
   const bind = (shape: AttentionShape): Result<Binding> =>
     bindPattern(pattern, { params: new Map(Object.entries(options.params ?? {})), shape, inputs: new Map(Object.entries(shape.inputs ?? {})) });
   const launches = (shape: AttentionShape): Result<KernelLaunch[]> => {
     const bound = bind(shape);
     if (!bound.ok) return failed(bound.diagnostics);
-    return ok(lowerAttention(bound.value, layer, { headDim: options.headDim, dtype: options.dtype ?? "f32", ...schedule }));
+    return ok(lowerAttention(bound.value, layer, { headDim: options.headDim, dtype, ...schedule }));
   };
   const nominal = launches({ qLen: 1, kvLen: 1, inputs: placeholderInputs(pattern) });
   const [first] = nominal.ok ? nominal.value : [];
   const compiled: CompiledPattern = {
     pattern,
     schedule,
-    source: first === undefined ? "" : emitWgsl(first.kernel),
+    source: first === undefined ? "" : target === "cuda" ? emitCuda(first.kernel) : emitWgsl(first.kernel),
     plan: (shape, head = 0) => {
       const bound = bind(shape);
       return bound.ok ? ok(planPattern(bound.value, { head, layer }, schedule).plan) : failed(bound.diagnostics);
@@ -81,7 +93,10 @@ export function compile(source: string | { readonly file: string }, options: Com
       if (!planned.ok) throw new DiagnosticError(planned.diagnostics);
       const bound = bind(shape);
       if (!bound.ok) throw new DiagnosticError(bound.diagnostics);
-      return runAttention(device, planned.value, tensors, bound.value.sizes);
+      if (device.backend !== (target === "cuda" ? "cuda" : "webgpu")) {
+        throw new DiagnosticError([diagnostic("STP902", `this pattern was compiled for ${target}, but run on a ${device.backend} device`, { hint: target === "cuda" ? "pass openCuda()" : "pass openWebGpu(), or compile with target: \"cuda\"" })]);
+      }
+      return device.backend === "cuda" ? runCudaAttention(device, planned.value, tensors, bound.value.sizes) : runAttention(device, planned.value, tensors, bound.value.sizes);
     },
   };
   return ok(compiled, program.diagnostics);

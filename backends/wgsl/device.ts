@@ -10,6 +10,7 @@ import { join } from "node:path";
  * do; the limits they need are requested explicitly because compatibility mode starts lower.
  */
 export interface WebGpuContext {
+  readonly backend: "webgpu";
   readonly device: GPUDevice;
   /**
    * The GPU instance and adapter, held for as long as the device lives: if Dawn's instance is garbage
@@ -91,7 +92,7 @@ async function open(choice: AdapterChoice, robust: boolean): Promise<WebGpuConte
     const info = adapter.info;
     const name = [info.vendor, info.architecture, info.device, info.description].filter((x) => x !== "").join(" ") || "unnamed adapter";
     const notes = [options.featureLevel === "compatibility" ? "compatibility" : "", robust ? "" : "robustness off"].filter((x) => x !== "");
-    return { device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${[backend, ...notes].join(", ")})` };
+    return { backend: "webgpu", device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${[backend, ...notes].join(", ")})` };
   }
   throw new DiagnosticError([diagnostic("STP903", `no WebGPU adapter found (tried Dawn backends: ${tried.join(", ")})`, {
     hint: "without a GPU, run scripts/install-software-gpu.sh to install SwiftShader and Mesa; or choose another --adapter",

@@ -1,12 +1,20 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { Option, type Command } from "commander";
+import { openCuda } from "../../backends/cuda/device.js";
+import { runCudaAttention } from "../../backends/cuda/run.js";
+import { checkCudaKernel, cudaCapabilities, cudaTile, type CudaElement } from "../../backends/cuda/schedule.js";
+import type { AttentionResult } from "../../backends/tensors.js";
 import { openWebGpu, type AdapterChoice } from "../../backends/wgsl/device.js";
 import { runAttention } from "../../backends/wgsl/run.js";
 import { defaultBlockM, defaultBlockN, wgslCapabilities } from "../../backends/wgsl/schedule.js";
 import { diagnostic } from "../../diagnostics/diagnostic.js";
+import type { Dtype, KernelLaunch } from "../../ir/kernel/kernel.js";
 import { evaluateMask } from "../../ir/mask/evaluate.js";
+import type { Binding } from "../../ir/pattern/binding.js";
 import { denseAttention } from "../../ir/reference/dense-attention.js";
+import { compareOutputs, outputTolerance } from "../../ir/reference/tolerance.js";
 import { lowerAttention } from "../../passes/lower.js";
+import { roundedTo } from "../../util/half.js";
 import { readNpy, writeNpy, type NpyArray } from "../../util/npy.js";
 import { addBindingOptions, bindFromOptions, type BindingOptions } from "../binding-options.js";
 import { CommandFailed, integerOption } from "../io.js";
@@ -19,18 +27,18 @@ interface RunOptions extends BindingOptions {
   readonly lse?: string;
   readonly check?: boolean;
   readonly adapter: AdapterChoice;
+  readonly backend: "wgsl" | "cuda";
+  readonly dtype?: CudaElement;
+  readonly device?: string;
   readonly blockM?: string;
   readonly blockN?: string;
   readonly json?: boolean;
 }
 
-/** Relative tolerance of --check: max abs error over max(1, max |reference|). */
-export const checkTolerance = 1e-4;
-
 export function registerRun(program: Command): void {
   const command = program
     .command("run")
-    .description("run the pattern's attention kernel on WebGPU (a software adapter works) on .npy tensors; --check compares with the dense reference")
+    .description("run the pattern's attention kernel on WebGPU (a software adapter works) or CUDA on .npy tensors; --check compares with the dense reference")
     .argument("<file>", ".stip file");
   addBindingOptions(command, { lengths: "tensors" })
     .requiredOption("--q <q.npy>", "queries [H, Q, D], float32 or float16")
@@ -38,10 +46,13 @@ export function registerRun(program: Command): void {
     .requiredOption("--v <v.npy>", "values [KVH, K, D]")
     .requiredOption("--out <o.npy>", "where to write the output [H, Q, D] (float32)")
     .option("--lse <lse.npy>", "also write the log-sum-exp [H, Q] (float32; −inf for rows that keep nothing)")
-    .option("--check", `also run the Float64 dense reference and report the max abs error (tolerance ${checkTolerance} relative to the output scale)`)
+    .option("--check", `also run the Float64 dense reference and report the max abs error (tolerance relative to the output scale: ${outputTolerance.f32} for wgsl, ${outputTolerance.f16} for f16 and ${outputTolerance.bf16} for bf16 on cuda)`)
+    .addOption(new Option("--backend <backend>", "where to run: WebGPU (any adapter, no GPU needed) or an NVIDIA GPU through the CUDA driver").choices(["wgsl", "cuda"]).default("wgsl"))
     .addOption(new Option("--adapter <adapter>", "WebGPU adapter: Dawn's Vulkan or OpenGL backend, or the first that works").choices(["auto", "vulkan", "opengl"]).default("auto"))
-    .option("--block-m <rows>", "query rows per tile")
-    .option("--block-n <keys>", "keys per tile")
+    .addOption(new Option("--dtype <dtype>", "cuda: the 16-bit type q, k, v are rounded to for the tensor cores (default f16)").choices([...cudaCapabilities.elements]))
+    .option("--device <n>", "cuda: the device ordinal (default 0)")
+    .option("--block-m <rows>", "wgsl: query rows per tile")
+    .option("--block-n <keys>", "wgsl: keys per tile")
     .option("--json", "print the report as JSON")
     .action(async (file: string, options: RunOptions) => {
       const q = npy(options.q, "--q"), k = npy(options.k, "--k"), v = npy(options.v, "--v");
@@ -52,42 +63,69 @@ export function registerRun(program: Command): void {
           hint: "q is [H, Q, D]; k and v are [KVH, K, D] with the same D",
         })]);
       }
-      if (!wgslCapabilities.headDims.includes(D)) {
-        throw new CommandFailed([diagnostic("STP902", `head dim ${D} is not supported by the WGSL backend`, { hint: `use ${wgslCapabilities.headDims.join(", ")}` })]);
+      const capabilities = options.backend === "cuda" ? cudaCapabilities : wgslCapabilities;
+      if (!capabilities.headDims.includes(D)) {
+        throw new CommandFailed([diagnostic("STP902", `head dim ${D} is not supported by the ${options.backend.toUpperCase()} backend`, { hint: `use ${capabilities.headDims.join(", ")}` })]);
+      }
+      if (options.backend === "wgsl" && options.dtype !== undefined) {
+        throw new CommandFailed([diagnostic("STP902", "--dtype applies to --backend cuda (the WGSL kernel computes in f32)", { hint: "leave --dtype out, or add --backend cuda" })]);
       }
       const { binding, layer } = bindFromOptions(file, { ...options, qLen: String(Q), kvLen: String(K), heads: String(H), kvHeads: String(KVH) });
-      const launches = lowerAttention(binding, layer, {
-        headDim: D, dtype: "f32",
-        blockM: integerOption(options.blockM, "--block-m", defaultBlockM),
-        blockN: integerOption(options.blockN, "--block-n", defaultBlockN(D)),
-      });
-      const gpu = await openWebGpu(options.adapter);
+      const tensors = { q: q.data, k: k.data, v: v.data };
+      const run = options.backend === "cuda" ? runOnCuda(binding, layer, D, options) : await runOnWebGpu(binding, layer, D, options);
       const started = performance.now();
-      const result = await runAttention(gpu, launches, { q: q.data, k: k.data, v: v.data }, binding.sizes);
+      const result = await run.execute(tensors);
       const milliseconds = performance.now() - started;
       writeFileSync(options.out, writeNpy([H, Q, D], result.out));
       if (options.lse !== undefined) writeFileSync(options.lse, writeNpy([H, Q], result.lse));
-      const report: Record<string, unknown> = { pattern: binding.pattern.name, adapter: gpu.description, shape: { H, Q, D, KVH, K }, kernels: launches.length, milliseconds };
+      const report: Record<string, unknown> = { pattern: binding.pattern.name, backend: options.backend, adapter: run.description, dtype: run.dtype, shape: { H, Q, D, KVH, K }, kernels: run.launches.length, milliseconds };
       if (options.check === true) {
-        const reference = denseAttention({ q: { shape: [H, Q, D], data: q.data }, k: { shape: [KVH, K, D], data: k.data }, v: { shape: [KVH, K, D], data: v.data }, maskOf: (h) => evaluateMask(binding, h, layer) });
-        let worst = 0;
-        let scale = 1;
-        reference.out.forEach((x, at) => {
-          worst = Math.max(worst, Math.abs(x - (result.out[at] ?? Number.NaN)));
-          scale = Math.max(scale, Math.abs(x));
-        });
-        const passed = worst <= checkTolerance * scale;
-        Object.assign(report, { maxAbsError: worst, tolerance: checkTolerance * scale, check: passed ? "pass" : "FAIL" });
+        // The reference sees what the kernel sees: inputs rounded to its element type.
+        const seen = (data: Float32Array): Float32Array => (run.dtype === "f32" ? data : roundedTo(data, run.dtype));
+        const reference = denseAttention({ q: { shape: [H, Q, D], data: seen(q.data) }, k: { shape: [KVH, K, D], data: seen(k.data) }, v: { shape: [KVH, K, D], data: seen(v.data) }, maskOf: (h) => evaluateMask(binding, h, layer) });
+        const { maxAbsError, scale } = compareOutputs(reference.out, result.out);
+        const tolerance = outputTolerance[run.dtype] * scale;
+        const passed = maxAbsError <= tolerance;
+        Object.assign(report, { maxAbsError, tolerance, check: passed ? "pass" : "FAIL" });
         if (!passed) process.exitCode = 1;
       }
       if (options.json === true) process.stdout.write(JSON.stringify(report) + "\n");
       else {
-        process.stdout.write(`ran ${binding.pattern.name} on ${gpu.description}: H ${H}, Q ${Q}, K ${K}, D ${D} in ${milliseconds.toFixed(1)} ms\n`);
+        process.stdout.write(`ran ${binding.pattern.name} on ${run.description} (${run.dtype}): H ${H}, Q ${Q}, K ${K}, D ${D} in ${milliseconds.toFixed(1)} ms\n`);
         if (report["check"] !== undefined) {
           process.stdout.write(`check against the dense reference: max abs error ${Number(report["maxAbsError"]).toExponential(2)} (tolerance ${Number(report["tolerance"]).toExponential(2)}): ${String(report["check"])}\n`);
         }
       }
     });
+}
+
+/** A backend ready to run one bound pattern: its kernels, where they run, and what they compute in. */
+interface PreparedRun {
+  readonly launches: readonly KernelLaunch[];
+  readonly description: string;
+  readonly dtype: Dtype;
+  execute(tensors: { q: Float32Array; k: Float32Array; v: Float32Array }): Promise<AttentionResult>;
+}
+
+async function runOnWebGpu(binding: Binding, layer: number, headDim: number, options: RunOptions): Promise<PreparedRun> {
+  const launches = lowerAttention(binding, layer, {
+    headDim, dtype: "f32",
+    blockM: integerOption(options.blockM, "--block-m", defaultBlockM),
+    blockN: integerOption(options.blockN, "--block-n", defaultBlockN(headDim)),
+  });
+  const gpu = await openWebGpu(options.adapter);
+  return { launches, description: gpu.description, dtype: "f32", execute: (tensors) => runAttention(gpu, launches, tensors, binding.sizes) };
+}
+
+function runOnCuda(binding: Binding, layer: number, headDim: number, options: RunOptions): PreparedRun {
+  if (options.blockM !== undefined || options.blockN !== undefined) {
+    throw new CommandFailed([diagnostic("STP902", `the CUDA kernel's tiles are fixed at ${cudaTile.blockM} × ${cudaTile.blockN}`, { hint: "leave --block-m and --block-n out with --backend cuda" })]);
+  }
+  const dtype = options.dtype ?? "f16";
+  const launches = lowerAttention(binding, layer, { headDim, dtype, ...cudaTile });
+  for (const { kernel } of launches) checkCudaKernel(kernel);
+  const gpu = openCuda(integerOption(options.device, "--device", 0));
+  return { launches, description: gpu.description, dtype, execute: (tensors) => Promise.resolve(runCudaAttention(gpu, launches, tensors, binding.sizes)) };
 }
 
 function npy(path: string, option: string): NpyArray {

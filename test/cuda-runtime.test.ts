@@ -1,0 +1,199 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { compileCuda, ptxasReport } from "../backends/cuda/compile.js";
+import { openCuda, type CudaContext } from "../backends/cuda/device.js";
+import { emitCuda } from "../backends/cuda/emit.js";
+import { koffi } from "../backends/cuda/ffi.js";
+import { findNvrtc } from "../backends/cuda/nvrtc.js";
+import { runCudaAttention } from "../backends/cuda/run.js";
+import { cudaTile } from "../backends/cuda/schedule.js";
+import { DiagnosticError } from "../diagnostics/diagnostic.js";
+import { queryTileCount, type KernelLaunch } from "../ir/kernel/kernel.js";
+import { lowerAttention } from "../passes/lower.js";
+import { writeNpy } from "../util/npy.js";
+import { runCli } from "./cli-runner.js";
+import { bindOrThrow, examplePattern } from "./helpers.js";
+
+/**
+ * The CUDA runtime without a GPU. NVRTC is real (CI installs Debian's libnvrtc); the driver is a stub
+ * (test/fixtures/libcuda-stub.c, built here with the system C compiler) whose memory is host memory and
+ * whose launches are recorded, not run. So these tests check what the runtime hands the driver — PTX,
+ * grids, arguments, copies, frees — and how it reports driver failures; that kernels compute the right
+ * thing on a GPU is `npm run test:gpu`.
+ */
+const scratch = mkdtempSync(join(tmpdir(), "stipple-cuda-stub-"));
+const stubPath = join(scratch, "libcuda-stub.so");
+
+interface Stub {
+  launchCount(): number;
+  launchKernel(at: number): string;
+  launchShape(at: number): number[];
+  launchArgs(at: number): bigint[];
+  lastPtx(): string;
+  liveAllocations(): number;
+  reset(): void;
+}
+
+let stub: Stub;
+let context: CudaContext;
+
+beforeAll(() => {
+  execFileSync("cc", ["-shared", "-fPIC", "-O1", "-o", stubPath, "test/fixtures/libcuda-stub.c"]);
+  process.env["STIPPLE_LIBCUDA"] = stubPath;
+  context = openCuda();
+  // The same file, so the same loaded library: these read the state the runtime's calls left.
+  const library = koffi().load(stubPath);
+  const shape = library.func("void stubLaunchShape(int at, _Out_ uint32_t *out)");
+  const args = library.func("void stubLaunchArgs(int at, _Out_ uint64_t *out)");
+  stub = {
+    launchCount: library.func("int stubLaunchCount()") as () => number,
+    launchKernel: library.func("const char *stubLaunchKernel(int at)") as (at: number) => string,
+    launchShape: (at) => {
+      const out = new Uint32Array(6);
+      shape(at, out);
+      return [...out];
+    },
+    launchArgs: (at) => {
+      const out = new BigUint64Array(16);
+      args(at, out);
+      return [...out];
+    },
+    lastPtx: library.func("const char *stubLastPtx()") as () => string,
+    liveAllocations: () => Number(library.func("long stubLiveAllocations()")()),
+    reset: library.func("void stubReset()") as () => void,
+  };
+}, 60_000);
+
+function launchesOf(name: string, shape: { qLen: number; kvLen: number; heads?: number; kvHeads?: number; layers?: number }, dtype: "f16" | "bf16", inputs: Record<string, unknown> = {}, layer = 0): { launches: KernelLaunch[]; sizes: ReturnType<typeof bindOrThrow>["sizes"] } {
+  const binding = bindOrThrow(examplePattern(name), shape, {}, inputs);
+  return { launches: lowerAttention(binding, layer, { headDim: 64, dtype, ...cudaTile }), sizes: binding.sizes };
+}
+
+describe("NVRTC through koffi", () => {
+  it("is found (CI installs it) and compiles every static example to PTX that ptxas takes without spills", () => {
+    const nvrtc = findNvrtc();
+    expect("compile" in nvrtc, `NVRTC was not found (looked in ${"looked" in nvrtc ? nvrtc.looked.join(", ") : ""}): scripts/install-cuda-tools.sh installs it`).toBe(true);
+    for (const name of ["a_shape", "sliding_window", "tri_shape", "dilated", "prefix_lm", "grid", "ladder"]) {
+      const { launches } = launchesOf(name, { qLen: 1, kvLen: 1 }, name === "grid" ? "bf16" : "f16");
+      for (const { kernel } of launches) {
+        const compiled = compileCuda(emitCuda(kernel), "sm_90");
+        expect(compiled.compiler).toMatch(/^NVRTC /);
+        expect(compiled.ptx).toContain(`.entry ${kernel.name}(`);
+        const report = ptxasReport(compiled.ptx, "sm_90");
+        expect(report.spillStores + report.spillLoads, `${name}: spills`).toBe(0);
+      }
+    }
+  }, 120_000);
+
+  it("reports a compile error with NVRTC's log as STP904", () => {
+    const nvrtc = findNvrtc();
+    if (!("compile" in nvrtc)) throw new Error("NVRTC was not found");
+    let caught: unknown;
+    try {
+      nvrtc.compile('extern "C" __global__ void broken(float* x) { x[0] = undefined_name; }', "sm_80");
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(DiagnosticError);
+    const [first] = (caught as DiagnosticError).diagnostics;
+    expect(first?.code).toBe("STP904");
+    expect(first?.message).toMatch(/NVRTC_ERROR_COMPILATION[\s\S]*undefined_name/);
+  });
+});
+
+describe("the driver-API runtime against a stub libcuda", () => {
+  it("opens the device with its name, capability and PTX target", () => {
+    expect(context.description).toBe("Stipple libcuda stub (compute 9.0, sm_90 PTX, CUDA driver 13.0)");
+    expect(context.arch).toBe("sm_90");
+  });
+
+  it("copies 16-bit words to the device and back unchanged", () => {
+    const words = Uint16Array.from({ length: 1000 }, (_, at) => (at * 7919) & 0xffff);
+    const pointer = context.driver.alloc(words.byteLength);
+    context.driver.upload(pointer, words);
+    const back = new Uint16Array(words.length);
+    context.driver.download(pointer, back);
+    context.driver.free(pointer);
+    expect([...back]).toEqual([...words]);
+  });
+
+  it("launches each head group's kernel once, over its query tiles and heads, with the lengths and layer, and frees what it allocated", () => {
+    const cases = [
+      launchesOf("a_shape", { qLen: 100, kvLen: 300, heads: 4, kvHeads: 2 }, "f16"),
+      launchesOf("grid", { qLen: 700, kvLen: 700 }, "bf16"),
+      // duo: one kernel per group of heads (retrieval heads dense, streaming heads A-shape), layer 1.
+      launchesOf("duo", { qLen: 64, kvLen: 200, heads: 4, kvHeads: 2, layers: 2 }, "f16", { retrieval: [[1, 0], [0, 1]] }, 1),
+    ];
+    for (const { launches, sizes } of cases) {
+      stub.reset();
+      const before = stub.liveAllocations();
+      const D = 64;
+      const result = runCudaAttention(context, launches, {
+        q: new Float32Array(sizes.H * sizes.Q * D), k: new Float32Array(sizes.KVH * sizes.K * D), v: new Float32Array(sizes.KVH * sizes.K * D),
+      }, sizes);
+      expect(result.out.length).toBe(sizes.H * sizes.Q * D);
+      expect(result.lse.length).toBe(sizes.H * sizes.Q);
+      expect(stub.launchCount()).toBe(launches.length);
+      launches.forEach((launch, at) => {
+        expect(stub.launchKernel(at)).toBe(launch.kernel.name);
+        expect(stub.launchShape(at)).toEqual([queryTileCount(launch.kernel, sizes.Q), 1, launch.heads.length, 128, 1, 1]);
+        expect(stub.launchArgs(at).slice(6, 12)).toEqual([sizes.Q, sizes.K, sizes.H, sizes.KVH, sizes.L, launch.layer].map(BigInt));
+      });
+      expect(stub.liveAllocations()).toBe(before);
+    }
+    expect(stub.lastPtx()).toMatch(/\.entry \w+\(/);
+  });
+
+  it("turns a failed PTX load into STP906 with the driver's error name and JIT log", () => {
+    let caught: unknown;
+    try {
+      context.driver.loadModule("not ptx");
+    } catch (error) {
+      caught = error;
+    }
+    const [first] = (caught as DiagnosticError).diagnostics;
+    expect(first?.code).toBe("STP906");
+    expect(first?.message).toBe("cuModuleLoadDataEx: CUDA_ERROR_INVALID_PTX (218): a PTX JIT compilation failed\nptxas fatal: no entry in the module");
+  });
+});
+
+describe("stipple run --backend cuda", () => {
+  const tensors = (): string[] => {
+    const dir = mkdtempSync(join(tmpdir(), "stipple-cuda-run-"));
+    const file = (name: string, shape: number[]): string => {
+      const path = join(dir, `${name}.npy`);
+      writeFileSync(path, writeNpy(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, at) => Math.sin(at))));
+      return path;
+    };
+    return ["--q", file("q", [2, 50, 64]), "--k", file("k", [1, 80, 64]), "--v", file("v", [1, 80, 64]), "--out", join(dir, "o.npy")];
+  };
+
+  it("says there is no device when cuInit finds none (a coded error, no stack trace)", async () => {
+    const result = await runCli(["run", "examples/a_shape.stip", "--backend", "cuda", ...tensors()], { STIPPLE_LIBCUDA: stubPath, STUB_CUINIT_RESULT: "100" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("error[STP905]: the CUDA driver");
+    expect(result.stderr).toContain("cuInit: CUDA_ERROR_NO_DEVICE (100): no CUDA-capable device is detected");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("says where it looked when there is no driver library", async () => {
+    const result = await runCli(["run", "examples/a_shape.stip", "--backend", "cuda", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("error[STP905]: no CUDA driver library (libcuda.so.1) was found; looked in STIPPLE_LIBCUDA=");
+  });
+
+  it("refuses what the CUDA kernel cannot do before it touches the driver", async () => {
+    const result = await runCli(["run", "examples/a_shape.stip", "--backend", "cuda", "--block-m", "32", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
+    expect(result.stderr).toContain("error[STP902]: the CUDA kernel's tiles are fixed at 64 × 64");
+  });
+
+  it("--check fails loudly when the kernel did not compute attention (the stub runs nothing)", async () => {
+    const result = await runCli(["run", "examples/a_shape.stip", "--backend", "cuda", "--dtype", "bf16", "--check", "--json", ...tensors()], { STIPPLE_LIBCUDA: stubPath });
+    expect(result.status).toBe(1);
+    const report = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({ backend: "cuda", dtype: "bf16", check: "FAIL", adapter: "Stipple libcuda stub (compute 9.0, sm_90 PTX, CUDA driver 13.0)" });
+  });
+});
