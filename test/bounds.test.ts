@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
-import { firstDamagedCanary, runAttention } from "../backends/wgsl/run.js";
+import { firstDamagedCanary } from "../backends/guard.js";
+import { runAttention } from "../backends/wgsl/run.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
 import { lowerAttention } from "../passes/lower.js";

@@ -147,6 +147,20 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.lastPtx()).toMatch(/\.entry \w+\(/);
   });
 
+  it("guards the outputs: intact canaries pass, a write just before `out` fails the run", () => {
+    const { launches, sizes } = launchesOf("sliding_window", { qLen: 70, kvLen: 70 }, "f16");
+    const zeros = { q: new Float32Array(70 * 64), k: new Float32Array(70 * 64), v: new Float32Array(70 * 64) };
+    const before = stub.liveAllocations();
+    expect(runCudaAttention(context, launches, zeros, sizes, { guard: true }).out.length).toBe(70 * 64);
+    process.env["STUB_WRITE_BEFORE_OUT"] = "1";
+    try {
+      expect(() => runCudaAttention(context, launches, zeros, sizes, { guard: true })).toThrow("bounds guard: the kernel wrote outside `out` (canary word 63 of the guarded buffer, in the leading canary)");
+    } finally {
+      delete process.env["STUB_WRITE_BEFORE_OUT"];
+    }
+    expect(stub.liveAllocations()).toBe(before);
+  });
+
   it("turns a failed PTX load into STP906 with the driver's error name and JIT log", () => {
     let caught: unknown;
     try {

@@ -3,6 +3,7 @@ import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
 import { toHalfWords } from "../../util/half.js";
+import { canary, guardWords, unguarded } from "../guard.js";
 import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import { compileCuda } from "./compile.js";
 import type { CudaContext } from "./device.js";
@@ -19,12 +20,17 @@ export class CudaAttentionBuffers {
   readonly q: DevicePointer;
   readonly k: DevicePointer;
   readonly v: DevicePointer;
+  /** The outputs, past their leading canary when guarded. */
   readonly out: DevicePointer;
   readonly lse: DevicePointer;
+  readonly outLength: number;
+  readonly lseLength: number;
+  /** Words of canary before and after each output when guarded (0 otherwise). */
+  readonly guardWords: number;
   private readonly owned: DevicePointer[] = [];
   private readonly heads = new Map<string, DevicePointer>();
 
-  constructor(private readonly context: CudaContext, tensors: AttentionTensors, readonly sizes: Sizes, launches: readonly KernelLaunch[]) {
+  constructor(private readonly context: CudaContext, tensors: AttentionTensors, readonly sizes: Sizes, launches: readonly KernelLaunch[], guard = false) {
     const [first] = launches;
     if (first === undefined) throw new Error("no kernel to run");
     const element = checkCudaKernel(first.kernel);
@@ -38,8 +44,26 @@ export class CudaAttentionBuffers {
     this.q = this.upload(toHalfWords(tensors.q, element));
     this.k = this.upload(toHalfWords(tensors.k, element));
     this.v = this.upload(toHalfWords(tensors.v, element));
-    this.out = this.allocate(sizes.H * sizes.Q * D * 4);
-    this.lse = this.allocate(sizes.H * sizes.Q * 4);
+    this.guardWords = guard ? guardWords : 0;
+    this.outLength = sizes.H * sizes.Q * D;
+    this.lseLength = sizes.H * sizes.Q;
+    this.out = this.output(this.outLength);
+    this.lse = this.output(this.lseLength);
+  }
+
+  /** An output: its words, between canary regions when guarded; the pointer is past the leading one. */
+  private output(length: number): DevicePointer {
+    const words = length + 2 * this.guardWords;
+    const base = this.allocate(words * 4);
+    if (this.guardWords > 0) this.context.driver.fill32(base, canary, words);
+    return base + BigInt(this.guardWords * 4);
+  }
+
+  /** Reads an output back (with its canaries checked when guarded). */
+  read(pointer: DevicePointer, length: number, name: string): Float32Array {
+    const all = new Float32Array(length + 2 * this.guardWords);
+    if (all.length > 0) this.context.driver.download(pointer - BigInt(this.guardWords * 4), all);
+    return unguarded(all, length, this.guardWords, name);
   }
 
   headList(list: readonly number[]): DevicePointer {
@@ -96,17 +120,18 @@ export function dispatchCudaAttention(context: CudaContext, launches: readonly K
   }
 }
 
+export interface CudaRunOptions {
+  /** Bounds guard (a test mode): outputs between canaries, checked after the kernel (see ../guard.ts). */
+  readonly guard?: boolean;
+}
+
 /** Uploads, runs, waits and reads back: the whole attention in one call. */
-export function runCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes): AttentionResult {
-  const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches);
+export function runCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: CudaRunOptions = {}): AttentionResult {
+  const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches, options.guard === true);
   try {
     dispatchCudaAttention(context, launches, buffers);
     context.driver.synchronize();
-    const out = new Float32Array(buffers.sizes.H * buffers.sizes.Q * (launches[0]?.kernel.headDim ?? 0));
-    const lse = new Float32Array(buffers.sizes.H * buffers.sizes.Q);
-    if (out.length > 0) context.driver.download(buffers.out, out);
-    if (lse.length > 0) context.driver.download(buffers.lse, lse);
-    return { out, lse };
+    return { out: buffers.read(buffers.out, buffers.outLength, "out"), lse: buffers.read(buffers.lse, buffers.lseLength, "lse") };
   } finally {
     buffers.free();
   }

@@ -1,6 +1,7 @@
 import type { AttentionKernel, KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
+import { canary, guardWords, unguarded } from "../guard.js";
 import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
@@ -38,7 +39,7 @@ export class AttentionBuffers {
   private readonly aux = new WeakMap<KernelLaunch, readonly [GPUBuffer, GPUBuffer]>();
   private readonly owned: GPUBuffer[] = [];
 
-  /** Words of canary before and after each output when guarded (256 bytes: the binding-offset alignment). */
+  /** Words of canary before and after each output when guarded (0 otherwise). */
   readonly guardWords: number;
 
   constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly sizes: Sizes, headDim: number, guard = false) {
@@ -170,23 +171,9 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
   }
 }
 
-const guardWords = 64;
-const canary = 0xdeadbeef;
-
 /** Reads an output and, when guarded, checks its canaries: the words around it must be untouched. */
 async function readGuarded(context: WebGpuContext, source: GPUBuffer, length: number, guard: number, name: string): Promise<Float32Array> {
-  const all = await readBack(context, source, Math.max(1, length) + 2 * guard);
-  const words = new Uint32Array(all.buffer, all.byteOffset, all.length);
-  const damaged = firstDamagedCanary(words, guard);
-  if (damaged !== undefined) throw new Error(`bounds guard: the kernel wrote outside \`${name}\` (canary word ${damaged} of the guarded buffer, in the ${damaged < guard ? "leading" : "trailing"} canary)`);
-  return all.slice(guard, guard + length);
-}
-
-/** The index of the first canary word that changed, or undefined when both canary regions are intact. */
-export function firstDamagedCanary(words: Uint32Array, guard: number): number | undefined {
-  for (let at = 0; at < guard; at++) if (words[at] !== canary) return at;
-  for (let at = words.length - guard; at < words.length; at++) if (words[at] !== canary) return at;
-  return undefined;
+  return unguarded(await readBack(context, source, Math.max(1, length) + 2 * guard), length, guard, name);
 }
 
 async function readBack(context: WebGpuContext, source: GPUBuffer, length: number): Promise<Float32Array> {
