@@ -1,0 +1,113 @@
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { openCuda, type CudaContext } from "../../backends/cuda/device.js";
+import { runCudaAttention } from "../../backends/cuda/run.js";
+import { cudaTile, type CudaElement } from "../../backends/cuda/schedule.js";
+import { evaluateMask } from "../../ir/mask/evaluate.js";
+import type { Binding } from "../../ir/pattern/binding.js";
+import { denseAttention } from "../../ir/reference/dense-attention.js";
+import { compareOutputs, outputTolerance } from "../../ir/reference/tolerance.js";
+import { lowerAttention, type KernelVariant } from "../../passes/lower.js";
+import { roundedTo } from "../../util/half.js";
+import { bindOrThrow, examplePattern } from "../helpers.js";
+
+/**
+ * The CUDA kernels executed on an NVIDIA GPU and compared with the Float64 dense reference, evaluated on
+ * the inputs rounded as the kernel sees them (tolerances: ir/reference/tolerance.ts). Run by `npm run
+ * test:gpu` only (vitest.gpu.config.ts): it needs the driver and a device of compute capability ≥ 8.0, and
+ * fails, never skips, without them. Every run is bounds-guarded.
+ */
+let gpu: CudaContext;
+
+beforeAll(() => {
+  gpu = openCuda(Number(process.env["STIPPLE_CUDA_DEVICE"] ?? 0));
+  process.stdout.write(`CUDA device: ${gpu.description}\n`);
+});
+
+function randomTensor(length: number, seed: number, magnitude = 1): Float32Array {
+  let state = seed >>> 0 || 1;
+  return Float32Array.from({ length }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state / 2 ** 32 - 0.5) * 2 * magnitude;
+  });
+}
+
+function checkAgainstReference(binding: Binding, layer: number, headDim: number, element: CudaElement, seed: number, variant: KernelVariant = "sparse", magnitude = 1): void {
+  const { Q, K, H, KVH } = binding.sizes;
+  const q = randomTensor(H * Q * headDim, seed, magnitude);
+  const k = randomTensor(KVH * K * headDim, seed + 1, magnitude);
+  const v = randomTensor(KVH * K * headDim, seed + 2);
+  const launches = lowerAttention(binding, layer, { headDim, dtype: element, ...cudaTile, variant });
+  const result = runCudaAttention(gpu, launches, { q, k, v }, binding.sizes, { guard: true });
+  const reference = denseAttention({
+    q: { shape: [H, Q, headDim], data: roundedTo(q, element) },
+    k: { shape: [KVH, K, headDim], data: roundedTo(k, element) },
+    v: { shape: [KVH, K, headDim], data: roundedTo(v, element) },
+    maskOf: (h) => evaluateMask(binding, h, layer),
+  });
+  const where = `${binding.pattern.name} ${element} D=${headDim} Q=${Q} K=${K} H=${H}/${KVH}`;
+  const { maxAbsError, scale } = compareOutputs(reference.out, result.out);
+  expect(maxAbsError / scale, `max abs error of ${where}`).toBeLessThanOrEqual(outputTolerance[element]);
+  reference.lse.forEach((x, at) => {
+    const got = result.lse[at] ?? Number.NaN;
+    if (x === -Infinity) expect(got, `lse of an empty row, ${where}`).toBe(-Infinity);
+    else expect(Math.abs(x - got), `lse, ${where}`).toBeLessThanOrEqual(2e-3 * Math.max(1, Math.abs(x)));
+  });
+}
+
+const small = fc.integer({ min: 0, max: 200 });
+const examples: readonly [string, fc.Arbitrary<Record<string, number>>][] = [
+  ["a_shape", fc.record({ sink: small, window: small })],
+  ["sliding_window", fc.record({ window: small })],
+  ["tri_shape", fc.record({ sink: small, window: small, last: small })],
+  ["dilated", fc.record({ window: fc.integer({ min: 0, max: 60 }), dilation: fc.integer({ min: 1, max: 9 }) })],
+  ["prefix_lm", fc.record({ prefix: small })],
+  ["grid", fc.record({ stride: fc.integer({ min: 1, max: 90 }), phase: small, window: small })],
+  ["ladder", fc.integer({ min: 1, max: 8 }).chain((group) => fc.record({ sink: small, window: small, group: fc.constant(group), keep: fc.integer({ min: 1, max: group }) }))],
+  ["duo", fc.record({ sink: small, window: small })],
+];
+
+const shapes = fc.record({
+  kvLen: fc.integer({ min: 1, max: 1500 }),
+  queryFraction: fc.constantFrom(1, 1, 0.5, 0),
+  headDim: fc.constantFrom(32, 64, 128),
+  element: fc.constantFrom<CudaElement>("f16", "bf16"),
+  gqa: fc.constantFrom<[number, number]>([1, 1], [2, 1], [4, 2], [2, 2], [8, 1]),
+  layers: fc.integer({ min: 1, max: 4 }),
+  seed: fc.integer(),
+});
+
+describe("CUDA kernels on the GPU", () => {
+  for (const [name, params] of examples) {
+    it(`${name}: random parameters, lengths, head dims, element types and GQA ratios match the dense reference`, () => {
+      const pattern = examplePattern(name);
+      fc.assert(
+        fc.property(params, shapes, (values, shape) => {
+          const qLen = Math.max(1, Math.round(shape.kvLen * shape.queryFraction));
+          const [heads = 1, kvHeads = 1] = shape.gqa;
+          const inputs = name === "duo" ? { retrieval: Array.from({ length: shape.layers }, (_, l) => Array.from({ length: kvHeads }, (_, h) => (l + h + shape.seed) & 1)) } : {};
+          const binding = bindOrThrow(pattern, { qLen, kvLen: shape.kvLen, heads, kvHeads, layers: shape.layers }, values, inputs);
+          checkAgainstReference(binding, Math.abs(shape.seed) % shape.layers, shape.headDim, shape.element, shape.seed);
+        }),
+        { numRuns: Number(process.env["STIPPLE_RUNS"] ?? 40) },
+      );
+    }, 600_000);
+  }
+
+  it("the causal-dense and masked-dense baselines match the reference too", () => {
+    const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 777, kvLen: 1030, heads: 4, kvHeads: 2 }, { sink: 3, window: 170 });
+    checkAgainstReference(binding, 0, 128, "bf16", 7, "maskedDense");
+    const causal = bindOrThrow(examplePattern("prefix_lm"), { qLen: 1000, kvLen: 1000 }, { prefix: 0 });
+    checkAgainstReference(causal, 0, 64, "f16", 9, "causalDense");
+  });
+
+  it("stays finite with large scores (online softmax rescaling under f16 inputs)", () => {
+    const binding = bindOrThrow(examplePattern("sliding_window"), { qLen: 600, kvLen: 600, heads: 2, kvHeads: 1 }, { window: 300 });
+    checkAgainstReference(binding, 0, 128, "f16", 21, "sparse", 8);
+  });
+
+  it("gives 0 and lse −∞ on rows that keep nothing", () => {
+    const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 100, kvLen: 140 }, { sink: 0, window: 0 });
+    checkAgainstReference(binding, 0, 64, "f16", 3);
+  });
+});
