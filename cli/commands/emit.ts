@@ -2,16 +2,18 @@ import { Option, type Command } from "commander";
 import { compileCuda } from "../../backends/cuda/compile.js";
 import { emitCuda } from "../../backends/cuda/emit.js";
 import { cudaCapabilities, cudaTile, type CudaArch } from "../../backends/cuda/schedule.js";
+import { printMaskModule } from "../../backends/flex/mask-mod.js";
 import { defaultBlockM, defaultBlockN, wgslCapabilities } from "../../backends/wgsl/schedule.js";
 import { emitWgsl } from "../../backends/wgsl/emit.js";
 import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
+import { dynamismOf } from "../../ir/pattern/pattern.js";
 import { diagnostic } from "../../diagnostics/diagnostic.js";
 import { lowerAttention } from "../../passes/lower.js";
 import { addBindingOptions, bindFromOptions, type BindingOptions } from "../binding-options.js";
 import { CommandFailed, integerOption, writeOutput } from "../io.js";
 
 interface EmitOptions extends BindingOptions {
-  readonly target: "wgsl" | "cuda" | "ptx";
+  readonly target: "wgsl" | "cuda" | "ptx" | "flex";
   readonly headDim: string;
   readonly dtype?: Dtype;
   readonly arch: CudaArch;
@@ -26,7 +28,7 @@ export function registerEmit(program: Command): void {
     .description("print the attention kernel's source: the same pattern, parameters and schedule always give the same text; lengths arrive at launch")
     .argument("<file>", ".stip file");
   addBindingOptions(command, { lengths: "optional" })
-    .addOption(new Option("--target <target>", "kernel language").choices(["wgsl", "cuda", "ptx"]).default("wgsl"))
+    .addOption(new Option("--target <target>", "kernel language, or flex: a PyTorch FlexAttention mask_mod of the same mask").choices(["wgsl", "cuda", "ptx", "flex"]).default("wgsl"))
     .option("--head-dim <D>", `head dimension (WGSL: ${wgslCapabilities.headDims.join(", ")}; CUDA: ${cudaCapabilities.headDims.join(", ")})`, "64")
     .addOption(new Option("--dtype <dtype>", "tensor type of q, k, v (default: f32 for wgsl, f16 for cuda and ptx)").choices(["f32", "f16", "bf16"]))
     .addOption(new Option("--arch <arch>", "GPU architecture for --target ptx").choices([...cudaCapabilities.archs]).default("sm_80"))
@@ -54,8 +56,17 @@ export function registerEmit(program: Command): void {
           case "wgsl": return emitWgsl(kernel);
           case "cuda": return emitCuda(kernel);
           case "ptx": return compileCuda(emitCuda(kernel), options.arch).ptx;
+          case "flex": throw new Error("printed above");
         }
       };
+      if (options.target === "flex") {
+        if (dynamismOf(binding.pattern) === "dynamic") {
+          throw new CommandFailed([diagnostic("STP902", `pattern ${binding.pattern.name} reads runtime inputs; --target flex prints static patterns`, { hint: "use --target wgsl for dynamic patterns" })]);
+        }
+        const note = [...[...binding.params].map(([name, value]) => `${name}=${value}`), `layer ${layer}`].join(", ");
+        writeOutput(printMaskModule(binding.pattern.name, launches, note), options.out);
+        return;
+      }
       const sources = launches.map((launch) =>
         launches.length === 1 ? print(launch.kernel) : `// ---- heads ${launch.heads.join(", ")} ----\n${print(launch.kernel)}`);
       writeOutput(sources.join("\n"), options.out);
