@@ -34,4 +34,14 @@ describe("compile(): the library entry point", () => {
     const compiled = compile({ file: "examples/block_sparse.stip" }, { headDim: 64 });
     expect(compiled.ok && compiled.value.source.includes("in_blocks(")).toBe(true);
   });
+
+  it("compiles for CUDA with target: \"cuda\" (tensor-core source, 64 × 64 tiles) and refuses to run it on a WebGPU device", async () => {
+    const compiled = compile("pattern band(width: int(1..) = 8) = causal & q - k < width", { params: { width: 128 }, headDim: 128, target: "cuda", dtype: "bf16" });
+    if (!compiled.ok) throw new Error("did not compile");
+    expect(compiled.value.source).toContain("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32");
+    expect(compiled.value.schedule).toEqual({ blockM: 64, blockN: 64 });
+    const shape = { qLen: 8, kvLen: 8 };
+    const tensors = { q: new Float32Array(8 * 128), k: new Float32Array(8 * 128), v: new Float32Array(8 * 128) };
+    await expect(compiled.value.run(await openWebGpu(), tensors, shape)).rejects.toThrow("compiled for cuda, but run on a webgpu device");
+  });
 });

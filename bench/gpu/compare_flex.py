@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Stipple's CUDA kernels vs FlexAttention vs dense FlashAttention (SDPA), side by side on one GPU.
+
+Input: the manifest `npm run bench -- cuda-export` writes (PTX of every static example's kernels, the same
+masks as FlexAttention mask_mods, launch geometry per length). Needs PyTorch (with flex_attention) and
+CuPy on the GPU machine; not Node. For each case and length, in one process and interleaved:
+
+  - Stipple: the PTX loaded with CuPy, launched on torch's tensors (bf16 q/k/v [H, L, D], f32 out, lse);
+  - FlexAttention: torch.compile(flex_attention) with create_block_mask(mask_mod), BLOCK_SIZE 128;
+  - SDPA: F.scaled_dot_product_attention(is_causal=True) on the FlashAttention backend.
+
+Reports ms (CUDA events, median of repeated runs), TFLOP/s counted on kept pairs (4·D flops per pair),
+speedup over SDPA and over FlexAttention, the ideal speedup (causal pairs / kept pairs) and the ratio,
+FlexAttention's BlockMask build time and memory, and the max difference between Stipple's and
+FlexAttention's outputs. Writes bench/results/cuda-flex.json with the device name.
+"""
+import argparse
+import json
+import pathlib
+import statistics
+import time
+
+import cupy
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+
+def load_mask_factory(path):
+    scope = {}
+    exec(path.read_text(), scope)
+    return scope["make_mask_mod"]
+
+
+def median_ms(run, reps):
+    run()
+    torch.cuda.synchronize()
+    samples = []
+    for _ in range(reps):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        run()
+        end.record()
+        torch.cuda.synchronize()
+        samples.append(start.elapsed_time(end))
+    return statistics.median(samples)
+
+
+def kept_pairs(mask_mod, heads, length, chunk=1024):
+    """Exact count of kept (query, key) pairs over all heads, evaluated on the GPU in row chunks."""
+    keys = torch.arange(length, device="cuda")[None, :]
+    total = 0
+    for h in range(heads):
+        head = torch.tensor(h, device="cuda")
+        for start in range(0, length, chunk):
+            rows = torch.arange(start, min(length, start + chunk), device="cuda")[:, None]
+            total += int(mask_mod(0, head, rows, keys).sum())
+    return total
+
+
+def block_mask_bytes(block_mask):
+    return sum(t.numel() * t.element_size() for t in block_mask.as_tuple() if isinstance(t, torch.Tensor))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("manifest", type=pathlib.Path)
+    parser.add_argument("--lengths", help="comma-separated subset of the manifest's lengths")
+    parser.add_argument("--only", help="comma-separated case names")
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("bench/results/cuda-flex.json"))
+    args = parser.parse_args()
+
+    manifest = json.loads(args.manifest.read_text())
+    root = args.manifest.parent
+    lengths = [int(x) for x in args.lengths.split(",")] if args.lengths else manifest["lengths"]
+    only = set(args.only.split(",")) if args.only else None
+    heads, kv_heads, dim = manifest["heads"], manifest["kvHeads"], manifest["headDim"]
+    device_name = torch.cuda.get_device_name()
+    print(f"device: {device_name}; torch {torch.__version__}; cupy {cupy.__version__}; stipple {manifest['commit']} ({manifest['arch']})")
+    flex = torch.compile(flex_attention, dynamic=False)
+    rows = []
+
+    for case in manifest["cases"]:
+        if only and case["case"] not in only:
+            continue
+        factory = load_mask_factory(root / case["maskMod"])
+        kernels = []
+        for launch in case["launches"]:
+            module = cupy.RawModule(path=str(root / launch["ptx"]))
+            head_list = torch.tensor(launch["heads"], dtype=torch.int32, device="cuda")
+            kernels.append((module.get_function(launch["kernel"]), launch, head_list))
+
+        for length in lengths:
+            torch.manual_seed(0)
+            q = torch.randn(1, heads, length, dim, device="cuda", dtype=torch.bfloat16)
+            k = torch.randn(1, kv_heads, length, dim, device="cuda", dtype=torch.bfloat16)
+            v = torch.randn(1, kv_heads, length, dim, device="cuda", dtype=torch.bfloat16)
+            out = torch.empty(heads, length, dim, device="cuda", dtype=torch.float32)
+            lse = torch.empty(heads, length, device="cuda", dtype=torch.float32)
+
+            def stipple():
+                for function, launch, head_list in kernels:
+                    grid = (launch["queryTiles"][str(length)], 1, len(launch["heads"]))
+                    pointers = [cupy.uint64(t.data_ptr()) for t in (q, k, v, out, lse, head_list)]
+                    sizes = [cupy.int32(x) for x in (length, length, heads, kv_heads, 1, launch["layer"])]
+                    function(grid, (manifest["threadsPerBlock"],), (*pointers, *sizes))
+
+            mask_mod = factory(length, length, heads, kv_heads)
+            torch.cuda.synchronize()
+            started = time.perf_counter()
+            block_mask = create_block_mask(mask_mod, 1, heads, length, length, device="cuda", BLOCK_SIZE=128)
+            torch.cuda.synchronize()
+            first_build_ms = (time.perf_counter() - started) * 1e3
+            started = time.perf_counter()
+            block_mask = create_block_mask(mask_mod, 1, heads, length, length, device="cuda", BLOCK_SIZE=128)
+            torch.cuda.synchronize()
+            build_ms = (time.perf_counter() - started) * 1e3
+
+            def flex_run():
+                return flex(q, k, v, block_mask=block_mask, enable_gqa=heads != kv_heads)
+
+            def sdpa_run():
+                with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                    return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=heads != kv_heads)
+
+            stipple_ms = median_ms(stipple, args.reps)
+            flex_ms = median_ms(flex_run, args.reps)
+            sdpa_ms = median_ms(sdpa_run, args.reps)
+            difference = float((out - flex_run()[0].float()).abs().max())
+
+            kept = kept_pairs(mask_mod, heads, length)
+            causal = heads * length * (length + 1) // 2
+            tflops = lambda pairs, ms: 4 * dim * pairs / (ms * 1e-3) / 1e12
+            row = {
+                "case": case["case"], "params": case["params"], "length": length,
+                "density": kept / causal, "ideal_speedup": causal / kept,
+                "stipple_ms": stipple_ms, "flex_ms": flex_ms, "sdpa_ms": sdpa_ms,
+                "stipple_tflops": tflops(kept, stipple_ms), "flex_tflops": tflops(kept, flex_ms), "sdpa_tflops": tflops(causal, sdpa_ms),
+                "speedup_over_sdpa": sdpa_ms / stipple_ms, "speedup_over_flex": flex_ms / stipple_ms,
+                "ratio": (sdpa_ms / stipple_ms) / (causal / kept),
+                "block_mask_build_ms": build_ms, "block_mask_first_build_ms": first_build_ms, "block_mask_bytes": block_mask_bytes(block_mask),
+                "max_abs_difference_vs_flex": difference,
+            }
+            rows.append(row)
+            print(f"{case['case']:>15} L={length:>6} density {row['density']:.3f} | stipple {stipple_ms:8.3f} ms "
+                  f"({row['stipple_tflops']:6.1f} TF/s) | flex {flex_ms:8.3f} ms | sdpa {sdpa_ms:8.3f} ms | "
+                  f"×flex {row['speedup_over_flex']:5.2f} | ×sdpa {row['speedup_over_sdpa']:5.2f} (ideal {row['ideal_speedup']:5.2f}, "
+                  f"ratio {row['ratio']:4.2f}) | BlockMask {build_ms:7.1f} ms {row['block_mask_bytes'] / 2**20:7.2f} MiB | "
+                  f"|Δ| vs flex {difference:.2e}", flush=True)
+            del q, k, v, out, lse, block_mask
+            torch.cuda.empty_cache()
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "device": device_name, "torch": torch.__version__, "cupy": cupy.__version__, "stipple_commit": manifest["commit"],
+        "arch": manifest["arch"], "head_dim": dim, "dtype": manifest["dtype"], "heads": heads, "kv_heads": kv_heads,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows,
+    }, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
