@@ -136,16 +136,17 @@ export function printKernel(kernel: AttentionKernel): string {
       kernel.segments.regions.forEach((r, at) => {
         const rows = [...r.rows.map((limit) => `${bound(limit)} >= 0`), ...r.rowTests.map((test) => printRun(test, "0"))];
         const keys = r.keys.kind === "lattice" ? [`lattice ${printRun(r.keys.lattice, "k")}`] : [];
-        lines.push(`    region ${at}: ${[...rows, `k >= max(${r.lower.map(bound).join(", ")})`, `k <= min(${r.upper.map(bound).join(", ")})`, ...keys].join(", ")}${r.exact ? "" : ", masked"}`);
+        const limit = (name: string, bounds: readonly string[]): string => (bounds.length === 1 ? bounds[0] ?? "" : `${name}(${bounds.join(", ")})`);
+        lines.push(`    region ${at}: ${[...rows, `k >= ${limit("max", r.lower.map(bound))}`, `k <= ${limit("min", r.upper.map(bound))}`, ...keys].join(", ")}${r.exact ? "" : ", masked"}`);
       });
       break;
   }
   return lines.join("\n") + "\n";
 }
 
-/** `(k - (2·q + 1)) mod 4 < 1`, or for a row test `(0 - (…)) mod …`, printed as the run it is. */
+/** `(k - (2·q + 1)) mod 4 < 2` (a key lattice) or `(q) mod 64 < 1` (a row test), printed as the run it is; a run of one residue as `== 0`. */
 function printRun(run: ResidueRun, against: "k" | "0"): string {
   const shift = printSymbolicBound({ slope: run.slope, offset: run.offset });
-  const value = against === "k" ? `k - (${shift})` : shift;
-  return `(${value}) mod ${run.modulus} < ${run.width}`;
+  const value = against === "0" ? shift : shift === "0" ? "k" : `k - (${shift})`;
+  return `(${value}) mod ${run.modulus} ${run.width === 1 ? "== 0" : `< ${run.width}`}`;
 }
