@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { openWebGpu } from "../backends/wgsl/device.js";
-import { AttentionBuffers, dispatchAttention } from "../backends/wgsl/run.js";
+import { AttentionBuffers, dispatchAttention, pipelineFor } from "../backends/wgsl/run.js";
 import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
 import { bindPattern } from "../compiler/bind.js";
 import { nodeHost } from "../compiler/node-host.js";
@@ -20,11 +20,22 @@ import { provenance, type Timing } from "./measure.js";
  */
 const headDim = 64;
 /**
- * Query rows per workgroup tried for every kernel, sparse and dense alike; each reports its fastest (as
- * Triton's autotuner and FlexAttention do). Bands narrower than the tile waste (BM − 1) / window of their
- * visits, so narrow windows prefer fewer rows.
+ * Tile shapes (query rows × keys) tried for every kernel, sparse and dense alike; each reports its fastest
+ * (as Triton's autotuner and FlexAttention do). Bands narrower than the tile waste (BM − 1) / window of
+ * their visits, so narrow windows prefer smaller tiles. STIPPLE_BENCH_TILES="16x32,64x32" overrides.
  */
-const blockMs = (process.env["STIPPLE_BENCH_BLOCK_M"] ?? "32,64").split(",").map(Number);
+interface Tile {
+  readonly blockM: number;
+  readonly blockN: number;
+}
+const tiles: readonly Tile[] = (process.env["STIPPLE_BENCH_TILES"] ?? `16x16,16x${defaultBlockN(headDim)},32x${defaultBlockN(headDim)},64x${defaultBlockN(headDim)}`)
+  .split(",")
+  .map((text) => {
+    const [blockM = Number.NaN, blockN = Number.NaN] = text.split("x").map(Number);
+    if (!Number.isInteger(blockM) || !Number.isInteger(blockN)) throw new Error(`STIPPLE_BENCH_TILES: \`${text}\` is not ROWSxKEYS`);
+    return { blockM, blockN };
+  });
+const tileName = (tile: Tile): string => `${tile.blockM}x${tile.blockN}`;
 const cases: readonly { name: string; params: Record<string, number>; heads: number; inputs: Record<string, unknown> }[] = [
   { name: "a_shape", params: { sink: 64, window: 512 }, heads: 1, inputs: {} },
   { name: "sliding_window", params: { window: 512 }, heads: 1, inputs: {} },
@@ -43,8 +54,10 @@ interface Row {
   readonly tileEfficiency: number;
   readonly idealSpeedup: number;
   readonly times: Record<KernelVariant, Timing>;
-  /** The rows per workgroup each variant was fastest with. */
-  readonly blockM: Record<KernelVariant, number>;
+  /** The tile (rows × keys) each variant was fastest with. */
+  readonly tile: Record<KernelVariant, string>;
+  /** Every candidate's single probe run (ms), before pruning. */
+  readonly probes: Record<string, number>;
   readonly speedup: number;
   readonly ratio: number;
   readonly maskedDenseSpeedup: number;
@@ -80,44 +93,54 @@ export async function runWgslStatic(options: WgslBenchOptions = {}): Promise<voi
       computed += stats.computedPairs;
     }
     const causal = causalPairs(binding.sizes) * c.heads;
-    const { times, blockM } = await timeVariants(gpu, binding, repetitions);
+    const { times, tile, probes } = await timeVariants(gpu, binding, repetitions);
     const speedup = times.causalDense.medianMs / times.sparse.medianMs;
     const idealSpeedup = causal / Math.max(1, kept);
     const row: Row = {
       pattern: c.name, params: c.params, density: kept / (length * length * c.heads), tileEfficiency: kept / Math.max(1, computed),
-      idealSpeedup, times, blockM, speedup, ratio: speedup / idealSpeedup, maskedDenseSpeedup: times.maskedDense.medianMs / times.sparse.medianMs,
+      idealSpeedup, times, tile, probes, speedup, ratio: speedup / idealSpeedup, maskedDenseSpeedup: times.maskedDense.medianMs / times.sparse.medianMs,
     };
     rows.push(row);
     process.stdout.write(
       `${c.name.padEnd(15)} density ${(100 * row.density).toFixed(1).padStart(5)} %  sparse ${times.sparse.medianMs.toFixed(1).padStart(8)} ms  causal-dense ${times.causalDense.medianMs.toFixed(1).padStart(8)} ms  ` +
-      `masked-dense ${times.maskedDense.medianMs.toFixed(1).padStart(8)} ms  speedup ${speedup.toFixed(2)}× of ideal ${idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)} (BM ${blockM.sparse} / ${blockM.causalDense})\n`,
+      `masked-dense ${times.maskedDense.medianMs.toFixed(1).padStart(8)} ms  speedup ${speedup.toFixed(2)}× of ideal ${idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)} (tiles ${tile.sparse} / ${tile.causalDense})\n`,
     );
   }
   const file = options.resultFile ?? "bench/results/wgsl-static.json";
-  writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median", length, headDim, tiles: `{${blockMs.join(", ")}} x ${defaultBlockN(headDim)}, fastest per kernel`, tileEfficiencyAt: `${defaultBlockM} x ${defaultBlockN(headDim)} (the plan's, not the lattice kernels')`, dtype: "f32", rows }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median", length, headDim, tiles: `${tiles.map(tileName).join(", ")}: fastest per kernel`, tileEfficiencyAt: `${defaultBlockM} x ${defaultBlockN(headDim)} (the plan's, not the lattice kernels')`, dtype: "f32", rows }, null, 2) + "\n");
   process.stdout.write(`wrote ${file}\n`);
 }
 
-async function timeVariants(gpu: Awaited<ReturnType<typeof openWebGpu>>, binding: Binding, repetitions: number): Promise<{ times: Record<KernelVariant, Timing>; blockM: Record<KernelVariant, number> }> {
+async function timeVariants(gpu: Awaited<ReturnType<typeof openWebGpu>>, binding: Binding, repetitions: number): Promise<{ times: Record<KernelVariant, Timing>; tile: Record<KernelVariant, string>; probes: Record<string, number> }> {
   const { Q, K, H, KVH } = binding.sizes;
   const random = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.618));
-  const buffers = new AttentionBuffers(gpu, { q: random(H * Q * headDim), k: random(KVH * K * headDim), v: random(KVH * K * headDim) }, binding.sizes, headDim);
+  const buffers = new AttentionBuffers(gpu, { q: random(H * Q * headDim), k: random(KVH * K * headDim), v: random(KVH * K * headDim) }, binding.sizes, { headDim, dtype: "f32" });
   const variants: readonly KernelVariant[] = ["sparse", "causalDense", "maskedDense"];
-  const candidates = variants.flatMap((variant) => blockMs.map((blockM) => ({ variant, blockM })));
-  const launches = candidates.map((c) => lowerAttention(binding, 0, { headDim, dtype: "f32", blockM: c.blockM, blockN: defaultBlockN(headDim), variant: c.variant }));
+  const candidates = variants.flatMap((variant) => tiles.map((tile) => ({ variant, tile })));
+  const launches = candidates.map((c) => lowerAttention(binding, 0, { headDim, dtype: "f32", ...c.tile, variant: c.variant }));
   const samples = candidates.map((): number[] => []);
-  for (const l of launches) await dispatchAttention(gpu, l, buffers); // warm-up: compile
+  const timed = async (at: number): Promise<number> => {
+    const start = performance.now();
+    await dispatchAttention(gpu, launches[at] ?? [], buffers);
+    return performance.now() - start;
+  };
+  // Compile every pipeline, then probe each candidate once; only those within 50 % of their variant's best
+  // probe are timed repeatedly (a tuner's pruning: the 16-row dense kernels take many times longer).
+  for (const l of launches) for (const { kernel } of l) pipelineFor(gpu, kernel);
+  const probes: number[] = [];
+  for (const at of candidates.keys()) probes.push(await timed(at));
+  const bestProbe = (v: KernelVariant): number => Math.min(...candidates.flatMap((c, at) => (c.variant === v ? [probes[at] ?? Infinity] : [])));
+  const contenders = [...candidates.keys()].filter((at) => {
+    const c = candidates[at];
+    return c !== undefined && (probes[at] ?? Infinity) <= 1.5 * bestProbe(c.variant);
+  });
   for (let r = 0; r < repetitions; r++) {
-    for (const [at, l] of launches.entries()) {
-      const start = performance.now();
-      await dispatchAttention(gpu, l, buffers);
-      samples[at]?.push(performance.now() - start);
-    }
+    for (const at of contenders) samples[at]?.push(await timed(at));
   }
   buffers.destroy();
   const timings = samples.map((list): Timing => {
     const s = [...list].sort((a, b) => a - b);
-    return { minMs: s[0] ?? 0, medianMs: s[Math.floor(s.length / 2)] ?? 0, maxMs: s.at(-1) ?? 0, repetitions };
+    return s.length === 0 ? { minMs: Infinity, medianMs: Infinity, maxMs: Infinity, repetitions: 0 } : { minMs: s[0] ?? 0, medianMs: s[Math.floor(s.length / 2)] ?? 0, maxMs: s.at(-1) ?? 0, repetitions };
   });
   const best = (v: KernelVariant): number => {
     let chosen = -1;
@@ -127,9 +150,13 @@ async function timeVariants(gpu: Awaited<ReturnType<typeof openWebGpu>>, binding
     return chosen;
   };
   const pick = (v: KernelVariant): Timing => timings[best(v)] ?? { minMs: 0, medianMs: 0, maxMs: 0, repetitions };
-  const rows = (v: KernelVariant): number => candidates[best(v)]?.blockM ?? defaultBlockM;
+  const tileOf = (v: KernelVariant): string => {
+    const chosen = candidates[best(v)];
+    return chosen === undefined ? "none" : tileName(chosen.tile);
+  };
   return {
     times: { sparse: pick("sparse"), causalDense: pick("causalDense"), maskedDense: pick("maskedDense") },
-    blockM: { sparse: rows("sparse"), causalDense: rows("causalDense"), maskedDense: rows("maskedDense") },
+    tile: { sparse: tileOf("sparse"), causalDense: tileOf("causalDense"), maskedDense: tileOf("maskedDense") },
+    probes: Object.fromEntries(candidates.map((c, at) => [`${c.variant} ${tileName(c.tile)}`, Math.round(probes[at] ?? 0)])),
   };
 }

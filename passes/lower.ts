@@ -2,6 +2,7 @@ import * as P from "../ir/pattern/nodes.js";
 import type { BoolNode } from "../ir/pattern/nodes.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { consecutiveRows, type AttentionKernel, type Dtype, type KernelLaunch } from "../ir/kernel/kernel.js";
+import { verifyKernel } from "../ir/kernel/verify.js";
 import { dynamismOf, postOrder } from "../ir/pattern/pattern.js";
 import { packDeviceInputs } from "./device-inputs.js";
 import { lowerRegions } from "./lower-regions.js";
@@ -27,6 +28,15 @@ export interface LowerOptions {
 }
 
 export function lowerAttention(binding: Binding, layer: number, options: LowerOptions): KernelLaunch[] {
+  const launches = lowerLaunches(binding, layer, options);
+  for (const { kernel } of launches) {
+    const problems = verifyKernel(kernel);
+    if (problems.length > 0) throw new Error(`lowering produced a malformed kernel ${kernel.name}: ${problems.join("; ")}`);
+  }
+  return launches;
+}
+
+function lowerLaunches(binding: Binding, layer: number, options: LowerOptions): KernelLaunch[] {
   const variant = options.variant ?? "sparse";
   if (dynamismOf(binding.pattern) === "dynamic" && variant !== "causalDense") return [lowerDynamic(binding, layer, options, variant)];
   const groups = new Map<BoolNode, number[]>();

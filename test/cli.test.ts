@@ -93,6 +93,13 @@ describe("stipple emit and run", () => {
       "--q", join(dir, "q.npy"), "--k", join(dir, "k.npy"), "--v", join(dir, "v.npy"), "--out", join(dir, "o2.npy"), "--check", "--json"]);
     expect(dynamic.status).toBe(0);
     expect((JSON.parse(dynamic.stdout.trim().split("\n").at(-1) ?? "{}") as { check: string }).check).toBe("pass");
+ 
+
+    // f16 storage: the tensors are rounded to f16 on the host and the check sees the same rounded values.
+    const half = await runCli(["run", "examples/dilated.stip", "--param", "window=8", "--param", "dilation=3", "--dtype", "f16",
+      "--q", join(dir, "q.npy"), "--k", join(dir, "k.npy"), "--v", join(dir, "v.npy"), "--out", join(dir, "o3.npy"), "--check", "--json"]);
+    expect(half.status).toBe(0);
+    expect(JSON.parse(half.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ check: "pass", dtype: "f16", backend: "wgsl" });
   });
 });
 

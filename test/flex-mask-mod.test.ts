@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { printMaskModule } from "../backends/flex/mask-mod.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import { lowerAttention } from "../passes/lower.js";
+import { staticExampleParams } from "./example-params.js";
 import { bindOrThrow, examplePattern } from "./helpers.js";
 
 /**
@@ -25,16 +26,7 @@ for h in range(heads):
     print("".join("#" if mask_mod(0, h, q, k) else "." for q in range(q_len) for k in range(kv_len)))
 `;
 
-const small = fc.integer({ min: 0, max: 40 });
-const cases: readonly [string, fc.Arbitrary<Record<string, number>>][] = [
-  ["a_shape", fc.record({ sink: small, window: small })],
-  ["tri_shape", fc.record({ sink: small, window: small, last: small })],
-  ["dilated", fc.record({ window: fc.integer({ min: 0, max: 20 }), dilation: fc.integer({ min: 1, max: 5 }) })],
-  ["prefix_lm", fc.record({ prefix: small })],
-  ["grid", fc.record({ stride: fc.integer({ min: 1, max: 20 }), phase: small, window: small })],
-  ["ladder", fc.integer({ min: 1, max: 6 }).chain((group) => fc.record({ sink: small, window: small, group: fc.constant(group), keep: fc.integer({ min: 1, max: group }) }))],
-  ["duo", fc.record({ sink: small, window: small })],
-];
+const cases = staticExampleParams(40);
 
 describe("FlexAttention mask_mod printing", () => {
   for (const [name, params] of cases) {

@@ -37,3 +37,12 @@ export function bindOrThrow(pattern: PatternDef, shape: LaunchShape, params: Rec
 export function readText(path: string): string {
   return readFileSync(path, "utf8");
 }
+
+/** Deterministic uniform values in [−magnitude, magnitude): tensors for kernel tests. */
+export function randomTensor(length: number, seed: number, magnitude = 1): Float32Array {
+  let state = seed >>> 0 || 1;
+  return Float32Array.from({ length }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state / 2 ** 32 - 0.5) * 2 * magnitude;
+  });
+}

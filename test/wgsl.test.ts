@@ -6,8 +6,11 @@ import { runAttention } from "../backends/wgsl/run.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
+import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
-import { bindOrThrow, examplePattern } from "./helpers.js";
+import { roundedTo } from "../util/half.js";
+import { staticExampleParams } from "./example-params.js";
+import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
 
 /**
  * The WGSL kernels executed on the software adapter (Mesa llvmpipe through Dawn, or any adapter present)
@@ -27,29 +30,24 @@ afterAll(() => {
 /** Tiles a head dimension allows in 16 KiB of workgroup memory for K and V. */
 const blockNFor = (headDim: number): number => Math.min(64, Math.floor(16384 / (8 * headDim)));
 
-function randomTensor(length: number, seed: number, magnitude = 1): Float32Array {
-  let state = seed >>> 0 || 1;
-  return Float32Array.from({ length }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state / 2 ** 32 - 0.5) * 2 * magnitude;
-  });
-}
-
-async function checkAgainstReference(binding: Binding, layer: number, headDim: number, blockM: number, blockN: number, seed: number, variant: KernelVariant = "sparse"): Promise<void> {
+/**
+ * Runs the kernel and the Float64 reference on the same inputs, as the kernel sees them: f16 tensors are
+ * rounded on the host, and the math is f32 either way, so both element types are held to 1e-4.
+ */
+async function checkAgainstReference(binding: Binding, layer: number, headDim: number, blockM: number, blockN: number, seed: number, variant: KernelVariant = "sparse", dtype: "f32" | "f16" = "f32"): Promise<void> {
   const { Q, K, H, KVH } = binding.sizes;
+  const seen = (data: Float32Array): Float32Array => (dtype === "f16" ? roundedTo(data, "f16") : data);
   const q = randomTensor(H * Q * headDim, seed);
   const k = randomTensor(KVH * K * headDim, seed + 1);
   const v = randomTensor(KVH * K * headDim, seed + 2);
-  const launches = lowerAttention(binding, layer, { headDim, dtype: "f32", blockM, blockN, variant });
+  const launches = lowerAttention(binding, layer, { headDim, dtype, blockM, blockN, variant });
   const result = await runAttention(gpu, launches, { q, k, v }, binding.sizes);
   const reference = denseAttention({
-    q: { shape: [H, Q, headDim], data: q }, k: { shape: [KVH, K, headDim], data: k }, v: { shape: [KVH, K, headDim], data: v },
+    q: { shape: [H, Q, headDim], data: seen(q) }, k: { shape: [KVH, K, headDim], data: seen(k) }, v: { shape: [KVH, K, headDim], data: seen(v) },
     maskOf: (h) => evaluateMask(binding, h, layer),
   });
-  const scale = reference.out.reduce((m, x) => Math.max(m, Math.abs(x)), 1);
-  let worst = 0;
-  reference.out.forEach((x, at) => (worst = Math.max(worst, Math.abs(x - (result.out[at] ?? Number.NaN)))));
-  expect(worst / scale, `max abs error of ${binding.pattern.name}`).toBeLessThanOrEqual(1e-4);
+  const { maxAbsError, scale } = compareOutputs(reference.out, result.out);
+  expect(maxAbsError / scale, `max abs error of ${binding.pattern.name} (${dtype})`).toBeLessThanOrEqual(outputTolerance.f32);
   reference.lse.forEach((x, at) => {
     const got = result.lse[at] ?? Number.NaN;
     if (x === -Infinity) expect(got).toBe(-Infinity);
@@ -58,17 +56,7 @@ async function checkAgainstReference(binding: Binding, layer: number, headDim: n
   expect(Array.from(result.out).some(Number.isNaN)).toBe(false);
 }
 
-const small = fc.integer({ min: 0, max: 90 });
-const examples: readonly [string, fc.Arbitrary<Record<string, number>>][] = [
-  ["a_shape", fc.record({ sink: small, window: small })],
-  ["sliding_window", fc.record({ window: small })],
-  ["tri_shape", fc.record({ sink: small, window: small, last: small })],
-  ["dilated", fc.record({ window: fc.integer({ min: 0, max: 30 }), dilation: fc.integer({ min: 1, max: 5 }) })],
-  ["prefix_lm", fc.record({ prefix: small })],
-  ["grid", fc.record({ stride: fc.integer({ min: 1, max: 40 }), phase: small, window: small })],
-  ["ladder", fc.integer({ min: 1, max: 8 }).chain((group) => fc.record({ sink: small, window: small, group: fc.constant(group), keep: fc.integer({ min: 1, max: group }) }))],
-  ["duo", fc.record({ sink: small, window: small })],
-];
+const examples = staticExampleParams(90);
 
 const shapes = fc.record({
   kvLen: fc.integer({ min: 1, max: 300 }),
@@ -78,6 +66,7 @@ const shapes = fc.record({
   blockM: fc.constantFrom(16, 32, 64),
   narrow: fc.boolean(),
   layers: fc.integer({ min: 1, max: 4 }),
+  dtype: fc.constantFrom<"f32" | "f16">("f32", "f32", "f16"),
   seed: fc.integer(),
 });
 
@@ -92,7 +81,7 @@ describe("WGSL kernels on the software adapter", () => {
           const inputs = name === "duo" ? { retrieval: Array.from({ length: shape.layers }, (_, l) => Array.from({ length: kvHeads }, (_, h) => (l + h + shape.seed) & 1)) } : {};
           const binding = bindOrThrow(pattern, { qLen, kvLen: shape.kvLen, heads, kvHeads, layers: shape.layers }, values, inputs);
           const blockN = shape.narrow ? 8 : blockNFor(shape.headDim);
-          await checkAgainstReference(binding, shape.seed % shape.layers < 0 ? 0 : Math.abs(shape.seed) % shape.layers, shape.headDim, shape.blockM, blockN, shape.seed);
+          await checkAgainstReference(binding, Math.abs(shape.seed) % shape.layers, shape.headDim, shape.blockM, blockN, shape.seed, "sparse", shape.dtype);
         }),
         { numRuns: Number(process.env.STIPPLE_RUNS ?? 12) },
       );
@@ -118,7 +107,7 @@ describe("WGSL kernels on the software adapter", () => {
         ];
         const [name, params, inputs] = cases[random(cases.length)] ?? cases[0] ?? ["", {}, {}];
         const binding = bindOrThrow(examplePattern(name), { qLen, kvLen, heads, kvHeads }, params, inputs);
-        await checkAgainstReference(binding, 0, shape.headDim, shape.blockM, shape.narrow ? 8 : blockNFor(shape.headDim), shape.seed);
+        await checkAgainstReference(binding, 0, shape.headDim, shape.blockM, shape.narrow ? 8 : blockNFor(shape.headDim), shape.seed, "sparse", shape.dtype);
       }),
       { numRuns: 24 },
     );

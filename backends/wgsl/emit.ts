@@ -1,10 +1,11 @@
-import type { AttentionKernel } from "../../ir/kernel/kernel.js";
+import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
 import { assertNever } from "../../util/hash.js";
 import { wgsl } from "../c-like/dialect.js";
 import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { indexPlanLoopWgsl, inputAccessorsWgsl } from "./inputs.js";
 import { latticeVisitHeaderWgsl, latticeWgsl, runsWgsl, visitHeaderWgsl } from "./lattice.js";
+import { checkWgslKernel } from "./schedule.js";
 
 /**
  * Prints a kernel IR attention kernel as WGSL (flash-attention style). One workgroup per query tile and
@@ -21,17 +22,15 @@ export function emitWgsl(kernel: AttentionKernel): string {
   const { blockM, blockN, headDim: D } = kernel;
   const lattice = latticeOf(kernel);
   const rows = rowMapping(kernel, "i32(group.x)", wgsl);
+  checkWgslKernel(kernel);
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
-// ${kernel.dtype} q/k/v as f32 storage, head dim ${D}, ${blockM} query rows × ${blockN} keys per tile.
+// ${kernel.dtype} q/k/v, f32 math, head dim ${D}, ${blockM} query rows × ${blockN} keys per tile.
 const BM: i32 = ${blockM};
 const BN: i32 = ${blockN};
 const D: i32 = ${D};
 const SCALE: f32 = ${formatFloat(kernel.scale)};
 
-@group(0) @binding(0) var<storage, read> q_in: array<f32>;
-@group(0) @binding(1) var<storage, read> k_in: array<f32>;
-@group(0) @binding(2) var<storage, read> v_in: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${tensorBindings(kernel.dtype)}@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
 
@@ -126,7 +125,7 @@ ${rows.code}
   row_kept = false;
   for (var d = 0; d < D; d++) {
     acc[d] = 0.0;
-    q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
+    q_row[d] = select(0.0, q_at((head * Q_LEN + min(row, Q_LEN - 1)) * D + d), row < Q_LEN);
   }
 ${segmentLoop(kernel)}
   if (row < Q_LEN) {
@@ -155,6 +154,16 @@ function segmentLoop(kernel: AttentionKernel): string {
     default:
       return assertNever(segments, "segment source");
   }
+}
+
+/** q, k, v and their element accessors: f32 words, or f16 halves two to a word (read as f32). */
+function tensorBindings(dtype: Dtype): string {
+  const names = ["q", "k", "v"];
+  if (dtype === "f32") {
+    return names.map((name, binding) => `@group(0) @binding(${binding}) var<storage, read> ${name}_in: array<f32>;\nfn ${name}_at(i: i32) -> f32 { return ${name}_in[i]; }\n`).join("");
+  }
+  return `// f16 tensors, two halves to a word (element 2w in the low half), unpacked to f32: core WGSL, no shader-f16.\n`
+    + names.map((name, binding) => `@group(0) @binding(${binding}) var<storage, read> ${name}_in: array<u32>;\nfn ${name}_at(i: i32) -> f32 { return unpack2x16float(${name}_in[i / 2])[i % 2]; }\n`).join("");
 }
 
 /** Kernels that read runtime inputs or an index plan bind the packed words and their directory. */

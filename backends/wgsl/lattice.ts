@@ -50,8 +50,8 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
     let j = e / D;
     if (j < count) {
       let at = (kv_head * K_LEN + k0 + j) * D + e % D;
-      k_tile[e] = k_in[at];
-      v_tile[e] = v_in[at];
+      k_tile[e] = k_at(at);
+      v_tile[e] = v_at(at);
     }
   }`;
 
@@ -68,7 +68,7 @@ fn visit(t: i32, full: bool, on_lattice: bool, o: i32, local: i32, row: i32, hea
     let key = tile_key(t, j, on_lattice, o);
     if (j < count && key >= 0 && key < K_LEN) {
       let at = (kv_head * K_LEN + key) * D + e % D;
-      k_tile[e] = k_in[at];
-      v_tile[e] = v_in[at];
+      k_tile[e] = k_at(at);
+      v_tile[e] = v_at(at);
     }
   }`;

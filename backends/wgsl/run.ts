@@ -1,10 +1,12 @@
 import type { AttentionKernel, KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
+import { toHalfWords } from "../../util/half.js";
 import { canary, guardWords, unguarded } from "../guard.js";
 import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
+import { checkWgslKernel } from "./schedule.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
@@ -42,16 +44,20 @@ export class AttentionBuffers {
   /** Words of canary before and after each output when guarded (0 otherwise). */
   readonly guardWords: number;
 
-  constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly sizes: Sizes, headDim: number, guard = false) {
+  /** `kernel`: any of the launches' kernels (they share the head dim and tensor type). */
+  constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly sizes: Sizes, kernel: Pick<AttentionKernel, "headDim" | "dtype">, guard = false) {
+    const { headDim } = kernel;
     const expect = (name: string, data: Float32Array, length: number): void => {
       if (data.length !== length) throw new Error(`${name} has ${data.length} values, expected ${length}`);
     };
     expect("q", tensors.q, sizes.H * sizes.Q * headDim);
     expect("k", tensors.k, sizes.KVH * sizes.K * headDim);
     expect("v", tensors.v, sizes.KVH * sizes.K * headDim);
-    this.q = this.upload(tensors.q, GPUBufferUsage.STORAGE);
-    this.k = this.upload(tensors.k, GPUBufferUsage.STORAGE);
-    this.v = this.upload(tensors.v, GPUBufferUsage.STORAGE);
+    checkWgslKernel(kernel);
+    const stored = (data: Float32Array): Float32Array | Uint32Array => (kernel.dtype === "f16" ? packHalves(data) : data);
+    this.q = this.upload(stored(tensors.q), GPUBufferUsage.STORAGE);
+    this.k = this.upload(stored(tensors.k), GPUBufferUsage.STORAGE);
+    this.v = this.upload(stored(tensors.v), GPUBufferUsage.STORAGE);
     this.outLength = sizes.H * sizes.Q * headDim;
     this.lseLength = sizes.H * sizes.Q;
     this.guardWords = guard ? guardWords : 0;
@@ -157,7 +163,7 @@ export interface RunOptions {
 export async function runAttention(context: WebGpuContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: RunOptions = {}): Promise<AttentionResult> {
   const [first] = launches;
   if (first === undefined) throw new Error("no kernel to run");
-  const buffers = new AttentionBuffers(context, tensors, sizes, first.kernel.headDim, options.guard === true);
+  const buffers = new AttentionBuffers(context, tensors, sizes, first.kernel, options.guard === true);
   try {
     context.device.pushErrorScope("validation");
     await dispatchAttention(context, launches, buffers);
@@ -169,6 +175,13 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
   } finally {
     buffers.destroy();
   }
+}
+
+/** f16 words of a tensor, two to a u32 (element 2w in the low half), padded to whole words. */
+function packHalves(data: Float32Array): Uint32Array {
+  const halves = new Uint16Array(data.length + (data.length % 2));
+  halves.set(toHalfWords(data, "f16"));
+  return new Uint32Array(halves.buffer);
 }
 
 /** Reads an output and, when guarded, checks its canaries: the words around it must be untouched. */

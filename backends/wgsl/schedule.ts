@@ -1,3 +1,6 @@
+import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
+import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
+
 /**
  * The WGSL backend's capability record and tile choice. Kernels stage K and V tiles of BLOCK_N × D floats
  * in workgroup memory; 16 KiB for both fits every adapter's minimum (compatibility mode guarantees 16 KiB).
@@ -6,8 +9,18 @@ export const wgslCapabilities = {
   workgroupStorageBytes: 16384,
   maxInvocationsPerWorkgroup: 256,
   headDims: [32, 64, 128] as readonly number[],
+  /** Tensor types: f16 is stored two halves per word and unpacked to f32 (core WGSL, every adapter). */
+  elements: ["f32", "f16"] as readonly Dtype[],
+  /** f16 arithmetic (`enable f16`) is not used: no software adapter has `shader-f16` to check it on. */
   shaderF16: false,
 } as const;
+
+/** Throws STP902 for a tensor type the WGSL kernel does not read. */
+export function checkWgslKernel(kernel: Pick<AttentionKernel, "dtype">): void {
+  if (!wgslCapabilities.elements.includes(kernel.dtype)) {
+    throw new DiagnosticError([diagnostic("STP902", `the WGSL backend takes ${wgslCapabilities.elements.join(" or ")} tensors, not ${kernel.dtype}`, { hint: "use --dtype f16, or --target cuda for bf16" })]);
+  }
+}
 
 export function defaultBlockN(headDim: number): number {
   return Math.max(1, Math.min(64, Math.floor(wgslCapabilities.workgroupStorageBytes / (8 * headDim))));

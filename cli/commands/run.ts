@@ -28,7 +28,7 @@ interface RunOptions extends BindingOptions {
   readonly check?: boolean;
   readonly adapter: AdapterChoice;
   readonly backend: "wgsl" | "cuda";
-  readonly dtype?: CudaElement;
+  readonly dtype?: "f32" | CudaElement;
   readonly device?: string;
   readonly blockM?: string;
   readonly blockN?: string;
@@ -49,7 +49,7 @@ export function registerRun(program: Command): void {
     .option("--check", `also run the Float64 dense reference and report the max abs error (tolerance relative to the output scale: ${outputTolerance.f32} for wgsl, ${outputTolerance.f16} for f16 and ${outputTolerance.bf16} for bf16 on cuda)`)
     .addOption(new Option("--backend <backend>", "where to run: WebGPU (any adapter, no GPU needed) or an NVIDIA GPU through the CUDA driver").choices(["wgsl", "cuda"]).default("wgsl"))
     .addOption(new Option("--adapter <adapter>", "WebGPU adapter: Dawn's Vulkan or OpenGL backend, or the first that works").choices(["auto", "vulkan", "opengl"]).default("auto"))
-    .addOption(new Option("--dtype <dtype>", "cuda: the 16-bit type q, k, v are rounded to for the tensor cores (default f16)").choices([...cudaCapabilities.elements]))
+    .addOption(new Option("--dtype <dtype>", "the type q, k, v are stored in on the device: wgsl f32 (default) or f16; cuda f16 (default) or bf16 (tensor cores)").choices(["f32", "f16", "bf16"]))
     .option("--device <n>", "cuda: the device ordinal (default 0)")
     .option("--block-m <rows>", "wgsl: query rows per tile")
     .option("--block-n <keys>", "wgsl: keys per tile")
@@ -67,8 +67,11 @@ export function registerRun(program: Command): void {
       if (!capabilities.headDims.includes(D)) {
         throw new CommandFailed([diagnostic("STP902", `head dim ${D} is not supported by the ${options.backend.toUpperCase()} backend`, { hint: `use ${capabilities.headDims.join(", ")}` })]);
       }
-      if (options.backend === "wgsl" && options.dtype !== undefined) {
-        throw new CommandFailed([diagnostic("STP902", "--dtype applies to --backend cuda (the WGSL kernel computes in f32)", { hint: "leave --dtype out, or add --backend cuda" })]);
+      if (options.backend === "wgsl" && options.dtype === "bf16") {
+        throw new CommandFailed([diagnostic("STP902", "the WGSL backend stores q, k, v as f32 or f16", { hint: "use --dtype f16, or --backend cuda for bf16" })]);
+      }
+      if (options.backend === "cuda" && options.dtype === "f32") {
+        throw new CommandFailed([diagnostic("STP902", "the CUDA kernel runs on tensor cores: q, k, v are f16 or bf16", { hint: "use --dtype f16 or bf16 (f32 .npy input is rounded on the host)" })]);
       }
       const { binding, layer } = bindFromOptions(file, { ...options, qLen: String(Q), kvLen: String(K), heads: String(H), kvHeads: String(KVH) });
       const tensors = { q: q.data, k: k.data, v: v.data };
@@ -84,7 +87,8 @@ export function registerRun(program: Command): void {
         const seen = (data: Float32Array): Float32Array => (run.dtype === "f32" ? data : roundedTo(data, run.dtype));
         const reference = denseAttention({ q: { shape: [H, Q, D], data: seen(q.data) }, k: { shape: [KVH, K, D], data: seen(k.data) }, v: { shape: [KVH, K, D], data: seen(v.data) }, maskOf: (h) => evaluateMask(binding, h, layer) });
         const { maxAbsError, scale } = compareOutputs(reference.out, result.out);
-        const tolerance = outputTolerance[run.dtype] * scale;
+        // The WGSL kernel does f32 math whatever it stores; the CUDA kernel rounds P to its element type.
+        const tolerance = outputTolerance[options.backend === "wgsl" ? "f32" : run.dtype] * scale;
         const passed = maxAbsError <= tolerance;
         Object.assign(report, { maxAbsError, tolerance, check: passed ? "pass" : "FAIL" });
         if (!passed) process.exitCode = 1;
@@ -108,20 +112,21 @@ interface PreparedRun {
 }
 
 async function runOnWebGpu(binding: Binding, layer: number, headDim: number, options: RunOptions): Promise<PreparedRun> {
+  const dtype = options.dtype === "f16" ? "f16" : "f32";
   const launches = lowerAttention(binding, layer, {
-    headDim, dtype: "f32",
+    headDim, dtype,
     blockM: integerOption(options.blockM, "--block-m", defaultBlockM),
     blockN: integerOption(options.blockN, "--block-n", defaultBlockN(headDim)),
   });
   const gpu = await openWebGpu(options.adapter);
-  return { launches, description: gpu.description, dtype: "f32", execute: (tensors) => runAttention(gpu, launches, tensors, binding.sizes) };
+  return { launches, description: gpu.description, dtype, execute: (tensors) => runAttention(gpu, launches, tensors, binding.sizes) };
 }
 
 function runOnCuda(binding: Binding, layer: number, headDim: number, options: RunOptions): PreparedRun {
   if (options.blockM !== undefined || options.blockN !== undefined) {
     throw new CommandFailed([diagnostic("STP902", `the CUDA kernel's tiles are fixed at ${cudaTile.blockM} × ${cudaTile.blockN}`, { hint: "leave --block-m and --block-n out with --backend cuda" })]);
   }
-  const dtype = options.dtype ?? "f16";
+  const dtype = options.dtype === "bf16" ? "bf16" : "f16";
   const launches = lowerAttention(binding, layer, { headDim, dtype, ...cudaTile });
   for (const { kernel } of launches) checkCudaKernel(kernel);
   const gpu = openCuda(integerOption(options.device, "--device", 0));

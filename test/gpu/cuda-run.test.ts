@@ -9,7 +9,8 @@ import { denseAttention } from "../../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../../ir/reference/tolerance.js";
 import { lowerAttention, type KernelVariant } from "../../passes/lower.js";
 import { roundedTo } from "../../util/half.js";
-import { bindOrThrow, examplePattern } from "../helpers.js";
+import { staticExampleParams } from "../example-params.js";
+import { bindOrThrow, examplePattern, randomTensor } from "../helpers.js";
 
 /**
  * The CUDA kernels executed on an NVIDIA GPU and compared with the Float64 dense reference, evaluated on
@@ -23,14 +24,6 @@ beforeAll(() => {
   gpu = openCuda(Number(process.env["STIPPLE_CUDA_DEVICE"] ?? 0));
   process.stdout.write(`CUDA device: ${gpu.description}\n`);
 });
-
-function randomTensor(length: number, seed: number, magnitude = 1): Float32Array {
-  let state = seed >>> 0 || 1;
-  return Float32Array.from({ length }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state / 2 ** 32 - 0.5) * 2 * magnitude;
-  });
-}
 
 function checkAgainstReference(binding: Binding, layer: number, headDim: number, element: CudaElement, seed: number, variant: KernelVariant = "sparse", magnitude = 1): void {
   const { Q, K, H, KVH } = binding.sizes;
@@ -55,17 +48,7 @@ function checkAgainstReference(binding: Binding, layer: number, headDim: number,
   });
 }
 
-const small = fc.integer({ min: 0, max: 200 });
-const examples: readonly [string, fc.Arbitrary<Record<string, number>>][] = [
-  ["a_shape", fc.record({ sink: small, window: small })],
-  ["sliding_window", fc.record({ window: small })],
-  ["tri_shape", fc.record({ sink: small, window: small, last: small })],
-  ["dilated", fc.record({ window: fc.integer({ min: 0, max: 60 }), dilation: fc.integer({ min: 1, max: 9 }) })],
-  ["prefix_lm", fc.record({ prefix: small })],
-  ["grid", fc.record({ stride: fc.integer({ min: 1, max: 90 }), phase: small, window: small })],
-  ["ladder", fc.integer({ min: 1, max: 8 }).chain((group) => fc.record({ sink: small, window: small, group: fc.constant(group), keep: fc.integer({ min: 1, max: group }) }))],
-  ["duo", fc.record({ sink: small, window: small })],
-];
+const examples = staticExampleParams(200);
 
 const shapes = fc.record({
   kvLen: fc.integer({ min: 1, max: 1500 }),

@@ -1,14 +1,17 @@
 // heads 0, 1
 // Stipple attention kernel prefix_lm_sparse: generated, do not edit.
-// f32 q/k/v as f32 storage, head dim 64, 64 query rows × 32 keys per tile.
+// f32 q/k/v, f32 math, head dim 64, 64 query rows × 32 keys per tile.
 const BM: i32 = 64;
 const BN: i32 = 32;
 const D: i32 = 64;
 const SCALE: f32 = 0.125;
 
 @group(0) @binding(0) var<storage, read> q_in: array<f32>;
+fn q_at(i: i32) -> f32 { return q_in[i]; }
 @group(0) @binding(1) var<storage, read> k_in: array<f32>;
+fn k_at(i: i32) -> f32 { return k_in[i]; }
 @group(0) @binding(2) var<storage, read> v_in: array<f32>;
+fn v_at(i: i32) -> f32 { return v_in[i]; }
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
@@ -59,8 +62,8 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
     let j = e / D;
     if (j < count) {
       let at = (kv_head * K_LEN + k0 + j) * D + e % D;
-      k_tile[e] = k_in[at];
-      v_tile[e] = v_in[at];
+      k_tile[e] = k_at(at);
+      v_tile[e] = v_at(at);
     }
   }
   workgroupBarrier();
@@ -120,7 +123,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   row_kept = false;
   for (var d = 0; d < D; d++) {
     acc[d] = 0.0;
-    q_row[d] = select(0.0, q_in[(head * Q_LEN + min(row, Q_LEN - 1)) * D + d], row < Q_LEN);
+    q_row[d] = select(0.0, q_at((head * Q_LEN + min(row, Q_LEN - 1)) * D + d), row < Q_LEN);
   }
   // region 0
   var r0_lo = 1; var r0_hi = 0; var r0_full_lo = 1; var r0_full_hi = 0;
