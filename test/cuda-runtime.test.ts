@@ -161,6 +161,25 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.liveAllocations()).toBe(before);
   });
 
+  it("reports running out of device memory as STP906 and frees what it had allocated", () => {
+    const { launches, sizes } = launchesOf("sliding_window", { qLen: 70, kvLen: 70 }, "f16");
+    const zeros = { q: new Float32Array(70 * 64), k: new Float32Array(70 * 64), v: new Float32Array(70 * 64) };
+    const before = stub.liveAllocations();
+    process.env["STUB_FAIL_ALLOC_AT"] = "3";
+    let caught: unknown;
+    try {
+      runCudaAttention(context, launches, zeros, sizes);
+    } catch (error) {
+      caught = error;
+    } finally {
+      delete process.env["STUB_FAIL_ALLOC_AT"];
+    }
+    const [first] = (caught as DiagnosticError).diagnostics;
+    expect(first?.code).toBe("STP906");
+    expect(first?.message).toBe("cuMemAlloc_v2: CUDA_ERROR_OUT_OF_MEMORY (2): out of memory");
+    expect(stub.liveAllocations()).toBe(before);
+  });
+
   it("turns a failed PTX load into STP906 with the driver's error name and JIT log", () => {
     let caught: unknown;
     try {

@@ -41,14 +41,20 @@ export class CudaAttentionBuffers {
     expect("q", tensors.q, sizes.H * sizes.Q * D);
     expect("k", tensors.k, sizes.KVH * sizes.K * D);
     expect("v", tensors.v, sizes.KVH * sizes.K * D);
-    this.q = this.upload(toHalfWords(tensors.q, element));
-    this.k = this.upload(toHalfWords(tensors.k, element));
-    this.v = this.upload(toHalfWords(tensors.v, element));
     this.guardWords = guard ? guardWords : 0;
     this.outLength = sizes.H * sizes.Q * D;
     this.lseLength = sizes.H * sizes.Q;
-    this.out = this.output(this.outLength);
-    this.lse = this.output(this.lseLength);
+    try {
+      this.q = this.upload(toHalfWords(tensors.q, element));
+      this.k = this.upload(toHalfWords(tensors.k, element));
+      this.v = this.upload(toHalfWords(tensors.v, element));
+      this.out = this.output(this.outLength);
+      this.lse = this.output(this.lseLength);
+    } catch (error) {
+      // Out of memory part way: give back what was allocated before reporting it.
+      this.free();
+      throw error;
+    }
   }
 
   /** An output: its words, between canary regions when guarded; the pointer is past the leading one. */
