@@ -79,10 +79,19 @@ export function compile(source: string | { readonly file: string }, options: Com
   };
   const nominal = launches({ qLen: 1, kvLen: 1, inputs: placeholderInputs(pattern) });
   const [first] = nominal.ok ? nominal.value : [];
+  // The target's capability checks (head dim, tensor type, tiles, runtime inputs) run as it prints: what it
+  // cannot do comes back as diagnostics, like every other error of compile().
+  let printed = "";
+  try {
+    if (first !== undefined) printed = target === "cuda" ? emitCuda(first.kernel) : emitWgsl(first.kernel);
+  } catch (error) {
+    if (error instanceof DiagnosticError) return failed(error.diagnostics);
+    throw error;
+  }
   const compiled: CompiledPattern = {
     pattern,
     schedule,
-    source: first === undefined ? "" : target === "cuda" ? emitCuda(first.kernel) : emitWgsl(first.kernel),
+    source: printed,
     plan: (shape, head = 0) => {
       const bound = bind(shape);
       return bound.ok ? ok(planPattern(bound.value, { head, layer }, schedule).plan) : failed(bound.diagnostics);

@@ -44,4 +44,11 @@ describe("compile(): the library entry point", () => {
     const tensors = { q: new Float32Array(8 * 128), k: new Float32Array(8 * 128), v: new Float32Array(8 * 128) };
     await expect(compiled.value.run(await openWebGpu(), tensors, shape)).rejects.toThrow("compiled for cuda, but run on a webgpu device");
   });
+
+  it("returns what a target cannot do as diagnostics, not exceptions", () => {
+    const codes = (compiled: ReturnType<typeof compile>): string[] => (compiled.ok ? [] : compiled.diagnostics.map((d) => d.code));
+    expect(codes(compile({ file: "examples/vertical_slash.stip" }, { headDim: 64, target: "cuda" }))).toEqual(["STP501"]);
+    expect(codes(compile("pattern p = causal", { headDim: 80, target: "cuda" }))).toEqual(["STP501"]);
+    expect(codes(compile("pattern p = causal", { headDim: 64, dtype: "bf16" }))).toEqual(["STP902"]);
+  });
 });
