@@ -39,3 +39,9 @@ export const cuda: Dialect = {
   intArray: (name, values) => `const int ${name}[${values.length}] = {${values.join(", ")}};`,
   unsigned: "u",
 };
+
+/** An f32 constant as both languages read it: the nearest f32, always with a decimal point or exponent (CUDA adds `f`). */
+export function floatLiteral(x: number): string {
+  const text = String(Math.fround(x));
+  return /[.e]/.test(text) ? text : `${text}.0`;
+}

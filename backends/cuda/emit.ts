@@ -1,5 +1,5 @@
 import type { AttentionKernel } from "../../ir/kernel/kernel.js";
-import { cuda } from "../c-like/dialect.js";
+import { cuda, floatLiteral } from "../c-like/dialect.js";
 import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { checkCudaKernel } from "./schedule.js";
@@ -36,7 +36,7 @@ constexpr int BN = ${BN};
 constexpr int D = ${D};
 // Shared rows are padded by 8 halves (16 bytes) so ldmatrix's eight row addresses fall in different banks.
 constexpr int STRIDE = D + 8;
-constexpr float SCALE_LOG2 = ${formatFloat(kernel.scale * Math.LOG2E)}f;
+constexpr float SCALE_LOG2 = ${floatLiteral(kernel.scale * Math.LOG2E)}f;
 
 __device__ __forceinline__ unsigned pack2(float lo, float hi) {
   unsigned r;
@@ -211,10 +211,4 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
   }
 }
 `;
-}
-
-/** A C float literal (with the `f` added by the caller). */
-function formatFloat(x: number): string {
-  const text = String(Math.fround(x));
-  return /[.e]/.test(text) ? text : `${text}.0`;
 }

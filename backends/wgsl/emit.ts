@@ -1,6 +1,6 @@
 import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
 import { assertNever } from "../../util/hash.js";
-import { wgsl } from "../c-like/dialect.js";
+import { floatLiteral, wgsl } from "../c-like/dialect.js";
 import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { indexPlanLoopWgsl, inputAccessorsWgsl } from "./inputs.js";
@@ -28,7 +28,7 @@ export function emitWgsl(kernel: AttentionKernel): string {
 const BM: i32 = ${blockM};
 const BN: i32 = ${blockN};
 const D: i32 = ${D};
-const SCALE: f32 = ${formatFloat(kernel.scale)};
+const SCALE: f32 = ${floatLiteral(kernel.scale)};
 
 ${tensorBindings(kernel.dtype)}@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
@@ -178,10 +178,4 @@ function sizeLets(kernel: AttentionKernel): string {
     .filter(([name]) => new RegExp(`\\b${name ?? ""}\\b`).test(text))
     .map(([name, field]) => `let ${name ?? ""} = ${field ?? ""};\n  `);
   return lets.join("");
-}
-
-/** A WGSL f32 literal that always has a decimal point or exponent. */
-function formatFloat(x: number): string {
-  const text = String(Math.fround(x));
-  return /[.e]/.test(text) ? text : `${text}.0`;
 }
