@@ -37,6 +37,7 @@ export const catalog = {
   STP311: { severity: "error", title: "head or layer out of range" },
   STP312: { severity: "error", title: "too large to evaluate" },
   STP313: { severity: "error", title: "missing parameter value" },
+  STP314: { severity: "error", title: "estimator does not fit the pattern" },
   STP401: { severity: "warning", title: "pattern keeps nothing" },
   STP501: { severity: "error", title: "not supported by the CUDA backend" },
   STP901: { severity: "error", title: "cannot read file" },

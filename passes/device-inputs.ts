@@ -1,25 +1,23 @@
 import type { AuxData } from "../ir/kernel/kernel.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import type { InputRef } from "../ir/pattern/nodes.js";
-import type { Schedule } from "../ir/plan/plan.js";
-import { indexPlan, maskForIndex } from "./plan.js";
 
 /**
- * Packs what a dynamic kernel reads besides q, k, v into one u32 buffer and a directory:
- * - each runtime input, leaf by leaf (a leaf per head, KV head or layer, row-major over the input's axes):
- *   index lists and `bool` tables as bitmaps, block sets as row-major bitmaps, ids as i32 words;
- * - the index plan: per head, ⌈Q/BM⌉ + 1 offsets into a list of segments (start tile | full << 31, end tile).
- * Directory: four words per input (base, words per leaf, rows, columns), then (offsets base, segments base).
- * The plan comes from the reference index builder (passes/plan.ts) on the host; device builders follow.
+ * Packs the runtime inputs a dynamic kernel reads into one u32 buffer, leaf by leaf (a leaf per head, KV head
+ * or layer, row-major over the input's axes): index lists and `bool` tables as bitmaps, block sets as
+ * row-major bitmaps, ids as i32 words. It opens with a directory of four words per input (base word, words
+ * per leaf, rows, columns): one buffer, because a compute stage may bind only 8 storage buffers by default.
+ * No plan: the device index builder derives the tile index from these words.
  */
-export function packDeviceInputs(binding: Binding, inputs: readonly InputRef[], layer: number, schedule: Schedule): AuxData {
-  const words: number[] = [];
+export function packDeviceInputs(binding: Binding, inputs: readonly InputRef[]): AuxData {
   const directory: number[] = [];
+  const words: number[] = [];
+  const directoryWords = 4 * inputs.length;
   for (const ref of inputs) {
     const bound = binding.inputs.get(ref.name);
     if (bound === undefined) throw new Error(`runtime input ${ref.name} is not bound`);
     const leaves = bound.ref.dims.filter((d) => d !== "K").reduce((n, axis) => n * binding.sizes[axis], 1);
-    const base = words.length;
+    const base = directoryWords + words.length;
     let stride = 0, rows = 0, cols = 0;
     for (let leafIndex = 0; leafIndex < leaves; leafIndex++) {
       const leaf = bound.leaves[leafIndex];
@@ -47,22 +45,7 @@ export function packDeviceInputs(binding: Binding, inputs: readonly InputRef[], 
     }
     directory.push(base, stride, rows, cols);
   }
-  const offsetsBase = words.length;
-  const segments: number[] = [];
-  for (let head = 0; head < binding.sizes.H; head++) {
-    const plan = indexPlan(maskForIndex(binding, { head, layer }), binding.sizes, schedule);
-    for (const tile of plan.tiles) {
-      words.push(segments.length / 2);
-      for (const s of tile.segments) {
-        segments.push(((s.kStart / schedule.blockN) | (s.full ? 0x80000000 : 0)) >>> 0, Math.ceil(s.kEnd / schedule.blockN));
-      }
-    }
-    words.push(segments.length / 2);
-  }
-  const segmentsBase = words.length;
-  words.push(...segments);
-  directory.push(offsetsBase, segmentsBase);
-  return { words: Uint32Array.from(words), directory: Uint32Array.from(directory) };
+  return { words: Uint32Array.from([...directory, ...words, 0]) };
 }
 
 function pushBits(words: number[], count: number, isSet: (at: number) => boolean): void {

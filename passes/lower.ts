@@ -49,7 +49,7 @@ function lowerLaunches(binding: Binding, layer: number, options: LowerOptions): 
 
 /**
  * Dynamic patterns: one kernel for every head (h, kvh, l stay variables), its mask reading the runtime
- * inputs on the device; the sparse variant walks an index plan, the masked-dense one every tile.
+ * inputs on the device; the sparse variant walks a tile index built on the device, the masked-dense one every tile.
  */
 function lowerDynamic(binding: Binding, layer: number, options: LowerOptions, variant: KernelVariant): KernelLaunch {
   const mask = simplify(specialize(binding, { head: 0, layer }, { keepSizes: true, keepHeads: true }));
@@ -61,13 +61,13 @@ function lowerDynamic(binding: Binding, layer: number, options: LowerOptions, va
     blockM: options.blockM,
     blockN: options.blockN,
     scale: options.scale ?? 1 / Math.sqrt(options.headDim),
-    segments: variant === "sparse" ? { kind: "indexPlan" } : { kind: "allTiles" },
+    segments: variant === "sparse" ? { kind: "tileIndex" } : { kind: "allTiles" },
     rowGroups: consecutiveRows,
     mask,
     inputs,
   };
   const heads = Array.from({ length: binding.sizes.H }, (_, h) => h);
-  return { kernel, heads, layer, aux: packDeviceInputs(binding, inputs, layer, options) };
+  return { kernel, heads, layer, aux: packDeviceInputs(binding, inputs) };
 }
 
 function lowerOne(pattern: string, mask: BoolNode, variant: KernelVariant, options: LowerOptions, group: number | undefined): AttentionKernel {

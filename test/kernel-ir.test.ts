@@ -50,6 +50,6 @@ describe("kernel IR verifier", () => {
     if (lattice === undefined || lattice.keys.kind !== "lattice") throw new Error("expected grid's lattice first");
     const everyKey = { ...lattice, keys: { kind: "lattice" as const, lattice: { ...lattice.keys.lattice, width: 64 } } };
     expect(broken({ segments: { kind: "closedForm", regions: [everyKey, ...rest] } })).toEqual(["region 0's lattice keeps every key (a plain region would do)"]);
-    expect(broken({ segments: { kind: "indexPlan" } })).toEqual(["an index plan without runtime inputs"]);
+    expect(broken({ segments: { kind: "tileIndex" } })).toEqual(["a tile index without runtime inputs"]);
   });
 });

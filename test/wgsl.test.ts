@@ -2,13 +2,17 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
 import { emitWgsl } from "../backends/wgsl/emit.js";
-import { runAttention } from "../backends/wgsl/run.js";
+import { AttentionBuffers, buildTileIndexOnDevice, runAttention } from "../backends/wgsl/run.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
+import { headContext } from "../ir/mask/interpret.js";
+import { buildTileIndex, tileIndexWords } from "../ir/plan/tile-index.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
 import { roundedTo } from "../util/half.js";
+import { lengths } from "./arbitraries.js";
+import { dynamicExample, dynamicExampleNames } from "./dynamic-cases.js";
 import { staticExampleParams } from "./example-params.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
 
@@ -90,26 +94,35 @@ describe("WGSL kernels on the software adapter", () => {
 
   it("dynamic patterns (vertical_slash, block_sparse, document) read their inputs on the device and match the reference", async () => {
     await fc.assert(
-      fc.asyncProperty(shapes, fc.integer({ min: 1, max: 40 }), async (shape, block) => {
-        const kvLen = shape.kvLen;
-        const qLen = Math.max(1, Math.round(kvLen * shape.queryFraction));
+      fc.asyncProperty(fc.constantFrom(...dynamicExampleNames), shapes, fc.integer({ min: 1, max: 40 }), async (name, shape, block) => {
+        const qLen = Math.max(1, Math.round(shape.kvLen * shape.queryFraction));
         const [heads = 1, kvHeads = 1] = shape.gqa;
-        let state = shape.seed >>> 0;
-        const random = (n: number): number => {
-          state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-          return state % n;
-        };
-        const perHead = (count: number): number[][] => Array.from({ length: heads }, () => Array.from({ length: count }, () => random(kvLen)));
-        const cases: [string, Record<string, number>, Record<string, unknown>][] = [
-          ["vertical_slash", {}, { vertical: perHead(5), slash: perHead(4).map((s) => [0, ...s]) }],
-          ["block_sparse", { block }, { blocks: Array.from({ length: heads }, () => Array.from({ length: Math.ceil(qLen / block) }, () => Array.from({ length: Math.ceil(kvLen / block) }, () => random(3) === 0 ? 1 : 0))) }],
-          ["document", {}, { doc: Array.from({ length: kvLen }, (_, k) => Math.floor((k * 4) / kvLen)) }],
-        ];
-        const [name, params, inputs] = cases[random(cases.length)] ?? cases[0] ?? ["", {}, {}];
-        const binding = bindOrThrow(examplePattern(name), { qLen, kvLen, heads, kvHeads }, params, inputs);
+        const binding = dynamicExample(name, { qLen, kvLen: shape.kvLen, heads, kvHeads }, block, shape.seed);
         await checkAgainstReference(binding, 0, shape.headDim, shape.blockM, shape.narrow ? 8 : blockNFor(shape.headDim), shape.seed, "sparse", shape.dtype);
       }),
       { numRuns: 24 },
+    );
+  });
+
+  it("the device index builder writes the host reference's tile index bit for bit", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...dynamicExampleNames), lengths(2000), fc.constantFrom(1, 16, 64), fc.constantFrom(1, 8, 32), fc.integer({ min: 1, max: 200 }), fc.integer(), async (name, { qLen, kvLen }, blockM, blockN, block, seed) => {
+        const binding = dynamicExample(name, { qLen, kvLen, heads: 3, kvHeads: 1 }, block, seed);
+        const [launch] = lowerAttention(binding, 0, { headDim: 32, dtype: "f32", blockM, blockN });
+        if (launch === undefined) throw new Error("no launch");
+        const buffers = new AttentionBuffers(gpu, { q: new Float32Array(3 * qLen * 32), k: new Float32Array(kvLen * 32), v: new Float32Array(kvLen * 32) }, binding.sizes, launch.kernel);
+        try {
+          const device = await buildTileIndexOnDevice(gpu, launch, buffers);
+          const perHead = tileIndexWords(binding.sizes, launch.kernel);
+          launch.heads.forEach((head, at) => {
+            const host = buildTileIndex(launch.kernel.mask, headContext(binding, head, 0), launch.kernel);
+            expect(Array.from(device.subarray(at * perHead, (at + 1) * perHead)), `${name} head ${head}`).toEqual(Array.from(host));
+          });
+        } finally {
+          buffers.destroy();
+        }
+      }),
+      { numRuns: 30 },
     );
   });
 

@@ -13,17 +13,18 @@ export function printMask(node: BoolNode, inputs: readonly InputRef[], dialect: 
   return new MaskPrinter(inputs, dialect).bool(node);
 }
 
-class MaskPrinter {
+export class MaskPrinter {
   constructor(private readonly slots: readonly InputRef[], private readonly dialect: Dialect) {}
 
-  private slot(input: InputRef): string {
+  /** An input's place in the kernel's input directory, as an unsigned literal. */
+  slot(input: InputRef): string {
     const slot = this.slots.findIndex((s) => s.name === input.name);
     if (slot < 0) throw new Error(`runtime input ${input.name} is not in the kernel's input directory`);
     return `${slot}${this.dialect.unsigned}`;
   }
 
   /** The leaf of an input for this head/layer: row-major over its axes, each index below its extent. */
-  private leafIndex(input: InputRef, indices: readonly IntNode[]): string {
+  leafIndex(input: InputRef, indices: readonly IntNode[]): string {
     const extent = { H: "HEADS", KVH: "KV_HEADS", L: "LAYERS", K: "1" } as const;
     let expression = "0";
     input.dims.forEach((axis, at) => {

@@ -28,6 +28,6 @@ export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
   if (!cudaCapabilities.headDims.includes(kernel.headDim)) fail(`head dim ${kernel.headDim} is not supported by the CUDA kernel`, `use one of ${cudaCapabilities.headDims.join(", ")}`);
   if (kernel.blockM !== cudaTile.blockM || kernel.blockN !== cudaTile.blockN) fail(`the CUDA kernel uses ${cudaTile.blockM} × ${cudaTile.blockN} tiles, not ${kernel.blockM} × ${kernel.blockN}`, "leave --block-m and --block-n out for --target cuda");
   if (!(cudaCapabilities.elements as readonly string[]).includes(kernel.dtype)) fail(`CUDA kernels take ${cudaCapabilities.elements.join(" or ")} tensors (tensor cores), not ${kernel.dtype}`, "use --dtype f16 or bf16 (stipple run converts f32 .npy input)");
-  if (kernel.segments.kind === "indexPlan" || kernel.inputs.length > 0) fail(`pattern ${kernel.name} reads runtime inputs; the CUDA backend runs static patterns so far`, "run dynamic patterns with --target wgsl (device index builders for CUDA are planned)");
+  if (kernel.segments.kind === "tileIndex" || kernel.inputs.length > 0) fail(`pattern ${kernel.name} reads runtime inputs; the CUDA backend runs static patterns so far`, "run dynamic patterns with --target wgsl (device index builders for CUDA are planned)");
   return kernel.dtype === "bf16" ? "bf16" : "f16";
 }

@@ -3,7 +3,7 @@ import { assertNever } from "../../util/hash.js";
 import { floatLiteral, wgsl } from "../c-like/dialect.js";
 import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
-import { indexPlanLoopWgsl, inputAccessorsWgsl } from "./inputs.js";
+import { inputAccessorsWgsl, tileIndexLoopWgsl } from "./inputs.js";
 import { latticeVisitHeaderWgsl, latticeWgsl, runsWgsl, visitHeaderWgsl } from "./lattice.js";
 import { checkWgslKernel } from "./schedule.js";
 
@@ -16,7 +16,7 @@ import { checkWgslKernel } from "./schedule.js";
  * Bindings: 0 q [H, Q, D], 1 k [KVH, K, D], 2 v [KVH, K, D] (f32), 3 out [H, Q, D] (f32),
  * 4 lse [H, Q] (f32 bits as u32, so −∞ needs no float constant), 5 the heads this kernel serves,
  * 6 the launch's lengths (uniform): the same kernel serves every shape; for dynamic patterns 7 the packed
- * runtime inputs and index plan, 8 their directory (backends/wgsl/inputs.ts).
+ * runtime inputs (backends/wgsl/inputs.ts), 8 the tile index (backends/wgsl/tile-builder.ts).
  */
 export function emitWgsl(kernel: AttentionKernel): string {
   const { blockM, blockN, headDim: D } = kernel;
@@ -44,7 +44,7 @@ ${usesAux(kernel) ? inputAccessorsWgsl : ""}
 
 var<workgroup> k_tile: array<f32, ${blockN * D}>;
 var<workgroup> v_tile: array<f32, ${blockN * D}>;
-${kernel.segments.kind === "indexPlan" ? "var<workgroup> plan_words: array<u32, 2>;\n" : ""}
+${kernel.segments.kind === "tileIndex" ? "@group(0) @binding(8) var<storage, read> tile_index: array<u32>;\nvar<workgroup> plan_words: array<u32, 2>;\n" : ""}
 
 var<private> q_row: array<f32, ${D}>;
 var<private> acc: array<f32, ${D}>;
@@ -144,8 +144,8 @@ function segmentLoop(kernel: AttentionKernel): string {
   switch (segments.kind) {
     case "allTiles":
       return `  for (var t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, local, row, head, kv_head); }`;
-    case "indexPlan":
-      return indexPlanLoopWgsl(kernel.inputs.length);
+    case "tileIndex":
+      return tileIndexLoopWgsl;
     case "closedForm": {
       const visit: VisitCall = (t, full, onLattice) =>
         `visit(${t}, ${full}, ${lattice === undefined ? "" : onLattice === undefined ? "false, 0, " : `${onLattice.when}, ${onLattice.offset}, `}local, row, head, kv_head);`;
@@ -157,7 +157,7 @@ function segmentLoop(kernel: AttentionKernel): string {
 }
 
 /** q, k, v and their element accessors: f32 words, or f16 halves two to a word (read as f32). */
-function tensorBindings(dtype: Dtype): string {
+export function tensorBindings(dtype: Dtype): string {
   const names = ["q", "k", "v"];
   if (dtype === "f32") {
     return names.map((name, binding) => `@group(0) @binding(${binding}) var<storage, read> ${name}_in: array<f32>;\nfn ${name}_at(i: i32) -> f32 { return ${name}_in[i]; }\n`).join("");
@@ -166,9 +166,9 @@ function tensorBindings(dtype: Dtype): string {
     + names.map((name, binding) => `@group(0) @binding(${binding}) var<storage, read> ${name}_in: array<u32>;\nfn ${name}_at(i: i32) -> f32 { return unpack2x16float(${name}_in[i / 2])[i % 2]; }\n`).join("");
 }
 
-/** Kernels that read runtime inputs or an index plan bind the packed words and their directory. */
+/** Kernels that read runtime inputs bind their packed words. */
 export function usesAux(kernel: AttentionKernel): boolean {
-  return kernel.inputs.length > 0 || kernel.segments.kind === "indexPlan";
+  return kernel.inputs.length > 0;
 }
 
 /** The sizes the mask mentions, bound from the uniform lengths (only those used, to keep the text small). */

@@ -1,27 +1,35 @@
 import type { AttentionKernel, KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
+import { tileIndexShape, tileIndexWords } from "../../ir/plan/tile-index.js";
+import { unpackDeviceInputs } from "../../ir/kernel/unpack-inputs.js";
 import { toHalfWords } from "../../util/half.js";
 import { canary, guardWords, unguarded } from "../guard.js";
 import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
 import { checkWgslKernel } from "./schedule.js";
+import { builderGridWidth, builderWorkgroupSize, emitTileBuilderWgsl } from "./tile-builder.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-/** Compiles (or reuses, keyed by the kernel's structural hash) the pipeline of one kernel. */
-export function pipelineFor(context: WebGpuContext, kernel: AttentionKernel): GPUComputePipeline {
+/** The two programs of a kernel: its attention kernel, and for dynamic patterns its tile-index builder. */
+type Program = "attention" | "builder";
+
+/** Compiles (or reuses, keyed by the kernel's structural hash) a pipeline of one kernel. */
+export function pipelineFor(context: WebGpuContext, kernel: AttentionKernel, program: Program = "attention"): GPUComputePipeline {
   let cache = pipelines.get(context.device);
   if (cache === undefined) {
     cache = new Map();
     pipelines.set(context.device, cache);
   }
-  const key = kernelHash(kernel);
+  const key = `${kernelHash(kernel)} ${program}`;
   let pipeline = cache.get(key);
   if (pipeline === undefined) {
-    const module = context.device.createShaderModule({ code: emitWgsl(kernel), label: kernel.name });
-    pipeline = context.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: kernel.name });
+    const code = program === "attention" ? emitWgsl(kernel) : emitTileBuilderWgsl(kernel);
+    const label = `${kernel.name} ${program}`;
+    const module = context.device.createShaderModule({ code, label });
+    pipeline = context.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label });
     cache.set(key, pipeline);
   }
   return pipeline;
@@ -38,7 +46,8 @@ export class AttentionBuffers {
   readonly lseLength: number;
   private readonly heads = new Map<string, GPUBuffer>();
   private readonly lengths = new Map<number, GPUBuffer>();
-  private readonly aux = new WeakMap<KernelLaunch, readonly [GPUBuffer, GPUBuffer]>();
+  private readonly aux = new WeakMap<KernelLaunch, GPUBuffer>();
+  private readonly tileIndexes = new WeakMap<KernelLaunch, GPUBuffer>();
   private readonly owned: GPUBuffer[] = [];
 
   /** Words of canary before and after each output when guarded (0 otherwise). */
@@ -92,15 +101,26 @@ export class AttentionBuffers {
     return buffer;
   }
 
-  /** The packed runtime inputs and index plan of a launch, and their directory. */
-  auxFor(launch: KernelLaunch): readonly [GPUBuffer, GPUBuffer] {
-    let buffers = this.aux.get(launch);
-    if (buffers === undefined) {
-      const data = launch.aux ?? { words: new Uint32Array(1), directory: new Uint32Array(1) };
-      buffers = [this.upload(data.words, GPUBufferUsage.STORAGE), this.upload(data.directory, GPUBufferUsage.STORAGE)];
-      this.aux.set(launch, buffers);
+  /** Where a dynamic launch's builder writes its tile index: ir/plan/tile-index.ts's layout per launch head. */
+  tileIndexFor(launch: KernelLaunch): GPUBuffer {
+    let buffer = this.tileIndexes.get(launch);
+    if (buffer === undefined) {
+      const words = launch.heads.length * tileIndexWords(this.sizes, launch.kernel);
+      buffer = this.context.device.createBuffer({ size: Math.max(16, words * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      this.owned.push(buffer);
+      this.tileIndexes.set(launch, buffer);
     }
-    return buffers;
+    return buffer;
+  }
+
+  /** The packed runtime inputs of a launch. */
+  auxFor(launch: KernelLaunch): GPUBuffer {
+    let buffer = this.aux.get(launch);
+    if (buffer === undefined) {
+      buffer = this.upload(launch.aux?.words ?? new Uint32Array(1), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+      this.aux.set(launch, buffer);
+    }
+    return buffer;
   }
 
   headList(list: readonly number[]): GPUBuffer {
@@ -125,30 +145,63 @@ export class AttentionBuffers {
   }
 }
 
-/** Records the dispatches of all kernels (one per head group) and waits for the queue. */
-export async function dispatchAttention(context: WebGpuContext, launches: readonly KernelLaunch[], buffers: AttentionBuffers): Promise<void> {
+/** Which programs a dispatch records: the tile-index builders, the attention kernels, or both (benchmarks time them apart). */
+export interface DispatchStages {
+  readonly build: boolean;
+  readonly attend: boolean;
+}
+
+/** Records the dispatches of all kernels (one per head group), each dynamic one after its builder, and waits for the queue. */
+export async function dispatchAttention(context: WebGpuContext, launches: readonly KernelLaunch[], buffers: AttentionBuffers, stages: DispatchStages = { build: true, attend: true }): Promise<void> {
   const encoder = context.device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   for (const launch of launches) {
     const { kernel, heads } = launch;
-    const pipeline = pipelineFor(context, kernel);
-    const bound: GPUBufferBinding[] = [
-      { buffer: buffers.q }, { buffer: buffers.k }, { buffer: buffers.v },
-      buffers.outputBinding(buffers.out, buffers.outLength), buffers.outputBinding(buffers.lse, buffers.lseLength),
-      { buffer: buffers.headList(heads) }, { buffer: buffers.lengthsFor(launch.layer) },
-    ];
-    if (usesAux(kernel)) bound.push(...buffers.auxFor(launch).map((buffer) => ({ buffer })));
-    const bindGroup = context.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: bound.map((resource, binding) => ({ binding, resource })),
-    });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(queryTileCount(kernel, buffers.sizes.Q), 1, heads.length);
+    const shared: [number, GPUBufferBinding][] = [[5, { buffer: buffers.headList(heads) }], [6, { buffer: buffers.lengthsFor(launch.layer) }]];
+    if (usesAux(kernel)) shared.push([7, { buffer: buffers.auxFor(launch) }]);
+    const builds = kernel.segments.kind === "tileIndex";
+    if (builds) shared.push([8, { buffer: buffers.tileIndexFor(launch) }]);
+    if (builds && stages.build) {
+      const shape = tileIndexShape(buffers.sizes, kernel);
+      const groups = Math.ceil((shape.queryTiles * shape.words) / builderWorkgroupSize);
+      // Every binding of the builder is one of the attention kernel's; its layout takes the ones it uses.
+      record(context, pass, pipelineFor(context, kernel, "builder"), shared, [Math.min(groups, builderGridWidth), Math.ceil(groups / builderGridWidth), heads.length]);
+    }
+    if (stages.attend) {
+      const bound: [number, GPUBufferBinding][] = [
+        [0, { buffer: buffers.q }], [1, { buffer: buffers.k }], [2, { buffer: buffers.v }],
+        [3, buffers.outputBinding(buffers.out, buffers.outLength)], [4, buffers.outputBinding(buffers.lse, buffers.lseLength)], ...shared,
+      ];
+      record(context, pass, pipelineFor(context, kernel), bound, [queryTileCount(kernel, buffers.sizes.Q), 1, heads.length]);
+    }
   }
   pass.end();
   context.device.queue.submit([encoder.finish()]);
   await context.device.queue.onSubmittedWorkDone();
+}
+
+function record(context: WebGpuContext, pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, bound: readonly [number, GPUBufferBinding][], grid: readonly [number, number, number]): void {
+  const bindGroup = context.device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: bound.map(([binding, resource]) => ({ binding, resource })),
+  });
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(...grid);
+}
+
+/** Runs a dynamic launch's builder alone and reads its tile index back (to test it against the host reference). */
+export async function buildTileIndexOnDevice(context: WebGpuContext, launch: KernelLaunch, buffers: AttentionBuffers): Promise<Uint32Array> {
+  await dispatchAttention(context, [launch], buffers, { build: true, attend: false });
+  const words = launch.heads.length * tileIndexWords(buffers.sizes, launch.kernel);
+  return new Uint32Array((await readBack(context, buffers.tileIndexFor(launch), words)).buffer);
+}
+
+/** A launch's runtime inputs as they are on the device now (after an estimator wrote them), in `--input` JSON shapes. */
+export async function readInputsBack(context: WebGpuContext, launch: KernelLaunch, buffers: AttentionBuffers): Promise<Record<string, unknown>> {
+  const length = launch.aux?.words.length ?? 1;
+  const words = new Uint32Array((await readBack(context, buffers.auxFor(launch), length)).buffer);
+  return unpackDeviceInputs(words, launch.kernel.inputs, buffers.sizes);
 }
 
 /** Uploads, runs and reads back: the whole attention in one call. */

@@ -60,12 +60,13 @@ export interface KernelRegion {
  * Where a query tile's key tiles come from:
  * - closedForm: computed from the tile index, the lengths and the regions' constants (no metadata);
  * - allTiles: every key tile, always masked (the masked-dense baseline and the fallback);
- * - indexPlan: per head and query tile, segment lists built from the runtime inputs (dynamic patterns).
+ * - tileIndex: per head and query tile, bitmaps of touched and full key tiles, built on the device from the
+ *   runtime inputs by the tile classifier before the attention kernel runs (dynamic patterns; ir/plan/tile-index.ts).
  */
 export type SegmentSource =
   | { readonly kind: "closedForm"; readonly regions: readonly KernelRegion[] }
   | { readonly kind: "allTiles" }
-  | { readonly kind: "indexPlan" };
+  | { readonly kind: "tileIndex" };
 
 export interface AttentionKernel {
   readonly name: string;
@@ -83,11 +84,10 @@ export interface AttentionKernel {
   readonly inputs: readonly InputRef[];
 }
 
-/** Runtime data of a launch beside q, k, v: packed inputs and index plans (see backends/wgsl/aux.ts). */
+/** Runtime inputs of a launch beside q, k, v, packed for the device (passes/device-inputs.ts). */
 export interface AuxData {
+  /** A directory (per input: base word, words per leaf, rows, columns), then the inputs' words. */
   readonly words: Uint32Array;
-  /** Per input: base word, words per leaf, rows, columns; then the index plan's offsets and segments bases. */
-  readonly directory: Uint32Array;
 }
 
 /** A kernel and the query heads it serves in one launch (heads whose specialized pattern is the same). */
@@ -128,8 +128,8 @@ export function printKernel(kernel: AttentionKernel): string {
     case "allTiles":
       lines.push("  segments: every key tile, masked");
       break;
-    case "indexPlan":
-      lines.push(`  segments: index plan per head and query tile; inputs on the device: ${kernel.inputs.map((i) => i.name).join(", ") || "none"}`);
+    case "tileIndex":
+      lines.push(`  segments: tile index per head and query tile, built on the device; inputs on the device: ${kernel.inputs.map((i) => i.name).join(", ") || "none"}`);
       break;
     case "closedForm":
       lines.push("  segments: closed form from the tile index");

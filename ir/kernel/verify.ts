@@ -34,7 +34,7 @@ export function verifyKernel(kernel: AttentionKernel): string[] {
   const listed = new Set(kernel.inputs.map((input) => input.name));
   for (const name of read) if (!listed.has(name)) problems.push(`the mask reads input ${name}, which is not in the kernel's inputs`);
   for (const name of listed) if (!read.has(name)) problems.push(`input ${name} is listed but the mask never reads it`);
-  if (kernel.segments.kind === "indexPlan" && kernel.inputs.length === 0) problems.push("an index plan without runtime inputs");
+  if (kernel.segments.kind === "tileIndex" && kernel.inputs.length === 0) problems.push("a tile index without runtime inputs");
   return problems;
 }
 

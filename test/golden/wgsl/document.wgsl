@@ -24,37 +24,37 @@ fn q_len() -> i32 { return lengths.q_len; }
 fn k_len() -> i32 { return lengths.k_len; }
 
 @group(0) @binding(7) var<storage, read> aux: array<u32>;
-@group(0) @binding(8) var<storage, read> aux_dir: array<u32>;
 
 fn aux_bit(slot: u32, leaf: i32, index: i32, count: i32) -> bool {
   if (index < 0 || index >= count) { return false; }
-  let word = aux[aux_dir[4u * slot] + aux_dir[4u * slot + 1u] * u32(leaf) + u32(index) / 32u];
+  let word = aux[aux[4u * slot] + aux[4u * slot + 1u] * u32(leaf) + u32(index) / 32u];
   return ((word >> (u32(index) % 32u)) & 1u) != 0u;
 }
 
 fn in_index(slot: u32, leaf: i32, value: i32) -> bool {
-  return aux_bit(slot, leaf, value, i32(aux_dir[4u * slot + 3u]));
+  return aux_bit(slot, leaf, value, i32(aux[4u * slot + 3u]));
 }
 
 fn in_blocks(slot: u32, leaf: i32, row: i32, col: i32) -> bool {
-  let rows = i32(aux_dir[4u * slot + 2u]);
-  let cols = i32(aux_dir[4u * slot + 3u]);
+  let rows = i32(aux[4u * slot + 2u]);
+  let cols = i32(aux[4u * slot + 3u]);
   if (row < 0 || row >= rows || col < 0 || col >= cols) { return false; }
   return aux_bit(slot, leaf, row * cols + col, rows * cols);
 }
 
 fn table_at(slot: u32, leaf: i32) -> bool {
-  return aux[aux_dir[4u * slot] + u32(leaf)] != 0u;
+  return aux[aux[4u * slot] + u32(leaf)] != 0u;
 }
 
 fn ids_at(slot: u32, position: i32) -> i32 {
-  let count = i32(aux_dir[4u * slot + 3u]);
-  return bitcast<i32>(aux[aux_dir[4u * slot] + u32(clamp(position, 0, count - 1))]);
+  let count = i32(aux[4u * slot + 3u]);
+  return bitcast<i32>(aux[aux[4u * slot] + u32(clamp(position, 0, count - 1))]);
 }
 
 
 var<workgroup> k_tile: array<f32, 2048>;
 var<workgroup> v_tile: array<f32, 2048>;
+@group(0) @binding(8) var<storage, read> tile_index: array<u32>;
 var<workgroup> plan_words: array<u32, 2>;
 
 
@@ -156,29 +156,201 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     q_row[d] = select(0.0, q_at((head * Q_LEN + min(row, Q_LEN - 1)) * D + d), row < Q_LEN);
   }
   let tiles = (Q_LEN + BM - 1) / BM;
-  workgroupBarrier();
-  if (local == 0) {
-    let offsets = aux_dir[4u] + u32(head * (tiles + 1) + tile);
-    plan_words[0] = aux[offsets];
-    plan_words[1] = aux[offsets + 1u];
-  }
-  let first_segment = workgroupUniformLoad(&plan_words[0]);
-  let end_segment = workgroupUniformLoad(&plan_words[1]);
-  for (var s = first_segment; s < end_segment; s++) {
+  let words = ((K_LEN + BN - 1) / BN + 31) / 32;
+  let index_base = (i32(group.z) * tiles + tile) * 2 * words;
+  for (var w = 0; w < words; w++) {
     workgroupBarrier();
     if (local == 0) {
-      let at = aux_dir[5u] + 2u * s;
-      plan_words[0] = aux[at];
-      plan_words[1] = aux[at + 1u];
+      plan_words[0] = tile_index[index_base + w];
+      plan_words[1] = tile_index[index_base + words + w];
     }
-    let start = workgroupUniformLoad(&plan_words[0]);
-    let end = i32(workgroupUniformLoad(&plan_words[1]));
-    let full = (start >> 31u) == 1u;
-    for (var t = i32(start & 0x7fffffffu); t < end; t++) { visit(t, full, local, row, head, kv_head); }
+    var touched = workgroupUniformLoad(&plan_words[0]);
+    let full_bits = workgroupUniformLoad(&plan_words[1]);
+    while (touched != 0u) {
+      let bit = firstTrailingBit(touched);
+      touched &= touched - 1u;
+      visit(w * 32 + i32(bit), ((full_bits >> bit) & 1u) == 1u, local, row, head, kv_head);
+    }
   }
   if (row < Q_LEN) {
     let base = (head * Q_LEN + row) * D;
     for (var d = 0; d < D; d++) { out[base + d] = select(0.0, acc[d] / row_sum, row_kept); }
     lse[head * Q_LEN + row] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
   }
+}
+
+// Stipple tile-index builder for document_sparse: generated, do not edit.
+const BM: i32 = 64;
+const BN: i32 = 32;
+
+@group(0) @binding(5) var<storage, read> head_list: array<u32>;
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32 }
+@group(0) @binding(6) var<uniform> lengths: Lengths;
+@group(0) @binding(8) var<storage, read_write> tile_index: array<u32>;
+
+@group(0) @binding(7) var<storage, read> aux: array<u32>;
+
+fn aux_bit(slot: u32, leaf: i32, index: i32, count: i32) -> bool {
+  if (index < 0 || index >= count) { return false; }
+  let word = aux[aux[4u * slot] + aux[4u * slot + 1u] * u32(leaf) + u32(index) / 32u];
+  return ((word >> (u32(index) % 32u)) & 1u) != 0u;
+}
+
+fn in_index(slot: u32, leaf: i32, value: i32) -> bool {
+  return aux_bit(slot, leaf, value, i32(aux[4u * slot + 3u]));
+}
+
+fn in_blocks(slot: u32, leaf: i32, row: i32, col: i32) -> bool {
+  let rows = i32(aux[4u * slot + 2u]);
+  let cols = i32(aux[4u * slot + 3u]);
+  if (row < 0 || row >= rows || col < 0 || col >= cols) { return false; }
+  return aux_bit(slot, leaf, row * cols + col, rows * cols);
+}
+
+fn table_at(slot: u32, leaf: i32) -> bool {
+  return aux[aux[4u * slot] + u32(leaf)] != 0u;
+}
+
+fn ids_at(slot: u32, position: i32) -> i32 {
+  let count = i32(aux[4u * slot + 3u]);
+  return bitcast<i32>(aux[aux[4u * slot] + u32(clamp(position, 0, count - 1))]);
+}
+
+fn floor_div(a: i32, b: i32) -> i32 {
+  let t = a / b;
+  return select(t, t - 1, (a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+fn floor_mod(a: i32, b: i32) -> i32 {
+  return a - b * floor_div(a, b);
+}
+
+fn rng(lo: i32, hi: i32) -> vec2<i32> { return vec2<i32>(lo, hi); }
+fn r_add(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> { return a + b; }
+fn r_sub(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> { return vec2<i32>(a.x - b.y, a.y - b.x); }
+fn r_neg(a: vec2<i32>) -> vec2<i32> { return vec2<i32>(-a.y, -a.x); }
+fn r_min(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> { return min(a, b); }
+fn r_max(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> { return max(a, b); }
+// Products and floor quotients (divisor >= 1) are monotone in each argument: the corners bound them.
+fn r_mul(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> {
+  let c = vec4<i32>(a.x * b.x, a.x * b.y, a.y * b.x, a.y * b.y);
+  return vec2<i32>(min(min(c.x, c.y), min(c.z, c.w)), max(max(c.x, c.y), max(c.z, c.w)));
+}
+fn r_div(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> {
+  let c = vec4<i32>(floor_div(a.x, b.x), floor_div(a.x, b.y), floor_div(a.y, b.x), floor_div(a.y, b.y));
+  return vec2<i32>(min(min(c.x, c.y), min(c.z, c.w)), max(max(c.x, c.y), max(c.z, c.w)));
+}
+fn r_mod(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> {
+  if (b.x == b.y && floor_div(a.x, b.x) == floor_div(a.y, b.x)) { return vec2<i32>(floor_mod(a.x, b.x), floor_mod(a.y, b.x)); }
+  return vec2<i32>(0, b.y - 1);
+}
+
+fn c_not(a: u32) -> u32 { return 2u - a; }
+fn c_and(a: u32, b: u32) -> u32 {
+  if (a == 0u || b == 0u) { return 0u; }
+  return select(1u, 2u, a == 2u && b == 2u);
+}
+fn c_or(a: u32, b: u32) -> u32 { return c_not(c_and(c_not(a), c_not(b))); }
+fn c_ite(c: u32, t: u32, e: u32) -> u32 {
+  if (c == 2u) { return t; }
+  if (c == 0u) { return e; }
+  return select(1u, t, t == e);
+}
+fn c_lt(a: vec2<i32>, b: vec2<i32>) -> u32 {
+  if (a.y < b.x) { return 2u; }
+  return select(1u, 0u, a.x >= b.y);
+}
+fn c_le(a: vec2<i32>, b: vec2<i32>) -> u32 {
+  if (a.y <= b.x) { return 2u; }
+  return select(1u, 0u, a.x > b.y);
+}
+fn c_eq(a: vec2<i32>, b: vec2<i32>) -> u32 {
+  if (a.y < b.x || b.y < a.x) { return 0u; }
+  return select(1u, 2u, a.x == a.y && b.x == b.y);
+}
+fn class_of_count(members: i32, total: i32) -> u32 {
+  if (members == 0) { return 0u; }
+  return select(1u, 2u, members == total);
+}
+
+// Members of an index list among the values r.x..r.y (values outside the list's range are not members).
+fn in_index_class(slot: u32, leaf: i32, r: vec2<i32>) -> u32 {
+  let lo = max(r.x, 0);
+  let hi = min(r.y, i32(aux[4u * slot + 3u]) - 1);
+  var members = 0;
+  if (lo <= hi) {
+    let base = aux[4u * slot] + aux[4u * slot + 1u] * u32(leaf);
+    for (var w = lo / 32; w <= hi / 32; w++) {
+      let first = u32(max(lo - w * 32, 0));
+      let width = u32(min(hi - w * 32, 31)) - first + 1u;
+      let mask = select(((1u << width) - 1u) << first, 0xffffffffu, width == 32u);
+      members += i32(countOneBits(aux[base + u32(w)] & mask));
+    }
+  }
+  return class_of_count(members, r.y - r.x + 1);
+}
+
+// Members of a block set in the rectangle rows.x..rows.y × cols.x..cols.y.
+fn in_blocks_class(slot: u32, leaf: i32, rows: vec2<i32>, cols: vec2<i32>) -> u32 {
+  let row_count = i32(aux[4u * slot + 2u]);
+  let col_count = i32(aux[4u * slot + 3u]);
+  var members = 0;
+  for (var r = max(rows.x, 0); r <= min(rows.y, row_count - 1); r++) {
+    for (var c = max(cols.x, 0); c <= min(cols.y, col_count - 1); c++) {
+      members += select(0, 1, aux_bit(slot, leaf, r * col_count + c, row_count * col_count));
+    }
+  }
+  return class_of_count(members, (rows.y - rows.x + 1) * (cols.y - cols.x + 1));
+}
+
+// The smallest and largest id at positions at.x..at.y (clamped to the ids, as ids_at does).
+fn ids_range(slot: u32, at: vec2<i32>) -> vec2<i32> {
+  let last = i32(aux[4u * slot + 3u]) - 1;
+  var lo = ids_at(slot, clamp(at.x, 0, last));
+  var hi = lo;
+  for (var p = clamp(at.x, 0, last) + 1; p <= clamp(at.y, 0, last); p++) {
+    let id = ids_at(slot, p);
+    lo = min(lo, id);
+    hi = max(hi, id);
+  }
+  return vec2<i32>(lo, hi);
+}
+
+fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -> u32 {
+  let Q_LEN = lengths.q_len;
+  let K_LEN = lengths.k_len;
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;
+  return c_and(c_le(k, q), c_eq(ids_range(0u, q), ids_range(0u, k)));
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+  let Q_LEN = lengths.q_len;
+  let K_LEN = lengths.k_len;
+  let tiles = (Q_LEN + BM - 1) / BM;
+  let key_tiles = (K_LEN + BN - 1) / BN;
+  let words = (key_tiles + 31) / 32;
+  let at = i32((group.y * 65535u + group.x) * 64u + local);
+  if (at >= tiles * words) { return; }
+  let tile = at / words;
+  let w = at % words;
+  let head = i32(head_list[group.z]);
+  let kv_head = head * lengths.kv_heads / lengths.heads;
+  let rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
+  var touched = 0u;
+  var full = 0u;
+  for (var b = 0; b < 32; b++) {
+    let t = w * 32 + b;
+    if (t >= key_tiles) { break; }
+    let keys = vec2<i32>(t * BN, min(t * BN + BN, K_LEN) - 1);
+    let kind = classify(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head);
+    touched |= select(0u, 1u << u32(b), kind != 0u);
+    full |= select(0u, 1u << u32(b), kind == 2u);
+  }
+  let base = (i32(group.z) * tiles + tile) * 2 * words;
+  tile_index[base + w] = touched;
+  tile_index[base + words + w] = full;
 }

@@ -1,0 +1,112 @@
+import { diagnostic, DiagnosticError } from "../../../diagnostics/diagnostic.js";
+import type { Estimator } from "../../../ir/estimate/estimator.js";
+import { verticalSlashBudgets } from "../../../ir/estimate/vertical-slash.js";
+import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
+import type { InputRef } from "../../../ir/pattern/nodes.js";
+import type { WebGpuContext } from "../device.js";
+import type { AttentionBuffers } from "../run.js";
+import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
+import { clearInputWgsl, selectTopWgsl } from "./select-top.js";
+import { estimatorWorkgroup, verticalSlashProbabilitiesWgsl, verticalSlashScoresWgsl } from "./vertical-slash.js";
+
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+/** The estimators' pipelines, keyed by their text (a handful of small shaders). */
+function pipelineOf(context: WebGpuContext, code: string): GPUComputePipeline {
+  let cache = pipelines.get(context.device);
+  if (cache === undefined) {
+    cache = new Map();
+    pipelines.set(context.device, cache);
+  }
+  let pipeline = cache.get(code);
+  if (pipeline === undefined) {
+    const label = code.slice(3, code.indexOf("\n"));
+    pipeline = context.device.createComputePipeline({ layout: "auto", compute: { module: context.device.createShaderModule({ code, label }), entryPoint: "main" }, label });
+    cache.set(code, pipeline);
+  }
+  return pipeline;
+}
+
+/** The runtime input an estimator writes: it must be the launch's, per query head, of the right kind. */
+function outputSlot(launch: KernelLaunch, name: string, kind: InputRef["kind"]): number {
+  const slot = launch.kernel.inputs.findIndex((input) => input.name === name);
+  const input = launch.kernel.inputs[slot];
+  if (input === undefined || input.kind !== kind || input.dims.length !== 1 || input.dims[0] !== "H") {
+    throw new DiagnosticError([diagnostic("STP314", `the estimator writes input \`${name}\`, which pattern ${launch.kernel.name} does not read as ${kind}[H]`, {
+      hint: "an estimator fills a per-head input of its pattern: index[H] for vertical_slash, blocks[H](b, b) for block_top_k",
+    })]);
+  }
+  return slot;
+}
+
+/**
+ * Runs an estimator on the device: writes the runtime inputs it chooses straight into the launch's packed
+ * inputs, where the index builder and the attention kernel read them. Nothing goes through the host.
+ */
+export async function dispatchEstimator(context: WebGpuContext, estimator: Estimator, launch: KernelLaunch, buffers: AttentionBuffers): Promise<void> {
+  const { Q, K, H, KVH } = buffers.sizes;
+  const D = launch.kernel.headDim;
+  const device = context.device;
+  const scratch: GPUBuffer[] = [];
+  const storage = (words: number): GPUBuffer => {
+    const buffer = device.createBuffer({ size: Math.max(16, words * 4), usage: GPUBufferUsage.STORAGE });
+    scratch.push(buffer);
+    return buffer;
+  };
+  const uniform = (values: readonly number[], floats: readonly number[] = []): GPUBuffer => {
+    const data = new ArrayBuffer(Math.max(16, Math.ceil((values.length + floats.length) / 4) * 16));
+    new Int32Array(data).set(values);
+    new Float32Array(data).set(floats, values.length);
+    const buffer = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(buffer, 0, data);
+    scratch.push(buffer);
+    return buffer;
+  };
+  device.pushErrorScope("validation");
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  const dispatch = (code: string, bound: readonly [number, GPUBuffer][], grid: readonly [number, number, number]): void => {
+    const pipeline = pipelineOf(context, code);
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: bound.map(([binding, buffer]) => ({ binding, resource: { buffer } })) }));
+    pass.dispatchWorkgroups(...grid);
+  };
+  const aux = buffers.auxFor(launch);
+  const select = (keys: GPUBuffer, count: number, n: number, slot: number, problems: number, leafWords: number): void => {
+    dispatch(clearInputWgsl(), [[1, uniform([slot, H])], [2, aux]], [Math.ceil((leafWords * H) / 64), 1, 1]);
+    dispatch(selectTopWgsl(), [[0, keys], [1, uniform([count, n, slot, problems])], [2, aux]], [problems, 1, H]);
+  };
+  const groups = (n: number): number => Math.ceil(n / estimatorWorkgroup);
+  const dtype = launch.kernel.dtype;
+  switch (estimator.kind) {
+    case "verticalSlash": {
+      const vertical = outputSlot(launch, estimator.vertical, "index"), slash = outputSlot(launch, estimator.slash, "index");
+      const budgets = verticalSlashBudgets(estimator, K);
+      const rows = Math.min(budgets.lastQ, Q);
+      const params = uniform([Q, K, H, KVH, rows, D, estimator.firstColumns, estimator.nearDiagonals], [launch.kernel.scale]);
+      const probs = storage(H * rows * K), columns = storage(H * K), diagonals = storage(H * K);
+      dispatch(verticalSlashProbabilitiesWgsl(dtype), [[0, buffers.q], [1, buffers.k], [3, params], [4, probs]], [rows, 1, H]);
+      dispatch(verticalSlashScoresWgsl(dtype, false), [[3, params], [4, probs], [5, columns]], [groups(K), 1, H]);
+      dispatch(verticalSlashScoresWgsl(dtype, true), [[3, params], [4, probs], [5, diagonals]], [groups(K), 1, H]);
+      select(columns, K, budgets.vertical, vertical, 1, Math.ceil(K / 32));
+      select(diagonals, K, budgets.slash, slash, 1, Math.ceil(K / 32));
+      break;
+    }
+    case "blockTopK": {
+      const slot = outputSlot(launch, estimator.blocks, "blocks");
+      const rowBlocks = Math.ceil(Q / estimator.block), colBlocks = Math.ceil(K / estimator.block);
+      const params = uniform([Q, K, H, KVH, estimator.block, D, rowBlocks, colBlocks]);
+      const pooled = storage((H * rowBlocks + KVH * colBlocks) * D), keys = storage(H * rowBlocks * colBlocks);
+      dispatch(blockPoolWgsl(dtype), [[0, buffers.q], [1, buffers.k], [3, params], [4, pooled]], [groups(Math.max(rowBlocks, colBlocks) * D), 1, Math.max(H, KVH)]);
+      dispatch(blockScoresWgsl(dtype), [[3, params], [4, pooled], [5, keys]], [groups(rowBlocks * colBlocks), 1, H]);
+      select(keys, colBlocks, estimator.topK, slot, rowBlocks, Math.ceil((rowBlocks * colBlocks) / 32));
+      break;
+    }
+  }
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  const error = await device.popErrorScope();
+  for (const buffer of scratch) buffer.destroy();
+  if (error !== null) throw new Error(`WebGPU validation failed in the ${estimator.kind} estimator: ${error.message}`);
+}

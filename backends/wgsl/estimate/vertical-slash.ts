@@ -1,0 +1,93 @@
+import type { Dtype } from "../../../ir/kernel/kernel.js";
+import { tensorBindings } from "../emit.js";
+import { orderKeyWgsl } from "./select-top.js";
+
+/**
+ * The vertical-slash estimator on the device (reference: ir/estimate/vertical-slash.ts), three kernels before
+ * the shared top-n selection:
+ * 1. probabilities: one workgroup per head and last-query row computes the row's causal softmax over all
+ *    keys into a scratch buffer [head][row][K] (0 past the row's position);
+ * 2. columns: one invocation per head and key sums its column; the first columns are forced (+∞);
+ * 3. diagonals: one invocation per head and offset o sums p[row][position − o]; the near offsets are forced.
+ * Scores leave as order keys [head][K] (one buffer for columns, one for offsets) for the selection.
+ */
+export const estimatorWorkgroup = 64;
+
+const header = (dtype: Dtype): string => `${tensorBindings(dtype)}
+struct Estimate { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, rows: i32, head_dim: i32, first_columns: i32, near_diagonals: i32, scale: f32 }
+@group(0) @binding(3) var<uniform> params: Estimate;
+@group(0) @binding(4) var<storage, read_write> probs: array<f32>;
+`;
+
+export function verticalSlashProbabilitiesWgsl(dtype: Dtype): string {
+  return `// Stipple estimator: vertical-slash, softmax of the last query rows (generated, do not edit).
+${header(dtype)}
+var<workgroup> partial: array<f32, ${estimatorWorkgroup}>;
+
+// A workgroup max or sum (every invocation gets the result).
+fn reduce(local: u32, value: f32, is_max: bool) -> f32 {
+  workgroupBarrier();
+  partial[local] = value;
+  for (var stride = ${estimatorWorkgroup / 2}u; stride > 0u; stride >>= 1u) {
+    workgroupBarrier();
+    if (local < stride) {
+      let other = partial[local + stride];
+      partial[local] = select(partial[local] + other, max(partial[local], other), is_max);
+    }
+  }
+  return workgroupUniformLoad(&partial[0]);
+}
+
+@compute @workgroup_size(${estimatorWorkgroup})
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+  let Q = params.q_len;
+  let K = params.k_len;
+  let D = params.head_dim;
+  let head = i32(group.z);
+  let kv_head = head * params.kv_heads / params.heads;
+  let r = i32(group.x);
+  let row = Q - params.rows + r;
+  let position = K - Q + row;
+  let row_base = (head * params.rows + r) * K;
+  var row_max = -3.0e38;
+  for (var key = i32(local); key <= position; key += ${estimatorWorkgroup}) {
+    var dot = 0.0;
+    for (var d = 0; d < D; d++) { dot += q_at((head * Q + row) * D + d) * k_at((kv_head * K + key) * D + d); }
+    probs[row_base + key] = dot * params.scale;
+    row_max = max(row_max, dot * params.scale);
+  }
+  let m = reduce(local, row_max, true);
+  var sum = 0.0;
+  for (var key = i32(local); key <= position; key += ${estimatorWorkgroup}) { sum += exp(probs[row_base + key] - m); }
+  let total = reduce(local, sum, false);
+  for (var key = i32(local); key < K; key += ${estimatorWorkgroup}) {
+    probs[row_base + key] = select(0.0, exp(probs[row_base + key] - m) / total, key <= position);
+  }
+}
+`;
+}
+
+/** Column sums (`diagonal` false) or diagonal sums (true) of the probabilities, as order keys. */
+export function verticalSlashScoresWgsl(dtype: Dtype, diagonal: boolean): string {
+  return `// Stipple estimator: vertical-slash, ${diagonal ? "diagonal" : "column"} scores (generated, do not edit).
+${header(dtype)}${orderKeyWgsl}
+@group(0) @binding(5) var<storage, read_write> keys: array<u32>;
+
+@compute @workgroup_size(${estimatorWorkgroup})
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  let Q = params.q_len;
+  let K = params.k_len;
+  let head = i32(id.z);
+  let at = i32(id.x);
+  if (at >= K) { return; }
+  var sum = 0.0;
+  for (var r = 0; r < params.rows; r++) {
+    ${diagonal
+      ? "let key = K - Q + (Q - params.rows + r) - at;\n    if (key >= 0) { sum += probs[(head * params.rows + r) * K + key]; }"
+      : "sum += probs[(head * params.rows + r) * K + at];"}
+  }
+  let forced = at < ${diagonal ? "params.near_diagonals" : "params.first_columns"};
+  keys[head * K + at] = select(order_key(sum), POS_INF_KEY, forced);
+}
+`;
+}

@@ -1,0 +1,147 @@
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
+import { dispatchEstimator } from "../backends/wgsl/estimate/run.js";
+import { AttentionBuffers, dispatchAttention, readInputsBack } from "../backends/wgsl/run.js";
+import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
+import { blockTopKDefaults, verticalSlashDefaults, type Estimator } from "../ir/estimate/estimator.js";
+import { estimateVerticalSlash } from "../ir/estimate/vertical-slash.js";
+import { evaluateMask } from "../ir/mask/evaluate.js";
+import type { Tensor3 } from "../ir/reference/dense-attention.js";
+import { denseAttention } from "../ir/reference/dense-attention.js";
+import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
+import { lowerAttention } from "../passes/lower.js";
+import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
+
+/**
+ * The estimators on the software adapter against their TS references (ir/estimate/), and estimate → build →
+ * attend against the dense reference on the estimated mask. The device sums in f32 and the reference in
+ * f64, so an index may differ only where its reference score is within 1e-5 (relative) of the last one kept.
+ */
+let gpu: WebGpuContext;
+beforeAll(async () => {
+  gpu = await openWebGpu();
+}, 60_000);
+
+interface Problem {
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly qLen: number;
+  readonly kvLen: number;
+  readonly headDim: number;
+  readonly seed: number;
+}
+
+const problems = fc.record({
+  gqa: fc.constantFrom<[number, number]>([1, 1], [2, 1], [4, 2]),
+  kvLen: fc.integer({ min: 1, max: 400 }),
+  queryFraction: fc.constantFrom(1, 1, 0.5, 0.1),
+  headDim: fc.constantFrom(32, 64),
+  seed: fc.integer(),
+}).map(({ gqa: [heads, kvHeads], kvLen, queryFraction, headDim, seed }): Problem => ({ heads, kvHeads, kvLen, qLen: Math.max(1, Math.round(kvLen * queryFraction)), headDim, seed }));
+
+/** Placeholder inputs of the right shapes: the estimator overwrites them on the device. */
+function placeholders(name: "vertical_slash" | "block_sparse", problem: Problem, block: number): Record<string, unknown> {
+  if (name === "vertical_slash") return { vertical: Array.from({ length: problem.heads }, () => []), slash: Array.from({ length: problem.heads }, () => []) };
+  const rows = Math.ceil(problem.qLen / block), cols = Math.ceil(problem.kvLen / block);
+  return { blocks: Array.from({ length: problem.heads }, () => Array.from({ length: rows }, () => new Array<number>(cols).fill(0))) };
+}
+
+/** Runs the estimator on the device; returns the inputs it wrote and the attention output on them. */
+async function estimateOnDevice(name: "vertical_slash" | "block_sparse", params: Record<string, number>, estimator: Estimator, problem: Problem, q: Float32Array, k: Float32Array, v: Float32Array) {
+  const block = params["block"] ?? 64;
+  const shape = { qLen: problem.qLen, kvLen: problem.kvLen, heads: problem.heads, kvHeads: problem.kvHeads };
+  const binding = bindOrThrow(examplePattern(name), shape, params, placeholders(name, problem, block));
+  const [launch] = lowerAttention(binding, 0, { headDim: problem.headDim, dtype: "f32", blockM: 16, blockN: 32 });
+  if (launch === undefined) throw new Error("no launch");
+  const buffers = new AttentionBuffers(gpu, { q, k, v }, binding.sizes, launch.kernel);
+  try {
+    await dispatchEstimator(gpu, estimator, launch, buffers);
+    await dispatchAttention(gpu, [launch], buffers);
+    const inputs = await readInputsBack(gpu, launch, buffers);
+    const out = new Float32Array(await readOut(buffers));
+    return { inputs, out, estimated: bindOrThrow(examplePattern(name), shape, params, inputs) };
+  } finally {
+    buffers.destroy();
+  }
+}
+
+async function readOut(buffers: AttentionBuffers): Promise<ArrayBuffer> {
+  const staging = gpu.device.createBuffer({ size: buffers.outLength * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = gpu.device.createCommandEncoder();
+  encoder.copyBufferToBuffer(buffers.out, 0, staging, 0, buffers.outLength * 4);
+  gpu.device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const data = staging.getMappedRange().slice(0);
+  staging.unmap();
+  staging.destroy();
+  return data;
+}
+
+/** Selected sets agree, but for indices whose score ties the last kept one within 1e-5. */
+function expectSameSelection(device: readonly number[], reference: readonly number[], scores: ArrayLike<number>, what: string): void {
+  const kept = new Set(reference);
+  const threshold = Math.min(...reference.map((at) => scores[at] ?? 0));
+  const nearTie = (at: number): boolean => Math.abs((scores[at] ?? 0) - threshold) <= 1e-5 * Math.max(1e-30, Math.abs(threshold));
+  expect(device.length, `${what}: count`).toBe(reference.length);
+  for (const at of device) if (!kept.has(at)) expect(nearTie(at), `${what}: device chose ${at}, reference did not (score ${scores[at]}, threshold ${threshold})`).toBe(true);
+}
+
+function tensors(problem: Problem): { q: Float32Array; k: Float32Array; v: Float32Array; q3: Tensor3; k3: Tensor3; v3: Tensor3 } {
+  const { heads, kvHeads, qLen, kvLen, headDim: D, seed } = problem;
+  const q = randomTensor(heads * qLen * D, seed, 2), k = randomTensor(kvHeads * kvLen * D, seed + 1, 2), v = randomTensor(kvHeads * kvLen * D, seed + 2);
+  return { q, k, v, q3: { shape: [heads, qLen, D], data: q }, k3: { shape: [kvHeads, kvLen, D], data: k }, v3: { shape: [kvHeads, kvLen, D], data: v } };
+}
+
+/** The attention output must equal the dense reference on the mask the estimator chose. */
+function expectAttentionOn(estimated: ReturnType<typeof bindOrThrow>, t: ReturnType<typeof tensors>, out: Float32Array): void {
+  const reference = denseAttention({ q: t.q3, k: t.k3, v: t.v3, maskOf: (h) => evaluateMask(estimated, h, 0) });
+  const { maxAbsError, scale } = compareOutputs(reference.out, out);
+  expect(maxAbsError / scale).toBeLessThanOrEqual(outputTolerance.f32);
+}
+
+describe("estimators on the device", () => {
+  it("vertical-slash selects the reference's columns and offsets, and the kernel attends exactly on them", async () => {
+    await fc.assert(
+      fc.asyncProperty(problems, fc.integer({ min: 1, max: 80 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 }),
+        async (problem, lastQ, verticalSize, slashSize, firstColumns, nearDiagonals) => {
+          const estimator: Estimator = { kind: "verticalSlash", vertical: "vertical", slash: "slash", lastQ, verticalSize, slashSize, firstColumns, nearDiagonals };
+          const t = tensors(problem);
+          const reference = estimateVerticalSlash(t.q3, t.k3, estimator);
+          const { inputs, out, estimated } = await estimateOnDevice("vertical_slash", {}, estimator, problem, t.q, t.k, t.v);
+          const vertical = inputs["vertical"] as number[][], slash = inputs["slash"] as number[][];
+          for (let h = 0; h < problem.heads; h++) {
+            expectSameSelection(vertical[h] ?? [], reference.vertical[h] ?? [], reference.columnScores[h] ?? [], `head ${h} columns`);
+            expectSameSelection(slash[h] ?? [], reference.slash[h] ?? [], reference.diagonalScores[h] ?? [], `head ${h} offsets`);
+          }
+          expectAttentionOn(estimated, t, out);
+        }),
+      { numRuns: Number(process.env.STIPPLE_RUNS ?? 12) },
+    );
+  });
+
+  it("block top-k selects the reference's key blocks per query block, and the kernel attends exactly on them", async () => {
+    await fc.assert(
+      fc.asyncProperty(problems, fc.integer({ min: 1, max: 48 }), fc.integer({ min: 0, max: 12 }), async (problem, block, topK) => {
+        const estimator: Estimator = { kind: "blockTopK", blocks: "blocks", block, topK };
+        const t = tensors(problem);
+        const reference = estimateBlockTopK(t.q3, t.k3, estimator);
+        const { inputs, out, estimated } = await estimateOnDevice("block_sparse", { block }, estimator, problem, t.q, t.k, t.v);
+        const blocks = inputs["blocks"] as number[][][];
+        for (let h = 0; h < problem.heads; h++) {
+          (reference.blocks[h] ?? []).forEach((row, b) => {
+            const chosen = (set: readonly number[]): number[] => set.flatMap((x, c) => (x === 1 ? [c] : []));
+            expectSameSelection(chosen(blocks[h]?.[b] ?? []), chosen(row), reference.scores[h]?.[b] ?? [], `head ${h} query block ${b}`);
+          });
+        }
+        expectAttentionOn(estimated, t, out);
+      }),
+      { numRuns: Number(process.env.STIPPLE_RUNS ?? 12) },
+    );
+  });
+
+  it("has MInference's defaults", () => {
+    expect(verticalSlashDefaults).toEqual({ lastQ: 64, verticalSize: 1000, slashSize: 6096, firstColumns: 30, nearDiagonals: 100 });
+    expect(blockTopKDefaults).toEqual({ block: 64, topK: 100 });
+  });
+});
