@@ -24,6 +24,7 @@ export const catalog = {
   STP206: { severity: "error", title: "per-position ids used outside an equality" },
   STP207: { severity: "error", title: "runtime input argument mismatch" },
   STP208: { severity: "error", title: "invalid parameter declaration" },
+  STP209: { severity: "error", title: "invalid estimator" },
   STP301: { severity: "error", title: "unknown parameter" },
   STP302: { severity: "error", title: "parameter value is not an integer" },
   STP303: { severity: "error", title: "parameter out of range" },

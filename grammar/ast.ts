@@ -29,6 +29,16 @@ export interface PatternDecl {
   readonly name: Ident;
   readonly params: readonly ParamDecl[];
   readonly body: Expr;
+  /** `estimate vertical_slash(vertical, slash, last_q = 64)`: how to choose the runtime inputs from q and k. */
+  readonly estimate?: EstimateClause;
+  readonly span: Span;
+}
+
+/** The estimator a pattern names: positional arguments name the inputs it writes, named ones set it. */
+export interface EstimateClause {
+  readonly kind: "estimate";
+  readonly name: Ident;
+  readonly args: readonly Arg[];
   readonly span: Span;
 }
 

@@ -1,7 +1,7 @@
 import { EmbeddedActionsParser, type IToken, type TokenType } from "chevrotain";
 import type { Span } from "../diagnostics/source.js";
 import type {
-  Arg, BinaryOp, Expr, Ident, ImportDecl, InputParamDecl, InputTypeAst, IntParamDecl, IntRange,
+  Arg, BinaryOp, EstimateClause, Expr, Ident, ImportDecl, InputParamDecl, InputTypeAst, IntParamDecl, IntRange,
   ParamDecl, PatternDecl, SignedInt,
 } from "./ast.js";
 import { syntaxMessages } from "./messages.js";
@@ -69,10 +69,21 @@ export class StipParser extends EmbeddedActionsParser {
     });
     this.CONSUME(T.Equals);
     const body = this.SUBRULE(this.expr);
+    const estimate = this.OPTION2(() => this.SUBRULE(this.estimateClause));
     return this.ACTION(() => ({
-      kind: "pattern", name: this.ident(name), params, body,
-      span: { file: this.file, start: keyword.startOffset, end: body.span.end },
+      kind: "pattern", name: this.ident(name), params, body, ...(estimate === undefined ? {} : { estimate }),
+      span: { file: this.file, start: keyword.startOffset, end: (estimate ?? body).span.end },
     }));
+  });
+
+  private estimateClause = this.RULE("estimateClause", (): EstimateClause => {
+    const keyword = this.CONSUME(T.Estimate);
+    const name = this.CONSUME(T.Identifier);
+    const args: Arg[] = [];
+    this.CONSUME(T.LParen);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => args.push(this.SUBRULE(this.arg)) });
+    const close = this.CONSUME(T.RParen);
+    return this.ACTION(() => ({ kind: "estimate", name: this.ident(name), args, span: this.span(keyword, close) }));
   });
 
   private param = this.RULE("param", (): ParamDecl =>

@@ -1,4 +1,4 @@
-import type { Expr, FileAst, InputTypeAst, Item, ParamDecl, PatternDecl } from "./ast.js";
+import type { Arg, Expr, FileAst, InputTypeAst, Item, ParamDecl, PatternDecl } from "./ast.js";
 
 /**
  * Prints an AST back as `.stip` source with the fewest parentheses that keep its structure: parsing the
@@ -20,7 +20,12 @@ export function printItem(item: Item): string {
 
 function printPattern(pattern: PatternDecl): string {
   const params = pattern.params.length === 0 ? "" : `(${pattern.params.map(printParam).join(", ")})`;
-  return `pattern ${pattern.name.name}${params} =\n  ${printExpr(pattern.body)}`;
+  const estimate = pattern.estimate === undefined ? "" : `\n  estimate ${pattern.estimate.name.name}(${printArgs(pattern.estimate.args)})`;
+  return `pattern ${pattern.name.name}${params} =\n  ${printExpr(pattern.body)}${estimate}`;
+}
+
+function printArgs(args: readonly Arg[]): string {
+  return args.map((a) => (a.name === undefined ? "" : `${a.name.name} = `) + printExpr(a.value)).join(", ");
 }
 
 function printParam(param: ParamDecl): string {
@@ -113,7 +118,7 @@ export function printExpr(expr: Expr): string {
     case "in":
       return `${printAt(expr.element, Level.Sum)} in ${printAt(expr.set, Level.Sum)}`;
     case "call":
-      return `${expr.callee.name}(${expr.args.map((a) => (a.name === undefined ? "" : `${a.name.name} = `) + printExpr(a.value)).join(", ")})`;
+      return `${expr.callee.name}(${printArgs(expr.args)})`;
     case "index":
       return `${expr.target.name}[${expr.indices.map(printExpr).join(", ")}]`;
     case "tuple":

@@ -14,6 +14,7 @@ export const Then = keyword("then");
 export const Else = keyword("else");
 export const In = keyword("in");
 export const Int = keyword("int");
+export const Estimate = keyword("estimate");
 
 export const Integer = createToken({ name: "Integer", pattern: /[0-9][0-9_]*/ });
 export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"[^"\n]*"/ });
@@ -49,7 +50,7 @@ export const allTokens: TokenType[] = [
   WhiteSpace, Comment,
   // `in` last: it is a prefix of `input` and `int`, which must win. Input type names (index, blocks, ids,
   // bool) are plain identifiers, so inputs may be called `blocks` or `ids`.
-  Pattern, Import, Input, Int, If, Then, Else, In,
+  Pattern, Import, Input, Int, Estimate, If, Then, Else, In,
   Identifier, Integer, StringLiteral,
   LessEq, GreaterEq, EqEq, NotEq, Less, Greater, Equals, Bang, Amp, Pipe,
   Plus, Minus, Star, Slash, Percent, DotDot, LParen, RParen, LBracket, RBracket, Comma, Colon,

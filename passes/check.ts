@@ -4,6 +4,7 @@ import type { Interval } from "../ir/pattern/analysis.js";
 import * as P from "../ir/pattern/nodes.js";
 import type { InputRef, IntNode } from "../ir/pattern/nodes.js";
 import type { InputInfo, ParamInfo, PatternDef } from "../ir/pattern/pattern.js";
+import { checkEstimate } from "./check-estimate.js";
 import { ExprChecker } from "./check-expr.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import { reservedNames, type ProgramContext, type Scope } from "./check-scope.js";
@@ -154,8 +155,9 @@ function checkPattern(decl: PatternDecl, program: ProgramContext, report: (d: Di
     inputRefs.set(ref.name, ref);
   }
   const body = expressions.bool(decl.body, scope);
+  const estimator = decl.estimate === undefined ? undefined : checkEstimate(decl.estimate, expressions, scope);
   if (body === undefined || errors > 0) return undefined;
-  return { name: decl.name.name, span: decl.name.span, params, inputs, body };
+  return { name: decl.name.name, span: decl.name.span, params, inputs, body, ...(estimator === undefined ? {} : { estimator }) };
 }
 
 function checkIntParam(declared: IntParamDecl, report: (d: Diagnostic) => void): ParamInfo | undefined {

@@ -1,10 +1,10 @@
 import fc from "fast-check";
-import type { BinaryOp, Expr, FileAst, Ident, Item, ParamDecl } from "../grammar/ast.js";
+import type { Arg, BinaryOp, EstimateClause, Expr, FileAst, Ident, Item, ParamDecl } from "../grammar/ast.js";
 
 /** Random syntax trees (not necessarily well typed) and random well-typed pattern sources for property tests. */
 
 const span = { file: "random.stip", start: 0, end: 0 };
-const keywords = new Set(["pattern", "import", "input", "if", "then", "else", "in", "int"]);
+const keywords = new Set(["pattern", "import", "input", "if", "then", "else", "in", "int", "estimate"]);
 
 export const identifier: fc.Arbitrary<string> = fc
   .stringMatching(/^[a-z_][a-z0-9_]{0,6}$/)
@@ -61,9 +61,15 @@ const paramDecl: fc.Arbitrary<ParamDecl> = fc.oneof(
   })),
 );
 
+const args: fc.Arbitrary<Arg[]> = fc.array(fc.record({ name: fc.option(ident, { nil: undefined }), value: exprAst }), { maxLength: 3 })
+  .map((list) => list.map((a) => (a.name === undefined ? { value: a.value } : { name: a.name, value: a.value })));
+
+const estimateClause: fc.Arbitrary<EstimateClause> = fc.record({ name: ident, args }).map((r) => ({ kind: "estimate", ...r, span }));
+
 const item: fc.Arbitrary<Item> = fc.oneof(
   fc.stringMatching(/^[a-z_./]{1,12}$/).map((path): Item => ({ kind: "import", path, span })),
-  fc.record({ name: ident, params: fc.array(paramDecl, { maxLength: 3 }), body: exprAst }).map((r): Item => ({ kind: "pattern", ...r, span })),
+  fc.record({ name: ident, params: fc.array(paramDecl, { maxLength: 3 }), body: exprAst, estimate: fc.option(estimateClause, { nil: undefined }) })
+    .map(({ estimate, ...r }): Item => ({ kind: "pattern", ...r, ...(estimate === undefined ? {} : { estimate }), span })),
 );
 
 export const fileAst: fc.Arbitrary<FileAst> = fc.array(item, { maxLength: 4 }).map((items) => ({ kind: "file", path: "random.stip", items }));

@@ -3,7 +3,7 @@ import { shapeText } from "../../compiler/bind-inputs.js";
 import { nodeHost } from "../../compiler/node-host.js";
 import { compileProgram, programFailed } from "../../compiler/program.js";
 import { dynamismOf, type PatternDef } from "../../ir/pattern/pattern.js";
-import { printInputRef } from "../../ir/pattern/print.js";
+import { printEstimatorDecl, printInputRef } from "../../ir/pattern/print.js";
 import { CommandFailed, printDiagnostics } from "../io.js";
 
 export function registerCheck(program: Command): void {
@@ -34,6 +34,7 @@ function describe(def: PatternDef) {
     kind: dynamismOf(def),
     params: def.params.map((p) => ({ name: p.name, default: p.default ?? null, min: p.min ?? null, max: p.max ?? null })),
     inputs: def.inputs.map((i) => ({ name: i.ref.name, type: printInputRef(i.ref), shape: shapeText(i.ref) })),
+    estimator: def.estimator === undefined ? null : printEstimatorDecl(def.estimator),
   };
 }
 
@@ -49,6 +50,7 @@ function textReport(entry: { file: string; patterns: ReturnType<typeof describe>
     lines.push(`    parameters: ${params.length === 0 ? "none" : params.join(", ")}`);
     if (p.inputs.length === 0) lines.push("    runtime inputs: none");
     else for (const i of p.inputs) lines.push(`    runtime input ${i.name}: ${i.type} — ${i.shape}`);
+    if (p.estimator !== null) lines.push(`    ${p.estimator} (run --estimate chooses the inputs on the device)`);
   }
   return lines.join("\n") + "\n";
 }

@@ -1,6 +1,6 @@
 import type { Span } from "../../diagnostics/source.js";
 import { hash64 } from "../../util/hash.js";
-import { childrenOf, type BoolNode, type InputRef, type PatternNode } from "./nodes.js";
+import { childrenOf, type BoolNode, type InputRef, type IntNode, type PatternNode } from "./nodes.js";
 
 /** An integer parameter of a pattern: bound when a kernel is compiled or launched. */
 export interface ParamInfo {
@@ -24,6 +24,20 @@ export interface PatternDef {
   readonly params: readonly ParamInfo[];
   readonly inputs: readonly InputInfo[];
   readonly body: BoolNode;
+  /** The estimator the pattern names, if any: how `run --estimate` chooses its runtime inputs. */
+  readonly estimator?: EstimatorDecl;
+}
+
+/**
+ * A checked `estimate NAME(outputs…, setting = value)` clause: the estimator's catalog name
+ * (ir/estimate/catalog.ts), the inputs it writes, and its settings as integer expressions over parameters
+ * and sizes (evaluated when the pattern is bound).
+ */
+export interface EstimatorDecl {
+  readonly name: string;
+  readonly outputs: readonly string[];
+  readonly settings: ReadonlyMap<string, IntNode>;
+  readonly span: Span;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { assertNever } from "../../util/hash.js";
 import type { BoolNode, InputRef, IntNode, PatternNode } from "./nodes.js";
-import type { PatternDef } from "./pattern.js";
+import type { EstimatorDecl, PatternDef } from "./pattern.js";
 
 /**
  * Prints Pattern IR in `.stip` expression syntax (what `stipple ir --stage pattern` shows). Calls are already
@@ -13,7 +13,14 @@ export function printPatternDef(pattern: PatternDef): string {
   });
   const inputs = pattern.inputs.map((i) => `input ${i.ref.name}: ${printInputRef(i.ref)}`);
   const all = [...params, ...inputs];
-  return `pattern ${pattern.name}${all.length === 0 ? "" : `(${all.join(", ")})`} =\n  ${printNode(pattern.body)}\n`;
+  const estimate = pattern.estimator === undefined ? "" : `  ${printEstimatorDecl(pattern.estimator)}\n`;
+  return `pattern ${pattern.name}${all.length === 0 ? "" : `(${all.join(", ")})`} =\n  ${printNode(pattern.body)}\n${estimate}`;
+}
+
+/** `estimate NAME(outputs…, setting = value, …)`, settings in source order. */
+export function printEstimatorDecl(estimator: EstimatorDecl): string {
+  const settings = [...estimator.settings].map(([name, value]) => `${name} = ${printNode(value)}`);
+  return `estimate ${estimator.name}(${[...estimator.outputs, ...settings].join(", ")})`;
 }
 
 export function printInputRef(input: InputRef): string {
