@@ -3,7 +3,7 @@
  *   compileProgram (parse → check) → bindPattern (parameters, lengths, inputs) → evaluateMask / denseAttention
  * Planning and kernels build on the same Binding.
  */
-export { compile, type CompileOptions, type CompiledPattern, type AttentionShape } from "./compiler/compile.js";
+export { compile, type CompileOptions, type CompiledPattern, type AttentionShape, type RunRequest } from "./compiler/compile.js";
 export { compileProgram, selectPattern, type Program } from "./compiler/program.js";
 export { memoryHost, loadProgram, type SourceHost } from "./compiler/load.js";
 export { nodeHost } from "./compiler/node-host.js";
@@ -22,7 +22,13 @@ export { planPattern } from "./passes/plan.js";
 export { printKernel, type AttentionKernel, type KernelLaunch } from "./ir/kernel/kernel.js";
 export { emitWgsl } from "./backends/wgsl/emit.js";
 export { openWebGpu, type WebGpuContext } from "./backends/wgsl/device.js";
-export { runAttention, dispatchAttention, AttentionBuffers } from "./backends/wgsl/run.js";
+export { runAttention, dispatchAttention, buildTileIndexOnDevice, readInputsBack, AttentionBuffers } from "./backends/wgsl/run.js";
+export { dispatchEstimator } from "./backends/wgsl/estimate/run.js";
+export { runEstimatedAttention, type EstimatedAttention } from "./backends/wgsl/estimate/attend.js";
+export { estimatorOf, estimatorCatalog } from "./ir/estimate/catalog.js";
+export { printEstimator, type Estimator } from "./ir/estimate/estimator.js";
+export { estimateVerticalSlash } from "./ir/estimate/vertical-slash.js";
+export { estimateBlockTopK } from "./ir/estimate/block-top-k.js";
 export type { AttentionTensors, AttentionResult } from "./backends/tensors.js";
 export { emitCuda } from "./backends/cuda/emit.js";
 export { compileCuda, type CompiledPtx } from "./backends/cuda/compile.js";

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { bindPattern, checkHeadLayer } from "../compiler/bind.js";
+import { bindPattern, checkHeadLayer, estimatedInputs } from "../compiler/bind.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { nodeHost } from "../compiler/node-host.js";
 import { compileProgram, programFailed, selectPattern, type Program } from "../compiler/program.js";
@@ -18,6 +18,8 @@ export interface BindingOptions {
   readonly layers?: string;
   readonly head?: string;
   readonly layer?: string;
+  /** run: the pattern's estimator chooses the inputs it names (they are bound empty here). */
+  readonly estimate?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -70,7 +72,10 @@ export function bindFromOptions(file: string, options: BindingOptions): BoundSel
   const qLen = integerOption(options.qLen, "--q-len");
   const kvLen = integerOption(options.kvLen, "--kv-len");
   const heads = integerOption(options.heads, "--heads", 1);
+  const estimated = options.estimate === true ? estimatedInputs(pattern) : new Set<string>();
+  if (!(estimated instanceof Set)) return fail([estimated]);
   const bound = bindPattern(pattern, {
+    estimated,
     params,
     inputs,
     shape: { qLen, kvLen, heads, kvHeads: integerOption(options.kvHeads, "--kv-heads", heads), layers: integerOption(options.layers, "--layers", 1) },
@@ -83,3 +88,4 @@ export function bindFromOptions(file: string, options: BindingOptions): BoundSel
   if (problems.length > 0) fail(problems);
   return { program, binding: bound.value, head, layer };
 }
+

@@ -8,7 +8,8 @@ import type { InputInfo, PatternDef } from "../ir/pattern/pattern.js";
 /**
  * Checks raw runtime inputs (parsed JSON or arrays from the API) against the pattern's declarations and the
  * lengths: index lists per head, block matrices of ⌈Q/rows⌉ × ⌈K/cols⌉, one id per key, 0/1 tables.
- * `describe` names where a value came from ("vertical.json") for messages.
+ * `describe` names where a value came from ("vertical.json") for messages. Inputs in `estimated` are written
+ * on the device by the pattern's estimator: they are bound empty, of the right shape, and must not be given.
  */
 export function bindInputs(
   pattern: PatternDef,
@@ -16,11 +17,22 @@ export function bindInputs(
   params: ReadonlyMap<string, number>,
   sizes: Sizes,
   describe: (name: string) => string = (name) => `input \`${name}\``,
+  estimated: ReadonlySet<string> = new Set(),
 ): { inputs: Map<string, BoundInput>; diagnostics: Diagnostic[] } {
   const inputs = new Map<string, BoundInput>();
   const diagnostics: Diagnostic[] = [];
   for (const info of pattern.inputs) {
     const value = raw.get(info.ref.name);
+    if (estimated.has(info.ref.name)) {
+      if (value !== undefined) {
+        diagnostics.push(diagnostic("STP314", `${describe(info.ref.name)} is given, but the estimator chooses it`, {
+          span: info.span, hint: `leave --input ${info.ref.name} out, or run without --estimate`,
+        }));
+        continue;
+      }
+      inputs.set(info.ref.name, emptyInput(info.ref, params, sizes));
+      continue;
+    }
     if (value === undefined) {
       diagnostics.push(diagnostic("STP304", `pattern \`${pattern.name}\` needs the runtime input \`${info.ref.name}\``, {
         span: info.span, hint: `give it with --input ${info.ref.name}=FILE.json (${shapeText(info.ref)})`,
@@ -52,6 +64,29 @@ export function shapeText(ref: InputRef): string {
 
 function sizesText(sizes: Sizes): string {
   return `Q = ${sizes.Q}, K = ${sizes.K}, H = ${sizes.H}, KVH = ${sizes.KVH}, L = ${sizes.L}`;
+}
+
+/** An input with nothing set (no index, no block), of the shape the lengths give: an estimator fills it. */
+function emptyInput(ref: InputRef, params: ReadonlyMap<string, number>, sizes: Sizes): BoundInput {
+  const extents = ref.dims.filter((axis) => axis !== "K").map((axis) => sizes[axis]);
+  const count = extents.reduce((n, extent) => n * extent, 1);
+  const leaf = (): InputLeaf => {
+    switch (ref.kind) {
+      case "index":
+        return { kind: "index", members: new Uint8Array(sizes.K), values: new Int32Array(0) };
+      case "blocks": {
+        const [rowSize, colSize] = ref.blockSize ?? [];
+        const rows = rowSize === undefined ? 1 : Math.ceil(sizes.Q / evalConstant(rowSize, params, sizes));
+        const cols = colSize === undefined ? 1 : Math.ceil(sizes.K / evalConstant(colSize, params, sizes));
+        return { kind: "blocks", rows, cols, bits: new Uint8Array(rows * cols) };
+      }
+      case "bool":
+        return { kind: "bool", value: false };
+      case "ids":
+        return { kind: "ids", ids: new Float64Array(sizes.K) };
+    }
+  };
+  return ref.kind === "ids" ? { ref, extents: [sizes.K], leaves: [leaf()] } : { ref, extents, leaves: Array.from({ length: count }, leaf) };
 }
 
 function bindInput(info: InputInfo, value: unknown, params: ReadonlyMap<string, number>, sizes: Sizes, problems: string[]): BoundInput | undefined {

@@ -20,6 +20,8 @@ export interface BindRequest {
   readonly inputs?: ReadonlyMap<string, unknown>;
   /** Names where an input came from, for messages ("doc.json"). */
   readonly describeInput?: (name: string) => string;
+  /** Inputs the pattern's estimator writes on the device: bound empty, and not to be given. */
+  readonly estimated?: ReadonlySet<string>;
 }
 
 export function bindPattern(pattern: PatternDef, request: BindRequest): Result<Binding> {
@@ -30,7 +32,7 @@ export function bindPattern(pattern: PatternDef, request: BindRequest): Result<B
   if (diagnostics.length > 0) return failed(diagnostics);
   const divisorProblems = checkDivisors(pattern, params, sizes);
   if (divisorProblems.length > 0) return failed(divisorProblems);
-  const bound = bindInputs(pattern, request.inputs ?? new Map(), params, sizes, request.describeInput);
+  const bound = bindInputs(pattern, request.inputs ?? new Map(), params, sizes, request.describeInput, request.estimated);
   if (bound.diagnostics.length > 0) return failed(bound.diagnostics);
   return ok({ pattern, params, sizes, inputs: bound.inputs });
 }
@@ -67,4 +69,16 @@ export function checkHeadLayer(binding: Binding, head: number, layer: number): D
     problems.push(diagnostic("STP311", `layer ${layer} is outside 0…${L - 1}`, { span: binding.pattern.span, hint: "raise --layers or lower --layer" }));
   }
   return problems;
+}
+
+/** The inputs a pattern's estimator writes (`run --estimate`); a pattern that names none cannot be estimated. */
+export function estimatedInputs(pattern: PatternDef): Set<string> | Diagnostic {
+  if (pattern.estimator === undefined) {
+    const kinds = new Set(pattern.inputs.map((i) => i.ref.kind));
+    const example = kinds.has("blocks") ? "e.g. `estimate block_top_k(blocks, top_k = 16)`" : kinds.has("index") ? "e.g. `estimate vertical_slash(vertical, slash, last_q = 64)`" : "(estimators fill index[H] and blocks[H] inputs)";
+    return diagnostic("STP314", `pattern \`${pattern.name}\` names no estimator, so --estimate cannot choose its inputs`, {
+      span: pattern.span, hint: `add an estimate clause after its body ${example}, or give the inputs (--input, or shape.inputs)`,
+    });
+  }
+  return new Set(pattern.estimator.outputs);
 }

@@ -6,6 +6,8 @@ import type { AttentionResult } from "../backends/tensors.js";
 import type { WebGpuContext } from "../backends/wgsl/device.js";
 import { emitWgsl } from "../backends/wgsl/emit.js";
 import { runAttention } from "../backends/wgsl/run.js";
+import { runEstimatedAttention } from "../backends/wgsl/estimate/attend.js";
+import { estimatorOf } from "../ir/estimate/catalog.js";
 import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
 import { diagnostic, DiagnosticError, failed, hasErrors, ok, type Result } from "../diagnostics/diagnostic.js";
 import type { Dtype, KernelLaunch } from "../ir/kernel/kernel.js";
@@ -14,7 +16,7 @@ import type { PatternDef } from "../ir/pattern/pattern.js";
 import type { BlockPlan, Schedule } from "../ir/plan/plan.js";
 import { lowerAttention } from "../passes/lower.js";
 import { planPattern } from "../passes/plan.js";
-import { bindPattern, type LaunchShape } from "./bind.js";
+import { bindPattern, estimatedInputs, type LaunchShape } from "./bind.js";
 import { memoryHost, type SourceHost } from "./load.js";
 import { nodeHost } from "./node-host.js";
 import { compileProgram, selectPattern } from "./program.js";
@@ -52,7 +54,16 @@ export interface CompiledPattern {
    * v [KVH, K, D] as Float32Arrays (rounded to f16/bf16 on the host for cuda); a bad shape or input throws
    * DiagnosticError.
    */
-  run(device: WebGpuContext | CudaContext, tensors: { q: Float32Array; k: Float32Array; v: Float32Array }, shape: AttentionShape): Promise<AttentionResult>;
+  run(device: WebGpuContext | CudaContext, tensors: { q: Float32Array; k: Float32Array; v: Float32Array }, shape: AttentionShape, options?: RunRequest): Promise<AttentionResult & { readonly inputs?: Record<string, unknown> }>;
+}
+
+export interface RunRequest {
+  /**
+   * Let the pattern's estimator (its `estimate` clause) choose the inputs it names, on the device, before the
+   * index builder and the kernel run: estimate → build → attend in one call. The chosen inputs come back in
+   * `inputs` (the shapes `shape.inputs` takes). WebGPU only for now.
+   */
+  readonly estimate?: boolean;
 }
 
 /**
@@ -70,12 +81,12 @@ export function compile(source: string | { readonly file: string }, options: Com
   const schedule = options.schedule ?? (target === "cuda" ? cudaTile : { blockM: defaultBlockM, blockN: defaultBlockN(options.headDim) });
   const dtype = options.dtype ?? (target === "cuda" ? "f16" : "f32");
   const layer = options.layer ?? 0;
-  const bind = (shape: AttentionShape): Result<Binding> =>
-    bindPattern(pattern, { params: new Map(Object.entries(options.params ?? {})), shape, inputs: new Map(Object.entries(shape.inputs ?? {})) });
+  const bind = (shape: AttentionShape, estimated: ReadonlySet<string> = new Set()): Result<Binding> =>
+    bindPattern(pattern, { params: new Map(Object.entries(options.params ?? {})), shape, inputs: new Map(Object.entries(shape.inputs ?? {})), estimated });
+  const lower = (bound: Binding): KernelLaunch[] => lowerAttention(bound, layer, { headDim: options.headDim, dtype, ...schedule });
   const launches = (shape: AttentionShape): Result<KernelLaunch[]> => {
     const bound = bind(shape);
-    if (!bound.ok) return failed(bound.diagnostics);
-    return ok(lowerAttention(bound.value, layer, { headDim: options.headDim, dtype, ...schedule }));
+    return bound.ok ? ok(lower(bound.value)) : failed(bound.diagnostics);
   };
   const nominal = launches({ qLen: 1, kvLen: 1, inputs: placeholderInputs(pattern) });
   const [first] = nominal.ok ? nominal.value : [];
@@ -97,15 +108,21 @@ export function compile(source: string | { readonly file: string }, options: Com
       return bound.ok ? ok(planPattern(bound.value, { head, layer }, schedule).plan) : failed(bound.diagnostics);
     },
     launches,
-    run: async (device, tensors, shape) => {
-      const planned = launches(shape);
-      if (!planned.ok) throw new DiagnosticError(planned.diagnostics);
-      const bound = bind(shape);
-      if (!bound.ok) throw new DiagnosticError(bound.diagnostics);
+    run: async (device, tensors, shape, request = {}) => {
       if (device.backend !== (target === "cuda" ? "cuda" : "webgpu")) {
         throw new DiagnosticError([diagnostic("STP902", `this pattern was compiled for ${target}, but run on a ${device.backend} device`, { hint: target === "cuda" ? "pass openCuda()" : "pass openWebGpu(), or compile with target: \"cuda\"" })]);
       }
-      return device.backend === "cuda" ? runCudaAttention(device, planned.value, tensors, bound.value.sizes) : runAttention(device, planned.value, tensors, bound.value.sizes);
+      const estimated = request.estimate === true ? estimatedInputs(pattern) : new Set<string>();
+      if (!(estimated instanceof Set)) throw new DiagnosticError([estimated]);
+      if (estimated.size > 0 && device.backend === "cuda") {
+        throw new DiagnosticError([diagnostic("STP501", "the CUDA backend has no estimators yet (it runs static patterns)", { hint: "estimate on a WebGPU device" })]);
+      }
+      const bound = bind(shape, estimated);
+      if (!bound.ok) throw new DiagnosticError(bound.diagnostics);
+      const planned = lower(bound.value);
+      if (device.backend === "cuda") return runCudaAttention(device, planned, tensors, bound.value.sizes);
+      const estimator = estimated.size > 0 ? estimatorOf(bound.value) : undefined;
+      return estimator === undefined ? runAttention(device, planned, tensors, bound.value.sizes) : runEstimatedAttention(device, estimator, planned, tensors, bound.value.sizes);
     },
   };
   return ok(compiled, program.diagnostics);

@@ -103,6 +103,49 @@ describe("stipple emit and run", () => {
   });
 });
 
+describe("stipple run --estimate", () => {
+  it("chooses the inputs on the device with the pattern's estimator (settings from its parameters), attends on them and passes --check", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stipple-"));
+    const tensor = (shape: number[], seed: number): Uint8Array =>
+      writeNpy(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 1.37 + seed)));
+    writeFileSync(join(dir, "q.npy"), tensor([2, 60, 32], 1));
+    writeFileSync(join(dir, "k.npy"), tensor([1, 90, 32], 2));
+    writeFileSync(join(dir, "v.npy"), tensor([1, 90, 32], 3));
+    writeFileSync(join(dir, "vs.stip"), `pattern vs(budget: int(1..) = 4, input vertical: index[H], input slash: index[H]) =
+  causal & (k in vertical[h] | q - k in slash[h])
+  estimate vertical_slash(vertical, slash, last_q = 16, vertical_size = budget, slash_size = 3, first_columns = 1, near_diagonals = 1)
+`);
+    const tensors = ["--q", join(dir, "q.npy"), "--k", join(dir, "k.npy"), "--v", join(dir, "v.npy"), "--out", join(dir, "o.npy")];
+    const result = await runCli(["run", join(dir, "vs.stip"), "--param", "budget=5", ...tensors, "--estimate", "--save-estimate", join(dir, "chosen.json"), "--check", "--json"]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout.trim()) as { check: string; density: number; estimator: string };
+    expect(report.check).toBe("pass");
+    expect(report.estimator).toContain("vertical_size 5");
+    expect(report.density).toBeGreaterThan(0);
+    expect(report.density).toBeLessThan(0.5);
+    const chosen = JSON.parse(readFileSync(join(dir, "chosen.json"), "utf8")) as { vertical: number[][]; slash: number[][] };
+    expect(chosen.vertical.map((columns) => columns.length)).toEqual([5, 5]);
+    expect(chosen.slash.map((offsets) => offsets.length)).toEqual([3, 3]);
+    expect(chosen.vertical.every((columns) => columns.includes(0)) && chosen.slash.every((offsets) => offsets.includes(0))).toBe(true);
+
+    // The chosen inputs, given back with --input, reproduce the same output.
+    writeFileSync(join(dir, "vertical.json"), JSON.stringify(chosen.vertical));
+    writeFileSync(join(dir, "slash.json"), JSON.stringify(chosen.slash));
+    const given = await runCli(["run", join(dir, "vs.stip"), "--input", `vertical=${join(dir, "vertical.json")}`, "--input", `slash=${join(dir, "slash.json")}`, ...tensors.slice(0, -1), join(dir, "o2.npy")]);
+    expect(given.status).toBe(0);
+    expect(readFileSync(join(dir, "o2.npy"))).toEqual(readFileSync(join(dir, "o.npy")));
+
+    // Giving an input the estimator chooses, or estimating a pattern that names no estimator, is an error.
+    const both = await runCli(["run", join(dir, "vs.stip"), "--input", `vertical=${join(dir, "vertical.json")}`, ...tensors, "--estimate"]);
+    expect(both.status).toBe(1);
+    expect(both.stderr).toContain("error[STP314]: runtime input `vertical`");
+    const none = await runCli(["run", "examples/document.stip", ...tensors, "--estimate"]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/error\[STP314\]: pattern `document` names no estimator[^\n]*\n --> examples\/document\.stip:\d+:\d+/);
+  });
+});
+
 describe("failures deep in the pipeline", () => {
   it("a missing WebGPU adapter is a coded diagnostic with a hint, exit 1, no stack trace", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stipple-"));

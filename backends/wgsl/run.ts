@@ -211,6 +211,8 @@ export interface RunOptions {
    * kernel that writes outside its output makes the run throw.
    */
   readonly guard?: boolean;
+  /** Device work queued before the launches, on their buffers: an estimator writing their runtime inputs. */
+  readonly before?: (buffers: AttentionBuffers) => Promise<void>;
 }
 
 export async function runAttention(context: WebGpuContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: RunOptions = {}): Promise<AttentionResult> {
@@ -218,6 +220,7 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
   if (first === undefined) throw new Error("no kernel to run");
   const buffers = new AttentionBuffers(context, tensors, sizes, first.kernel, options.guard === true);
   try {
+    await options.before?.(buffers);
     context.device.pushErrorScope("validation");
     await dispatchAttention(context, launches, buffers);
     const error = await context.device.popErrorScope();

@@ -14,6 +14,10 @@ import type { Binding } from "../../ir/pattern/binding.js";
 import { denseAttention } from "../../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../../ir/reference/tolerance.js";
 import { lowerAttention } from "../../passes/lower.js";
+import { bindPattern } from "../../compiler/bind.js";
+import { runEstimatedAttention } from "../../backends/wgsl/estimate/attend.js";
+import { estimatorOf } from "../../ir/estimate/catalog.js";
+import { printEstimator, type Estimator } from "../../ir/estimate/estimator.js";
 import { roundedTo } from "../../util/half.js";
 import { readNpy, writeNpy, type NpyArray } from "../../util/npy.js";
 import { addBindingOptions, bindFromOptions, type BindingOptions } from "../binding-options.js";
@@ -33,6 +37,7 @@ interface RunOptions extends BindingOptions {
   readonly blockM?: string;
   readonly blockN?: string;
   readonly json?: boolean;
+  readonly saveEstimate?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -53,6 +58,8 @@ export function registerRun(program: Command): void {
     .option("--device <n>", "cuda: the device ordinal (default 0)")
     .option("--block-m <rows>", "wgsl: query rows per tile")
     .option("--block-n <keys>", "wgsl: keys per tile")
+    .option("--estimate", "choose the runtime inputs on the device with the estimator the pattern names (its `estimate` clause), then build and attend")
+    .option("--save-estimate <file.json>", "with --estimate: write the chosen inputs as { name: value } (the shapes --input takes)")
     .option("--json", "print the report as JSON")
     .action(async (file: string, options: RunOptions) => {
       const q = npy(options.q, "--q"), k = npy(options.k, "--k"), v = npy(options.v, "--v");
@@ -75,6 +82,9 @@ export function registerRun(program: Command): void {
       }
       const { binding, layer } = bindFromOptions(file, { ...options, qLen: String(Q), kvLen: String(K), heads: String(H), kvHeads: String(KVH) });
       const tensors = { q: q.data, k: k.data, v: v.data };
+      if (options.saveEstimate !== undefined && options.estimate !== true) {
+        throw new CommandFailed([diagnostic("STP902", "--save-estimate writes what --estimate chose", { hint: "add --estimate" })]);
+      }
       const run = options.backend === "cuda" ? runOnCuda(binding, layer, D, options) : await runOnWebGpu(binding, layer, D, options);
       const started = performance.now();
       const result = await run.execute(tensors);
@@ -82,10 +92,17 @@ export function registerRun(program: Command): void {
       writeFileSync(options.out, writeNpy([H, Q, D], result.out));
       if (options.lse !== undefined) writeFileSync(options.lse, writeNpy([H, Q], result.lse));
       const report: Record<string, unknown> = { pattern: binding.pattern.name, backend: options.backend, adapter: run.description, dtype: run.dtype, shape: { H, Q, D, KVH, K }, kernels: run.launches.length, milliseconds };
+      // With --estimate, what the kernel attended on is the estimator's choice: the check masks by it.
+      const attended = result.inputs === undefined ? binding : rebind(binding, result.inputs);
+      if (result.inputs !== undefined) {
+        report["estimator"] = run.estimator === undefined ? null : printEstimator(run.estimator);
+        report["density"] = keptDensity(attended, layer);
+        if (options.saveEstimate !== undefined) writeFileSync(options.saveEstimate, JSON.stringify(result.inputs) + "\n");
+      }
       if (options.check === true) {
         // The reference sees what the kernel sees: inputs rounded to its element type.
         const seen = (data: Float32Array): Float32Array => (run.dtype === "f32" ? data : roundedTo(data, run.dtype));
-        const reference = denseAttention({ q: { shape: [H, Q, D], data: seen(q.data) }, k: { shape: [KVH, K, D], data: seen(k.data) }, v: { shape: [KVH, K, D], data: seen(v.data) }, maskOf: (h) => evaluateMask(binding, h, layer) });
+        const reference = denseAttention({ q: { shape: [H, Q, D], data: seen(q.data) }, k: { shape: [KVH, K, D], data: seen(k.data) }, v: { shape: [KVH, K, D], data: seen(v.data) }, maskOf: (h) => evaluateMask(attended, h, layer) });
         const { maxAbsError, scale } = compareOutputs(reference.out, result.out);
         // The WGSL kernel does f32 math whatever it stores; the CUDA kernel rounds P to its element type.
         const tolerance = outputTolerance[options.backend === "wgsl" ? "f32" : run.dtype] * scale;
@@ -96,6 +113,9 @@ export function registerRun(program: Command): void {
       if (options.json === true) process.stdout.write(JSON.stringify(report) + "\n");
       else {
         process.stdout.write(`ran ${binding.pattern.name} on ${run.description} (${run.dtype}): H ${H}, Q ${Q}, K ${K}, D ${D} in ${milliseconds.toFixed(1)} ms\n`);
+        if (report["estimator"] !== undefined) {
+          process.stdout.write(`estimated on the device: ${String(report["estimator"])}; ${(100 * Number(report["density"])).toFixed(2)} % of causal pairs kept\n`);
+        }
         if (report["check"] !== undefined) {
           process.stdout.write(`check against the dense reference: max abs error ${Number(report["maxAbsError"]).toExponential(2)} (tolerance ${Number(report["tolerance"]).toExponential(2)}): ${String(report["check"])}\n`);
         }
@@ -108,7 +128,10 @@ interface PreparedRun {
   readonly launches: readonly KernelLaunch[];
   readonly description: string;
   readonly dtype: Dtype;
-  execute(tensors: { q: Float32Array; k: Float32Array; v: Float32Array }): Promise<AttentionResult>;
+  /** The estimator that chooses the runtime inputs (with --estimate). */
+  readonly estimator?: Estimator;
+  /** The output, and with an estimator the inputs it chose. */
+  execute(tensors: { q: Float32Array; k: Float32Array; v: Float32Array }): Promise<AttentionResult & { inputs?: Record<string, unknown> }>;
 }
 
 async function runOnWebGpu(binding: Binding, layer: number, headDim: number, options: RunOptions): Promise<PreparedRun> {
@@ -119,10 +142,34 @@ async function runOnWebGpu(binding: Binding, layer: number, headDim: number, opt
     blockN: integerOption(options.blockN, "--block-n", defaultBlockN(headDim)),
   });
   const gpu = await openWebGpu(options.adapter);
+  const estimator = options.estimate === true ? estimatorOf(binding) : undefined;
+  if (estimator !== undefined) {
+    return { launches, description: gpu.description, dtype, estimator, execute: (tensors) => runEstimatedAttention(gpu, estimator, launches, tensors, binding.sizes) };
+  }
   return { launches, description: gpu.description, dtype, execute: (tensors) => runAttention(gpu, launches, tensors, binding.sizes) };
 }
 
+/** The binding with the inputs an estimator chose in place of the empty ones. */
+function rebind(binding: Binding, inputs: Record<string, unknown>): Binding {
+  const { Q, K, H, KVH, L } = binding.sizes;
+  const bound = bindPattern(binding.pattern, { params: binding.params, shape: { qLen: Q, kvLen: K, heads: H, kvHeads: KVH, layers: L }, inputs: new Map(Object.entries(inputs)) });
+  if (!bound.ok) throw new Error(`the estimator chose inputs that do not bind: ${bound.diagnostics.map((d) => d.message).join("; ")}`);
+  return bound.value;
+}
+
+/** Kept pairs over causal pairs, all heads. */
+function keptDensity(binding: Binding, layer: number): number {
+  const { Q, K, H } = binding.sizes;
+  let kept = 0;
+  for (let h = 0; h < H; h++) kept += evaluateMask(binding, h, layer).count();
+  const causalPerHead = Q * (K - Q) + (Q * (Q + 1)) / 2;
+  return kept / (causalPerHead * H);
+}
+
 function runOnCuda(binding: Binding, layer: number, headDim: number, options: RunOptions): PreparedRun {
+  if (options.estimate === true) {
+    throw new CommandFailed([diagnostic("STP501", "the CUDA backend has no estimators yet (it runs static patterns)", { hint: "run --estimate with --backend wgsl" })]);
+  }
   if (options.blockM !== undefined || options.blockN !== undefined) {
     throw new CommandFailed([diagnostic("STP902", `the CUDA kernel's tiles are fixed at ${cudaTile.blockM} × ${cudaTile.blockN}`, { hint: "leave --block-m and --block-n out with --backend cuda" })]);
   }

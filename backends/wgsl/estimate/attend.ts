@@ -1,0 +1,37 @@
+import type { Estimator } from "../../../ir/estimate/estimator.js";
+import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
+import type { Sizes } from "../../../ir/pattern/eval-int.js";
+import type { AttentionResult, AttentionTensors } from "../../tensors.js";
+import type { WebGpuContext } from "../device.js";
+import { readInputsBack, runAttention, type RunOptions } from "../run.js";
+import { dispatchEstimator } from "./run.js";
+
+/** An attention result and the runtime inputs the estimator chose, in `--input` JSON shapes. */
+export interface EstimatedAttention extends AttentionResult {
+  readonly inputs: Record<string, unknown>;
+}
+
+/**
+ * estimate → build → attend in one call: the estimator writes the dynamic launch's inputs on the device, the
+ * index builder and the attention kernel read them there. The chosen inputs are read back once (for checks
+ * and for the caller); nothing the kernels use goes through the host.
+ */
+export async function runEstimatedAttention(
+  context: WebGpuContext, estimator: Estimator, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: RunOptions = {},
+): Promise<EstimatedAttention> {
+  const [launch] = launches;
+  // A dynamic pattern lowers to one launch for every head (passes/lower.ts): that is the one estimated.
+  if (launch === undefined || launches.length !== 1 || launch.kernel.inputs.length === 0) {
+    throw new Error(`an estimator fills the runtime inputs of one dynamic launch, not ${launches.length} launches`);
+  }
+  let inputs: Record<string, unknown> = {};
+  const result = await runAttention(context, launches, tensors, sizes, {
+    ...options,
+    before: async (buffers) => {
+      await options.before?.(buffers);
+      await dispatchEstimator(context, estimator, launch, buffers);
+      inputs = await readInputsBack(context, launch, buffers);
+    },
+  });
+  return { ...result, inputs };
+}
