@@ -85,10 +85,17 @@ export interface InputTypeAst {
 export type BinaryOp = "+" | "-" | "*" | "/" | "%" | "<" | "<=" | ">" | ">=" | "==" | "!=" | "&" | "|";
 export type UnaryOp = "-" | "!";
 
-export type Expr = IntLit | NameRef | Unary | Binary | Call | IndexExpr | InExpr | Tuple | IfExpr;
+export type Expr = IntLit | DecimalLit | NameRef | Unary | Binary | Call | IndexExpr | InExpr | Tuple | IfExpr;
 
 export interface IntLit {
   readonly kind: "int";
+  readonly value: number;
+  readonly span: Span;
+}
+
+/** `0.9`: only estimator settings that are fractions (XAttention's mass threshold) take one. */
+export interface DecimalLit {
+  readonly kind: "decimal";
   readonly value: number;
   readonly span: Span;
 }

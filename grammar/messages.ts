@@ -3,9 +3,9 @@ import * as T from "./tokens.js";
 
 /** How each token reads in a message: `)` rather than RParen. */
 const tokenNames: ReadonlyMap<TokenType, string> = new Map([
-  [T.Identifier, "a name"], [T.Integer, "an integer"], [T.StringLiteral, "a string"],
+  [T.Identifier, "a name"], [T.Integer, "an integer"], [T.Decimal, "a decimal number"], [T.StringLiteral, "a string"],
   [T.Pattern, "`pattern`"], [T.Import, "`import`"], [T.Input, "`input`"], [T.If, "`if`"], [T.Then, "`then`"],
-  [T.Else, "`else`"], [T.In, "`in`"], [T.Int, "`int`"], [T.LessEq, "`<=`"], [T.GreaterEq, "`>=`"], [T.EqEq, "`==`"],
+  [T.Else, "`else`"], [T.In, "`in`"], [T.Int, "`int`"], [T.Estimate, "`estimate`"], [T.LessEq, "`<=`"], [T.GreaterEq, "`>=`"], [T.EqEq, "`==`"],
   [T.NotEq, "`!=`"], [T.Less, "`<`"], [T.Greater, "`>`"], [T.Equals, "`=`"], [T.Bang, "`!`"], [T.Amp, "`&`"],
   [T.Pipe, "`|`"], [T.Plus, "`+`"], [T.Minus, "`-`"], [T.Star, "`*`"], [T.Slash, "`/`"], [T.Percent, "`%`"],
   [T.DotDot, "`..`"], [T.LParen, "`(`"], [T.RParen, "`)`"], [T.LBracket, "`[`"], [T.RBracket, "`]`"],
@@ -18,13 +18,14 @@ function describeType(type: TokenType): string {
 
 export function describeToken(token: IToken): string {
   if (token.tokenType === EOF) return "the end of the declaration";
-  if (token.tokenType === T.Identifier || token.tokenType === T.Integer) return `\`${token.image}\``;
+  if (token.tokenType === T.Identifier || token.tokenType === T.Integer || token.tokenType === T.Decimal) return `\`${token.image}\``;
   return describeType(token.tokenType);
 }
 
 function listExpected(paths: TokenType[][][]): string {
   const firsts = new Set<string>();
-  for (const alternative of paths) for (const path of alternative) if (path[0] !== undefined) firsts.add(describeType(path[0]));
+  // Decimals are only estimator settings: offering one wherever an integer fits would mislead.
+  for (const alternative of paths) for (const path of alternative) if (path[0] !== undefined && path[0] !== T.Decimal) firsts.add(describeType(path[0]));
   const names = [...firsts];
   return names.length <= 1 ? (names[0] ?? "something else") : `${names.slice(0, -1).join(", ")} or ${names.at(-1) ?? ""}`;
 }

@@ -294,6 +294,12 @@ export class StipParser extends EmbeddedActionsParser {
           return this.ACTION((): Expr => ({ kind: "int", value: parseInteger(digits.image), span: this.span(digits, digits) }));
         },
       },
+      {
+        ALT: () => {
+          const digits = this.CONSUME(T.Decimal);
+          return this.ACTION((): Expr => ({ kind: "decimal", value: Number(digits.image.replaceAll("_", "")), span: this.span(digits, digits) }));
+        },
+      },
       { ALT: () => this.SUBRULE(this.nameAtom) },
       { ALT: () => this.SUBRULE(this.parenAtom) },
     ]),

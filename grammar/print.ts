@@ -84,6 +84,7 @@ function levelOf(expr: Expr): Level {
     case "unary":
       return expr.op === "!" ? Level.Not : Level.Negation;
     case "int":
+    case "decimal":
     case "name":
     case "call":
     case "index":
@@ -102,6 +103,9 @@ export function printExpr(expr: Expr): string {
   switch (expr.kind) {
     case "int":
       return String(expr.value);
+    case "decimal":
+      // Always with a point, so it reads back as a decimal (String(1) would be an integer).
+      return Number.isInteger(expr.value) ? `${expr.value}.0` : String(expr.value);
     case "name":
       return expr.name;
     case "unary":

@@ -17,6 +17,8 @@ export const Int = keyword("int");
 export const Estimate = keyword("estimate");
 
 export const Integer = createToken({ name: "Integer", pattern: /[0-9][0-9_]*/ });
+/** `0.95`: digits on both sides of the point, so `0..5` stays a range. */
+export const Decimal = createToken({ name: "Decimal", pattern: /[0-9][0-9_]*\.[0-9][0-9_]*/ });
 export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"[^"\n]*"/ });
 
 export const LessEq = createToken({ name: "LessEq", pattern: /<=/ });
@@ -51,7 +53,7 @@ export const allTokens: TokenType[] = [
   // `in` last: it is a prefix of `input` and `int`, which must win. Input type names (index, blocks, ids,
   // bool) are plain identifiers, so inputs may be called `blocks` or `ids`.
   Pattern, Import, Input, Int, Estimate, If, Then, Else, In,
-  Identifier, Integer, StringLiteral,
+  Identifier, Decimal, Integer, StringLiteral,
   LessEq, GreaterEq, EqEq, NotEq, Less, Greater, Equals, Bang, Amp, Pipe,
   Plus, Minus, Star, Slash, Percent, DotDot, LParen, RParen, LBracket, RBracket, Comma, Colon,
 ];

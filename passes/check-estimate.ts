@@ -2,8 +2,7 @@ import { diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type { EstimateClause } from "../grammar/ast.js";
 import { estimatorCatalog } from "../ir/estimate/catalog.js";
-import type { IntNode } from "../ir/pattern/nodes.js";
-import type { EstimatorDecl } from "../ir/pattern/pattern.js";
+import type { EstimatorDecl, EstimatorSetting } from "../ir/pattern/pattern.js";
 import { postOrder } from "../ir/pattern/pattern.js";
 import type { ExprChecker } from "./check-expr.js";
 import type { Scope } from "./check-scope.js";
@@ -12,7 +11,8 @@ import type { Scope } from "./check-scope.js";
  * Part of pass `check`: an `estimate` clause → EstimatorDecl. The estimator must exist; its positional
  * arguments must name inputs of the pattern, of the kinds it writes, laid out per query head ([H]); block
  * sets must have square blocks (the estimator pools both sides alike); settings must be known names with
- * integer values fixed at launch (literals, parameters, sizes). Reports STP209 and returns undefined on error.
+ * integer values fixed at launch (literals, parameters, sizes), or literal fractions in (0, 1] where the
+ * estimator takes one. Reports STP209 and returns undefined on error.
  */
 export function checkEstimate(clause: EstimateClause, expressions: ExprChecker, scope: Scope): EstimatorDecl | undefined {
   const fail = (message: string, span: EstimateClause["span"], hint: string): undefined => {
@@ -41,19 +41,28 @@ export function checkEstimate(clause: EstimateClause, expressions: ExprChecker, 
     }
     outputs.push(input.name);
   }
-  const settings = new Map<string, IntNode>();
+  const settings = new Map<string, EstimatorSetting>();
   for (const arg of clause.args) {
     if (arg.name === undefined) continue;
     const name = arg.name.name;
-    if (!(name in spec.settings)) {
+    const setting = spec.settings[name];
+    if (setting === undefined) {
       return fail(`\`${clause.name.name}\` has no setting \`${name}\``, arg.name.span, didYouMean(name, Object.keys(spec.settings)) ?? `settings: ${Object.keys(spec.settings).join(", ")}`);
+    }
+    if (setting.kind === "fraction") {
+      const literal = arg.value.kind === "decimal" || arg.value.kind === "int" ? arg.value.value : undefined;
+      if (literal === undefined || !(literal > 0 && literal <= 1)) {
+        return fail(`setting \`${name}\` must be a number in (0, 1]`, arg.value.span, `write a fraction of the attention mass, e.g. \`${name} = ${setting.default}\``);
+      }
+      settings.set(name, { kind: "fraction", value: literal });
+      continue;
     }
     const value = expressions.int(arg.value, scope);
     if (value === undefined) return undefined;
     if (postOrder(value).some((node) => node.kind === "var" || node.kind === "lookup")) {
       return fail(`setting \`${name}\` must be fixed at launch`, arg.value.span, "use literals, parameters and sizes (Q, K, H, …), not positions or heads");
     }
-    settings.set(name, value);
+    settings.set(name, { kind: "int", value });
   }
   return { name: clause.name.name, outputs, settings, span: clause.span };
 }

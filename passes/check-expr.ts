@@ -28,6 +28,8 @@ export class ExprChecker {
       }
       case "int":
         return this.expected("condition", "integer", expr.span, scope);
+      case "decimal":
+        return this.decimalMisuse(expr.span, scope);
       case "unary": {
         if (expr.op === "-") return this.expected("condition", "integer", expr.span, scope);
         const operand = this.bool(expr.operand, scope);
@@ -57,6 +59,8 @@ export class ExprChecker {
     switch (expr.kind) {
       case "int":
         return P.int(expr.value);
+      case "decimal":
+        return this.decimalMisuse(expr.span, scope);
       case "name": {
         const bound = scope.ints.get(expr.name);
         if (bound !== undefined) return bound;
@@ -346,6 +350,11 @@ export class ExprChecker {
   private expected(wanted: "condition" | "integer", found: "condition" | "integer", span: Span, scope: Scope): undefined {
     const hint = wanted === "condition" ? "turn an integer into a condition with a comparison, e.g. `q - k < 8`" : "conditions cannot take part in arithmetic; combine them with `&`, `|` and `!`";
     return this.report(scope, "STP201", `expected ${wanted === "condition" ? "a condition" : "an integer"}, found ${found === "condition" ? "a condition" : "an integer"}`, span, hint);
+  }
+
+  private decimalMisuse(span: Span, scope: Scope): undefined {
+    return this.report(scope, "STP201", "a decimal number is not an integer or a condition", span,
+      "positions and lengths are integers; decimals are only estimator settings such as `estimate xattention(blocks, threshold = 0.9)`");
   }
 
   private unknownName(name: string, span: Span, scope: Scope): undefined {

@@ -96,7 +96,7 @@ function findRecursion(declarations: ReadonlyMap<string, PatternDecl>, report: (
 
 function callsIn(expr: Expr, declarations: ReadonlyMap<string, PatternDecl>): Call[] {
   switch (expr.kind) {
-    case "int": return [];
+    case "int": case "decimal": return [];
     case "name": return declarations.has(expr.name) ? [{ kind: "call", callee: { name: expr.name, span: expr.span }, args: [], span: expr.span }] : [];
     case "unary": return callsIn(expr.operand, declarations);
     case "binary": return [...callsIn(expr.left, declarations), ...callsIn(expr.right, declarations)];

@@ -25,20 +25,22 @@ describe("compile(): the library entry point", () => {
   });
 
   it("runs estimate → build → attend in one call, returning the chosen inputs, and refuses to estimate a pattern with no estimator", async () => {
-    const compiled = compile({ file: "examples/block_sparse.stip" }, { params: { block: 16 }, headDim: 32 });
-    if (!compiled.ok) throw new Error(compiled.diagnostics.map((d) => d.message).join("\n"));
     const shape = { qLen: 80, kvLen: 100, heads: 2, kvHeads: 1 };
     const q = Float32Array.from({ length: 2 * 80 * 32 }, (_, i) => Math.sin(i * 0.9));
     const k = Float32Array.from({ length: 100 * 32 }, (_, i) => Math.cos(i * 0.3));
     const v = Float32Array.from({ length: 100 * 32 }, (_, i) => Math.sin(i * 0.7));
     const gpu = await openWebGpu();
-    const result = await compiled.value.run(gpu, { q, k, v }, shape, { estimate: true });
-    const blocks = result.inputs?.["blocks"] as number[][][];
-    expect(blocks.length).toBe(2);
-    expect(blocks[0]?.length).toBe(5);
-    const binding = bindOrThrow(compiled.value.pattern, shape, { block: 16 }, result.inputs ?? {});
-    const reference = denseAttention({ q: { shape: [2, 80, 32], data: q }, k: { shape: [1, 100, 32], data: k }, v: { shape: [1, 100, 32], data: v }, maskOf: (h) => evaluateMask(binding, h, 0) });
-    reference.out.forEach((x, at) => expect(Math.abs(x - (result.out[at] ?? Number.NaN))).toBeLessThan(1e-4));
+    for (const example of ["block_sparse", "xattention"]) {
+      const compiled = compile({ file: `examples/${example}.stip` }, { params: { block: 16 }, headDim: 32 });
+      if (!compiled.ok) throw new Error(compiled.diagnostics.map((d) => d.message).join("\n"));
+      const result = await compiled.value.run(gpu, { q, k, v }, shape, { estimate: true });
+      const blocks = result.inputs?.["blocks"] as number[][][];
+      expect(blocks.length).toBe(2);
+      expect(blocks[0]?.length).toBe(5);
+      const binding = bindOrThrow(compiled.value.pattern, shape, { block: 16 }, result.inputs ?? {});
+      const reference = denseAttention({ q: { shape: [2, 80, 32], data: q }, k: { shape: [1, 100, 32], data: k }, v: { shape: [1, 100, 32], data: v }, maskOf: (h) => evaluateMask(binding, h, 0) });
+      reference.out.forEach((x, at) => expect(Math.abs(x - (result.out[at] ?? Number.NaN)), example).toBeLessThan(1e-4));
+    }
 
     const document = compile({ file: "examples/document.stip" }, { headDim: 32 });
     if (!document.ok) throw new Error("document does not compile");

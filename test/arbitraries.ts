@@ -17,6 +17,7 @@ export const exprAst: fc.Arbitrary<Expr> = fc.letrec<{ expr: Expr }>((tie) => ({
   expr: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
     fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((value): Expr => ({ kind: "int", value, span })),
+    fc.integer({ min: 0, max: 10 ** 6 }).map((thousandths): Expr => ({ kind: "decimal", value: thousandths / 1000, span })),
     identifier.map((name): Expr => ({ kind: "name", name, span })),
     fc.record({ op: fc.constantFrom("-" as const, "!" as const), operand: tie("expr") }).map((r): Expr => ({ kind: "unary", ...r, span })),
     fc.record({ op: fc.constantFrom(...binaryOps), left: tie("expr"), right: tie("expr") }).map((r): Expr => ({ kind: "binary", ...r, span })),

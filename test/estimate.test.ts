@@ -6,6 +6,7 @@ import { AttentionBuffers, dispatchAttention, readInputsBack } from "../backends
 import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
 import { blockTopKDefaults, verticalSlashDefaults, type Estimator } from "../ir/estimate/estimator.js";
 import { estimateVerticalSlash } from "../ir/estimate/vertical-slash.js";
+import { estimateXAttention } from "../ir/estimate/xattention.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import type { Tensor3 } from "../ir/reference/dense-attention.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
@@ -96,6 +97,29 @@ function expectSameSelection(device: readonly number[], reference: readonly numb
   for (const at of device) if (!kept.has(at)) expect(nearTie(at), `${what}: device chose ${at}, reference did not (score ${scores[at]}, threshold ${threshold})`).toBe(true);
 }
 
+/**
+ * Where the device's f32 sums cut differently from the reference's f64 ones, its choice must still be a
+ * threshold cut of the reference masses up to rounding: forced blocks in, non-causal out, the kept mass
+ * reaches the threshold, dropping the lightest chosen block would not, and no unchosen block is heavier
+ * than a chosen one.
+ */
+function expectThresholdCut(chosen: readonly number[], masses: Float64Array, scores: ArrayLike<number>, threshold: number, what: string): void {
+  const slack = 1e-4;
+  const total = masses.reduce((sum, m) => sum + m, 0);
+  let kept = 0;
+  const taken: number[] = [], left: number[] = [];
+  chosen.forEach((bit, c) => {
+    const score = scores[c] ?? 0;
+    if (score === Infinity) expect(bit, `${what}: forced block ${c}`).toBe(1);
+    if (score === -Infinity) expect(bit, `${what}: non-causal block ${c}`).toBe(0);
+    if (bit === 1) kept += masses[c] ?? 0;
+    if (score !== Infinity && score !== -Infinity) (bit === 1 ? taken : left).push(masses[c] ?? 0);
+  });
+  if (left.length > 0) expect(kept, `${what}: kept mass`).toBeGreaterThanOrEqual(threshold * total * (1 - slack));
+  if (taken.length > 0) expect(kept - Math.min(...taken), `${what}: minimal`).toBeLessThan(threshold * total * (1 + slack));
+  if (taken.length > 0 && left.length > 0) expect(Math.min(...taken), `${what}: heaviest first`).toBeGreaterThanOrEqual(Math.max(...left) * (1 - slack) - 1e-9);
+}
+
 function tensors(problem: Problem): { q: Float32Array; k: Float32Array; v: Float32Array; q3: Tensor3; k3: Tensor3; v3: Tensor3 } {
   const { heads, kvHeads, qLen, kvLen, headDim: D, seed } = problem;
   const q = randomTensor(heads * qLen * D, seed, problem.flat ? 0 : 2), k = randomTensor(kvHeads * kvLen * D, seed + 1, 2), v = randomTensor(kvHeads * kvLen * D, seed + 2);
@@ -141,6 +165,28 @@ describe("estimators on the device", () => {
           (reference.blocks[h] ?? []).forEach((row, b) => {
             const chosen = (set: readonly number[]): number[] => set.flatMap((x, c) => (x === 1 ? [c] : []));
             expectSameSelection(chosen(blocks[h]?.[b] ?? []), chosen(row), reference.scores[h]?.[b] ?? [], `head ${h} query block ${b}`);
+          });
+        }
+        expectAttentionOn(estimated, t, out);
+      }),
+      { numRuns: Number(process.env.STIPPLE_RUNS ?? 12) },
+    );
+  });
+
+  it("xattention keeps the forced blocks and the fewest heaviest blocks whose reference mass reaches the threshold, and the kernel attends exactly on them", async () => {
+    await fc.assert(
+      fc.asyncProperty(problems, fc.constantFrom(1, 2, 4, 8), fc.integer({ min: 1, max: 6 }), fc.constantFrom(0.3, 0.6, 0.8, 0.9, 0.95, 1), async (problem, stride, cells, threshold) => {
+        const block = stride * cells;
+        const estimator: Estimator = { kind: "xattention", blocks: "blocks", block, stride, threshold };
+        const t = tensors(problem);
+        const reference = estimateXAttention(t.q3, t.k3, estimator);
+        const { inputs, out, estimated } = await estimateOnDevice("block_sparse", { block }, estimator, problem, t.q, t.k, t.v);
+        const blocks = inputs["blocks"] as number[][][];
+        for (let h = 0; h < problem.heads; h++) {
+          (reference.blocks[h] ?? []).forEach((expected, b) => {
+            const chosen = blocks[h]?.[b] ?? [];
+            if (chosen.join() === expected.join()) return;
+            expectThresholdCut(chosen, reference.masses[h]?.[b] ?? new Float64Array(0), reference.scores[h]?.[b] ?? [], threshold, `head ${h} query block ${b}: device ${chosen.join("")}, reference ${expected.join("")}`);
           });
         }
         expectAttentionOn(estimated, t, out);

@@ -10,7 +10,7 @@ import { readText } from "./helpers.js";
 describe("parser", () => {
   it("parses every example without diagnostics", () => {
     const files = readdirSync("examples").filter((f) => f.endsWith(".stip"));
-    expect(files.length).toBe(11);
+    expect(files.length).toBe(12);
     for (const file of files) {
       const { diagnostics, ast } = parseStip(readText(`examples/${file}`), file);
       expect(diagnostics, file).toEqual([]);

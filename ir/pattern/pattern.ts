@@ -30,15 +30,19 @@ export interface PatternDef {
 
 /**
  * A checked `estimate NAME(outputs…, setting = value)` clause: the estimator's catalog name
- * (ir/estimate/catalog.ts), the inputs it writes, and its settings as integer expressions over parameters
- * and sizes (evaluated when the pattern is bound).
+ * (ir/estimate/catalog.ts), the inputs it writes, and its settings: integer expressions over parameters
+ * and sizes (evaluated when the pattern is bound), or fractions written as literals.
  */
 export interface EstimatorDecl {
   readonly name: string;
   readonly outputs: readonly string[];
-  readonly settings: ReadonlyMap<string, IntNode>;
+  readonly settings: ReadonlyMap<string, EstimatorSetting>;
   readonly span: Span;
 }
+
+export type EstimatorSetting =
+  | { readonly kind: "int"; readonly value: IntNode }
+  | { readonly kind: "fraction"; readonly value: number };
 
 /**
  * Static: the kept set follows from parameters, lengths and launch-time tables (`bool[...]` inputs pick a

@@ -19,7 +19,7 @@ export function printPatternDef(pattern: PatternDef): string {
 
 /** `estimate NAME(outputs…, setting = value, …)`, settings in source order. */
 export function printEstimatorDecl(estimator: EstimatorDecl): string {
-  const settings = [...estimator.settings].map(([name, value]) => `${name} = ${printNode(value)}`);
+  const settings = [...estimator.settings].map(([name, setting]) => `${name} = ${setting.kind === "int" ? printNode(setting.value) : setting.value}`);
   return `estimate ${estimator.name}(${[...estimator.outputs, ...settings].join(", ")})`;
 }
 

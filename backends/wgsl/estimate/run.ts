@@ -8,6 +8,7 @@ import type { AttentionBuffers } from "../run.js";
 import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
 import { clearInputWgsl, selectTopWgsl } from "./select-top.js";
 import { estimatorWorkgroup, verticalSlashProbabilitiesWgsl, verticalSlashScoresWgsl } from "./vertical-slash.js";
+import { maxStagedQuery, xattentionMassWgsl } from "./xattention.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
@@ -72,9 +73,11 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
     pass.dispatchWorkgroups(...grid);
   };
   const aux = buffers.auxFor(launch);
-  const select = (keys: GPUBuffer, count: number, n: number, slot: number, problems: number, leafWords: number): void => {
+  /** The top n of `count` keys per problem into input `slot` (at most limits[problem] each, when given). */
+  const select = (keys: GPUBuffer, count: number, n: number, slot: number, problems: number, leafWords: number, limits?: GPUBuffer): void => {
     dispatch(clearInputWgsl(), [[1, uniform([slot, H])], [2, aux]], [Math.ceil((leafWords * H) / 64), 1, 1]);
-    dispatch(selectTopWgsl(), [[0, keys], [1, uniform([count, n, slot, problems])], [2, aux]], [problems, 1, H]);
+    const bound: [number, GPUBuffer][] = [[0, keys], [1, uniform([count, n, slot, problems])], [2, aux]];
+    dispatch(selectTopWgsl(limits !== undefined), limits === undefined ? bound : [...bound, [3, limits]], [problems, 1, H]);
   };
   const groups = (n: number): number => Math.ceil(n / estimatorWorkgroup);
   const dtype = launch.kernel.dtype;
@@ -100,6 +103,19 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
       dispatch(blockPoolWgsl(dtype), [[0, buffers.q], [1, buffers.k], [3, params], [4, pooled]], [groups(Math.max(rowBlocks, colBlocks) * D), 1, Math.max(H, KVH)]);
       dispatch(blockScoresWgsl(dtype), [[3, params], [4, pooled], [5, keys]], [groups(rowBlocks * colBlocks), 1, H]);
       select(keys, colBlocks, estimator.topK, slot, rowBlocks, Math.ceil((rowBlocks * colBlocks) / 32));
+      break;
+    }
+    case "xattention": {
+      const slot = outputSlot(launch, estimator.blocks, "blocks");
+      const { block, stride } = estimator;
+      if (stride * D > maxStagedQuery) {
+        throw new DiagnosticError([diagnostic("STP314", `xattention stages stride × head dim = ${stride * D} query values per workgroup, more than ${maxStagedQuery}`, { hint: "use a smaller stride" })]);
+      }
+      const rowBlocks = Math.ceil(Q / block), colBlocks = Math.ceil(K / block), cellCols = Math.ceil(K / stride);
+      const params = uniform([Q, K, H, KVH, block, rowBlocks, colBlocks], [estimator.threshold, launch.kernel.scale]);
+      const scratch = storage(H * rowBlocks * cellCols), masses = storage(H * rowBlocks * colBlocks), keys = storage(H * rowBlocks * colBlocks), limits = storage(H * rowBlocks);
+      dispatch(xattentionMassWgsl(dtype, D, stride), [[0, buffers.q], [1, buffers.k], [3, params], [4, scratch], [5, masses], [6, keys], [7, limits]], [rowBlocks, 1, H]);
+      select(keys, colBlocks, 0xffffffff, slot, rowBlocks, Math.ceil((rowBlocks * colBlocks) / 32), limits);
       break;
     }
   }

@@ -23,8 +23,9 @@ fn order_key(x: f32) -> u32 {
 }
 `;
 
-export function selectTopWgsl(): string {
-  return `// Stipple estimator: top-n selection into a runtime input (generated, do not edit).
+/** `limits`: each problem keeps at most its own count too, read from a buffer an earlier kernel wrote (XAttention). */
+export function selectTopWgsl(limits = false): string {
+  return `// Stipple estimator: top-n selection into a runtime input${limits ? ", sizes per problem" : ""} (generated, do not edit).
 ${orderKeyWgsl}
 struct Selection {
   count: u32,     // scores per problem
@@ -35,7 +36,7 @@ struct Selection {
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
 @group(0) @binding(1) var<uniform> selection: Selection;
 @group(0) @binding(2) var<storage, read_write> aux: array<atomic<u32>>;
-
+${limits ? "@group(0) @binding(3) var<storage, read> limits: array<u32>;\n" : ""}
 var<workgroup> partial: array<u32, ${selectWorkgroup}>;
 
 fn workgroup_sum(local: u32, value: u32) -> u32 {
@@ -63,7 +64,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let problem = group.x;
   let head = group.z;
   let base = (head * selection.problems + problem) * selection.count;
-  let n = min(selection.n_max, count_keys(base, local, NEG_INF_KEY, true));
+  let n = min(${limits ? "min(selection.n_max, limits[head * selection.problems + problem])" : "selection.n_max"}, count_keys(base, local, NEG_INF_KEY, true));
   if (n == 0u) { return; }
   var threshold = 0u;
   for (var bit = 31i; bit >= 0i; bit--) {

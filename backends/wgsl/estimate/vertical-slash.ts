@@ -19,9 +19,8 @@ struct Estimate { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, rows: i32, 
 @group(0) @binding(4) var<storage, read_write> probs: array<f32>;
 `;
 
-export function verticalSlashProbabilitiesWgsl(dtype: Dtype): string {
-  return `// Stipple estimator: vertical-slash, softmax of the last query rows (generated, do not edit).
-${header(dtype)}
+/** A workgroup max or sum over the estimators' workgroups, `reduce(local, value, is_max)`. */
+export const workgroupReduceWgsl = `
 var<workgroup> partial: array<f32, ${estimatorWorkgroup}>;
 
 // A workgroup max or sum (every invocation gets the result).
@@ -37,7 +36,11 @@ fn reduce(local: u32, value: f32, is_max: bool) -> f32 {
   }
   return workgroupUniformLoad(&partial[0]);
 }
+`;
 
+export function verticalSlashProbabilitiesWgsl(dtype: Dtype): string {
+  return `// Stipple estimator: vertical-slash, softmax of the last query rows (generated, do not edit).
+${header(dtype)}${workgroupReduceWgsl}
 @compute @workgroup_size(${estimatorWorkgroup})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   let Q = params.q_len;
