@@ -8,8 +8,14 @@
  * is found bit by bit (32 counting rounds, each a workgroup sum); then keys above it are set, and keys equal to
  * it are set in index order until n: each invocation owns a contiguous chunk, and an exclusive prefix over
  * the chunks' equal counts gives each its quota. Bits go in with atomicOr, since block rows share words.
+ *
+ * Short problems (a block row: tens of key blocks) skip the 33 counting rounds, whose barriers cost far more
+ * than the work on a CPU adapter: each invocation ranks its own keys against all others (ties by index) and
+ * keeps those ranked below n. The same selection, without a barrier.
  */
 export const selectWorkgroup = 256;
+/** Up to this many scores per problem, selection by rank (count² / workgroup comparisons per invocation). */
+export const rankSelectionLimit = 2048;
 
 /** order_key and a workgroup sum: the WGSL the estimators share. */
 export const orderKeyWgsl = `
@@ -25,6 +31,7 @@ fn order_key(x: f32) -> u32 {
 
 /** `limits`: each problem keeps at most its own count too, read from a buffer an earlier kernel wrote (XAttention). */
 export function selectTopWgsl(limits = false): string {
+  const wanted = limits ? "min(selection.n_max, limits[head * selection.problems + problem])" : "selection.n_max";
   return `// Stipple estimator: top-n selection into a runtime input${limits ? ", sizes per problem" : ""} (generated, do not edit).
 ${orderKeyWgsl}
 struct Selection {
@@ -64,7 +71,25 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let problem = group.x;
   let head = group.z;
   let base = (head * selection.problems + problem) * selection.count;
-  let n = min(${limits ? "min(selection.n_max, limits[head * selection.problems + problem])" : "selection.n_max"}, count_keys(base, local, NEG_INF_KEY, true));
+  let leaf_base = atomicLoad(&aux[4u * selection.slot]) + atomicLoad(&aux[4u * selection.slot + 1u]) * head;
+  if (selection.count <= ${rankSelectionLimit}u) {
+    let wanted = ${wanted};
+    for (var at = local; at < selection.count; at += ${selectWorkgroup}u) {
+      let key = keys[base + at];
+      if (key == NEG_INF_KEY) { continue; }
+      var rank = 0u;
+      for (var other = 0u; other < selection.count && rank < wanted; other++) {
+        let rival = keys[base + other];
+        rank += select(0u, 1u, rival > key || (rival == key && other < at));
+      }
+      if (rank < wanted) {
+        let bit = problem * selection.count + at;
+        atomicOr(&aux[leaf_base + bit / 32u], 1u << (bit % 32u));
+      }
+    }
+    return;
+  }
+  let n = min(${wanted}, count_keys(base, local, NEG_INF_KEY, true));
   if (n == 0u) { return; }
   var threshold = 0u;
   for (var bit = 31i; bit >= 0i; bit--) {
@@ -91,7 +116,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   }
   workgroupBarrier();
   var quota = select(0u, ties_wanted - partial[local], ties_wanted > partial[local]);
-  let leaf_base = atomicLoad(&aux[4u * selection.slot]) + atomicLoad(&aux[4u * selection.slot + 1u]) * head;
   for (var at = first; at < end; at++) {
     let key = keys[base + at];
     var keep = key > threshold;

@@ -38,9 +38,12 @@ fn reduce(local: u32, value: f32, is_max: bool) -> f32 {
 }
 `;
 
-export function verticalSlashProbabilitiesWgsl(dtype: Dtype): string {
+export function verticalSlashProbabilitiesWgsl(dtype: Dtype, headDim: number): string {
   return `// Stipple estimator: vertical-slash, softmax of the last query rows (generated, do not edit).
 ${header(dtype)}${workgroupReduceWgsl}
+// The row's query in private memory: read once, not once per key.
+var<private> q_row: array<f32, ${headDim}>;
+
 @compute @workgroup_size(${estimatorWorkgroup})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   let Q = params.q_len;
@@ -52,10 +55,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let row = Q - params.rows + r;
   let position = K - Q + row;
   let row_base = (head * params.rows + r) * K;
+  for (var d = 0; d < ${headDim}; d++) { q_row[d] = q_at((head * Q + row) * ${headDim} + d); }
   var row_max = -3.0e38;
   for (var key = i32(local); key <= position; key += ${estimatorWorkgroup}) {
     var dot = 0.0;
-    for (var d = 0; d < D; d++) { dot += q_at((head * Q + row) * D + d) * k_at((kv_head * K + key) * D + d); }
+    for (var d = 0; d < ${headDim}; d++) { dot += q_row[d] * k_at((kv_head * K + key) * ${headDim} + d); }
     probs[row_base + key] = dot * params.scale;
     row_max = max(row_max, dot * params.scale);
   }

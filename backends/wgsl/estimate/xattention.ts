@@ -71,6 +71,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let first_cell = b * cells_per_block;
   let end_cell = min((Q + S - 1) / S, first_cell + cells_per_block);
   for (var a = first_cell; a < end_cell; a++) {
+    // Cells past the row's last position hold no causal pair: the row's scores stop there.
+    let row_cells = min(cell_cols, (K - Q + min(Q - 1, a * S + S - 1)) / S + 1);
     storageBarrier();
     for (var at = i32(local); at < S * D; at += WG) {
       let row = a * S + S - 1 - at / D;
@@ -78,7 +80,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     }
     workgroupBarrier();
     var row_max = NO_SCORE;
-    for (var c = i32(local); c < cell_cols; c += WG) {
+    for (var c = i32(local); c < row_cells; c += WG) {
       var dot = 0.0;
       var terms = 0;
       for (var s = 0; s < S; s++) {
@@ -96,7 +98,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     row_max = reduce(local, row_max, true);
     if (row_max == NO_SCORE) { continue; }
     var sum = 0.0;
-    for (var c = i32(local); c < cell_cols; c += WG) {
+    for (var c = i32(local); c < row_cells; c += WG) {
       let score = scratch[scratch_base + c];
       sum += select(0.0, exp(score - row_max), score != NO_SCORE);
     }
@@ -104,7 +106,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     storageBarrier();
     for (var kb = i32(local); kb < params.col_blocks; kb += WG) {
       var mass = 0.0;
-      for (var c = kb * cells_per_block; c < min(cell_cols, (kb + 1) * cells_per_block); c++) {
+      for (var c = kb * cells_per_block; c < min(row_cells, (kb + 1) * cells_per_block); c++) {
         let score = scratch[scratch_base + c];
         mass += select(0.0, exp(score - row_max), score != NO_SCORE);
       }
