@@ -5,6 +5,7 @@ import { emitWgsl } from "../backends/wgsl/emit.js";
 import { AttentionBuffers, buildTileIndexOnDevice, runAttention } from "../backends/wgsl/run.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import { headContext } from "../ir/mask/interpret.js";
+import { tileIndexMask } from "../ir/kernel/kernel.js";
 import { buildTileIndex, tileIndexWords } from "../ir/plan/tile-index.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
@@ -115,7 +116,7 @@ describe("WGSL kernels on the software adapter", () => {
           const device = await buildTileIndexOnDevice(gpu, launch, buffers);
           const perHead = tileIndexWords(binding.sizes, launch.kernel);
           launch.heads.forEach((head, at) => {
-            const host = buildTileIndex(launch.kernel.mask, headContext(binding, head, 0), launch.kernel);
+            const host = buildTileIndex(tileIndexMask(launch.kernel), headContext(binding, head, 0), launch.kernel);
             expect(Array.from(device.subarray(at * perHead, (at + 1) * perHead)), `${name} head ${head}`).toEqual(Array.from(host));
           });
         } finally {

@@ -1,11 +1,12 @@
-import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
+import type { AttentionKernel, ColumnGather, Dtype } from "../../ir/kernel/kernel.js";
 import { assertNever } from "../../util/hash.js";
 import { floatLiteral, wgsl } from "../c-like/dialect.js";
-import { printMask } from "../c-like/predicate.js";
+import { MaskPrinter, printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { inputAccessorsWgsl, tileIndexLoopWgsl } from "./inputs.js";
 import { latticeVisitHeaderWgsl, latticeWgsl, runsWgsl, visitHeaderWgsl } from "./lattice.js";
 import { checkWgslKernel } from "./schedule.js";
+import { classifierWgsl } from "./tile-builder.js";
 
 /**
  * Prints a kernel IR attention kernel as WGSL (flash-attention style). One workgroup per query tile and
@@ -44,7 +45,10 @@ ${usesAux(kernel) ? inputAccessorsWgsl : ""}
 
 var<workgroup> k_tile: array<f32, ${blockN * D}>;
 var<workgroup> v_tile: array<f32, ${blockN * D}>;
-${kernel.segments.kind === "tileIndex" ? "@group(0) @binding(8) var<storage, read> tile_index: array<u32>;\nvar<workgroup> plan_words: array<u32, 2>;\n" : ""}
+${kernel.segments.kind === "tileIndex" ? "@group(0) @binding(8) var<storage, read> tile_index: array<u32>;\nvar<workgroup> plan_words: array<u32, 2>;\n" : ""}${kernel.columns === undefined ? "" : `// The gathered columns of one visit, and how many (written by invocation 0).
+var<workgroup> gather_keys: array<i32, ${blockN}>;
+var<workgroup> gather_count: i32;
+`}
 
 var<private> q_row: array<f32, ${D}>;
 var<private> acc: array<f32, ${D}>;
@@ -65,48 +69,14 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
-${usesRuns(kernel) ? runsWgsl : ""}${lattice === undefined ? "" : latticeWgsl(lattice, naturalRegions(kernel).length)}
+${usesRuns(kernel) ? runsWgsl : ""}${lattice === undefined ? "" : latticeWgsl(lattice, naturalRegions(kernel).length)}${kernel.columns === undefined ? "" : classifierWgsl(kernel.mask, kernel.inputs)}
 fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
   ${sizeLets(kernel)}return ${printMask(kernel.mask, kernel.inputs, wgsl)};
 }
 
 ${lattice === undefined ? visitHeaderWgsl : latticeVisitHeaderWgsl}
-  workgroupBarrier();
-  if (row < Q_LEN) {
-    let q = K_LEN - Q_LEN + row;
-    var scores: array<f32, ${blockN}>;
-    var kept: array<bool, ${blockN}>;
-    var any_kept = false;
-    var block_max = 0.0;
-    for (var j = 0; j < count; j++) {
-      ${lattice === undefined ? "kept[j] = full || keeps(q, k0 + j, row, head, kv_head);" : "let key = tile_key(t, j, on_lattice, o);\n      kept[j] = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));"}
-      if (kept[j]) {
-        var dot = 0.0;
-        for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
-        scores[j] = dot * SCALE;
-        block_max = select(scores[j], max(block_max, scores[j]), any_kept);
-        any_kept = true;
-      }
-    }
-    if (any_kept) {
-      let new_max = select(block_max, max(row_max, block_max), row_kept);
-      let alpha = select(0.0, exp(row_max - new_max), row_kept);
-      row_sum *= alpha;
-      for (var d = 0; d < D; d++) { acc[d] *= alpha; }
-      for (var j = 0; j < count; j++) {
-        if (kept[j]) {
-          let p = exp(scores[j] - new_max);
-          row_sum += p;
-          for (var d = 0; d < D; d++) { acc[d] += p * v_tile[j * D + d]; }
-        }
-      }
-      row_max = new_max;
-      row_kept = true;
-    }
-  }
-  workgroupBarrier();
-}
-
+${foldTileWgsl(lattice === undefined ? "kept[j] = full || keeps(q, k0 + j, row, head, kv_head);" : "let key = tile_key(t, j, on_lattice, o);\n      kept[j] = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));", blockN)}
+${kernel.columns === undefined ? "" : `${columnVisitHeaderWgsl}\n${foldTileWgsl("kept[j] = keeps(q, gather_keys[j], row, head, kv_head);", blockN)}\n`}
 @compute @workgroup_size(${blockM})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
   let Q_LEN = lengths.q_len;
@@ -145,7 +115,7 @@ function segmentLoop(kernel: AttentionKernel): string {
     case "allTiles":
       return `  for (var t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, local, row, head, kv_head); }`;
     case "tileIndex":
-      return tileIndexLoopWgsl;
+      return kernel.columns === undefined ? tileIndexLoopWgsl : `${tileIndexLoopWgsl}\n${columnLoopWgsl(kernel, kernel.columns)}`;
     case "closedForm": {
       const visit: VisitCall = (t, full, onLattice) =>
         `visit(${t}, ${full}, ${lattice === undefined ? "" : onLattice === undefined ? "false, 0, " : `${onLattice.when}, ${onLattice.offset}, `}local, row, head, kv_head);`;
@@ -178,4 +148,104 @@ function sizeLets(kernel: AttentionKernel): string {
     .filter(([name]) => new RegExp(`\\b${name ?? ""}\\b`).test(text))
     .map(([name, field]) => `let ${name ?? ""} = ${field ?? ""};\n  `);
   return lets.join("");
+}
+
+/**
+ * The rest of a visit, after its header loaded the tile into k_tile and v_tile: each valid row scores the
+ * tile's kept keys (`keptLine` sets kept[j]) and folds them into its online softmax.
+ */
+function foldTileWgsl(keptLine: string, blockN: number): string {
+  return `  workgroupBarrier();
+  if (row < Q_LEN) {
+    let q = K_LEN - Q_LEN + row;
+    var scores: array<f32, ${blockN}>;
+    var kept: array<bool, ${blockN}>;
+    var any_kept = false;
+    var block_max = 0.0;
+    for (var j = 0; j < count; j++) {
+      ${keptLine}
+      if (kept[j]) {
+        var dot = 0.0;
+        for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
+        scores[j] = dot * SCALE;
+        block_max = select(scores[j], max(block_max, scores[j]), any_kept);
+        any_kept = true;
+      }
+    }
+    if (any_kept) {
+      let new_max = select(block_max, max(row_max, block_max), row_kept);
+      let alpha = select(0.0, exp(row_max - new_max), row_kept);
+      row_sum *= alpha;
+      for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+      for (var j = 0; j < count; j++) {
+        if (kept[j]) {
+          let p = exp(scores[j] - new_max);
+          row_sum += p;
+          for (var d = 0; d < D; d++) { acc[d] += p * v_tile[j * D + d]; }
+        }
+      }
+      row_max = new_max;
+      row_kept = true;
+    }
+  }
+  workgroupBarrier();
+}`;
+}
+
+/** Loads the gathered columns' K and V rows (every invocation helps); the fold masks every one. */
+const columnVisitHeaderWgsl = `// Visits the gathered columns gather_keys[0 .. count): loads their K and V rows, then each valid row folds them in.
+fn visit_columns(count: i32, local: i32, row: i32, head: i32, kv_head: i32) {
+  let Q_LEN = q_len();
+  let K_LEN = k_len();
+  for (var e = local; e < BN * D; e += BM) {
+    let j = e / D;
+    if (j < count) {
+      let at = (kv_head * K_LEN + gather_keys[j]) * D + e % D;
+      k_tile[e] = k_at(at);
+      v_tile[e] = v_at(at);
+    }
+  }`;
+
+/**
+ * After the tile index: the listed keys (set bits of the column input's leaf) whose key tile was not
+ * visited and that some row of the tile may keep (the classifier on that one key), BN per visit. Invocation
+ * 0 walks the bitmap with a cursor that persists across visits; the count it leaves is read uniformly.
+ */
+function columnLoopWgsl(kernel: AttentionKernel, columns: ColumnGather): string {
+  const printer = new MaskPrinter(kernel.inputs, wgsl);
+  const slot = printer.slot(columns.input);
+  return `  // Gathered columns: keys of ${columns.input.name} outside the visited tiles.
+  let column_leaf = u32(${printer.leafIndex(columns.input, columns.indices)});
+  let column_base = aux[4u * ${slot}] + aux[4u * ${slot} + 1u] * column_leaf;
+  let column_words = (K_LEN + 31) / 32;
+  let tile_rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
+  var cursor = 0;
+  var pending = 0u;
+  loop {
+    workgroupBarrier();
+    if (local == 0) {
+      var n = 0;
+      loop {
+        if (pending == 0u) {
+          if (cursor >= column_words) { break; }
+          pending = aux[column_base + u32(cursor)];
+          cursor++;
+          continue;
+        }
+        if (n == BN) { break; }
+        let key = (cursor - 1) * 32 + i32(firstTrailingBit(pending));
+        pending &= pending - 1u;
+        let key_tile = key / BN;
+        let visited = ((tile_index[index_base + key_tile / 32] >> u32(key_tile % 32)) & 1u) == 1u;
+        if (key < K_LEN && !visited && classify(tile_rows + vec2<i32>(K_LEN - Q_LEN), vec2<i32>(key, key), tile_rows, head, kv_head) != 0u) {
+          gather_keys[n] = key;
+          n++;
+        }
+      }
+      gather_count = n;
+    }
+    let gathered = workgroupUniformLoad(&gather_count);
+    if (gathered == 0) { break; }
+    visit_columns(gathered, local, row, head, kv_head);
+  }`;
 }

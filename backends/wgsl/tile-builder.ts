@@ -1,4 +1,5 @@
-import type { AttentionKernel } from "../../ir/kernel/kernel.js";
+import { tileIndexMask, type AttentionKernel } from "../../ir/kernel/kernel.js";
+import type { BoolNode, InputRef } from "../../ir/pattern/nodes.js";
 import { wgsl } from "../c-like/dialect.js";
 import { printTileClass } from "../c-like/tile-class.js";
 import { inputAccessorsWgsl } from "./inputs.js";
@@ -35,17 +36,7 @@ fn floor_div(a: i32, b: i32) -> i32 {
 fn floor_mod(a: i32, b: i32) -> i32 {
   return a - b * floor_div(a, b);
 }
-${rangeHelpersWgsl}
-fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -> u32 {
-  let Q_LEN = lengths.q_len;
-  let K_LEN = lengths.k_len;
-  let HEADS = lengths.heads;
-  let KV_HEADS = lengths.kv_heads;
-  let LAYERS = lengths.layers;
-  let LAYER = lengths.layer;
-  return ${printTileClass(kernel.mask, kernel.inputs, wgsl)};
-}
-
+${classifierWgsl(tileIndexMask(kernel), kernel.inputs)}
 @compute @workgroup_size(${builderWorkgroupSize})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   let Q_LEN = lengths.q_len;
@@ -73,6 +64,24 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let base = (i32(group.z) * tiles + tile) * 2 * words;
   tile_index[base + w] = touched;
   tile_index[base + words + w] = full;
+}
+`;
+}
+
+/**
+ * `classify(q, k, i, head, kv_head)`: the tile class (0 none, 1 some, 2 all) of `mask` on the ranges q, k, i,
+ * with the range helpers it needs. The attention kernel prints it too, to drop gathered columns no row keeps.
+ */
+export function classifierWgsl(mask: BoolNode, inputs: readonly InputRef[]): string {
+  return `${rangeHelpersWgsl}
+fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -> u32 {
+  let Q_LEN = lengths.q_len;
+  let K_LEN = lengths.k_len;
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;
+  return ${printTileClass(mask, inputs, wgsl)};
 }
 `;
 }

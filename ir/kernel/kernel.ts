@@ -1,4 +1,4 @@
-import type { BoolNode, InputRef } from "../pattern/nodes.js";
+import type { BoolNode, InputRef, IntNode } from "../pattern/nodes.js";
 import { printNode } from "../pattern/print.js";
 import { printSymbolicBound, type RowLimit, type SizeAffine, type SymbolicBound } from "../regions/region.js";
 import { hash64 } from "../../util/hash.js";
@@ -68,6 +68,19 @@ export type SegmentSource =
   | { readonly kind: "allTiles" }
   | { readonly kind: "tileIndex" };
 
+/**
+ * A dynamic kernel's gathered columns: the keys of an index list that the mask keeps positively (`k in
+ * vertical[h]`). The tile index is built from `tileMask`, the mask without that test; the kernel then visits
+ * the listed keys that no visited tile holds, BN at a time, gathered from K and V and masked (MInference's
+ * vertical path). passes/column-gather.ts says why that is exact.
+ */
+export interface ColumnGather {
+  readonly input: InputRef;
+  /** The list's leaf, over h, kvh, l (as in the mask's test). */
+  readonly indices: readonly IntNode[];
+  readonly tileMask: BoolNode;
+}
+
 export interface AttentionKernel {
   readonly name: string;
   readonly headDim: number;
@@ -82,6 +95,13 @@ export interface AttentionKernel {
   readonly mask: BoolNode;
   /** Runtime inputs the mask reads on the device, in the order of the input directory. */
   readonly inputs: readonly InputRef[];
+  /** Only for tile-index kernels: listed keys gathered apart from the key tiles. */
+  readonly columns?: ColumnGather;
+}
+
+/** The mask a tile-index builder classifies key tiles by: without the gathered columns' test. */
+export function tileIndexMask(kernel: AttentionKernel): BoolNode {
+  return kernel.columns?.tileMask ?? kernel.mask;
 }
 
 /** Runtime inputs of a launch beside q, k, v, packed for the device (passes/device-inputs.ts). */
@@ -130,6 +150,9 @@ export function printKernel(kernel: AttentionKernel): string {
       break;
     case "tileIndex":
       lines.push(`  segments: tile index per head and query tile, built on the device; inputs on the device: ${kernel.inputs.map((i) => i.name).join(", ") || "none"}`);
+      if (kernel.columns !== undefined) {
+        lines.push(`  gathered columns: keys in ${kernel.columns.input.name}[${kernel.columns.indices.map(printNode).join(", ")}] outside the visited tiles; tiles classified by ${printNode(kernel.columns.tileMask)}`);
+      }
       break;
     case "closedForm":
       lines.push("  segments: closed form from the tile index");

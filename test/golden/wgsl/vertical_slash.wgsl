@@ -56,6 +56,9 @@ var<workgroup> k_tile: array<f32, 2048>;
 var<workgroup> v_tile: array<f32, 2048>;
 @group(0) @binding(8) var<storage, read> tile_index: array<u32>;
 var<workgroup> plan_words: array<u32, 2>;
+// The gathered columns of one visit, and how many (written by invocation 0).
+var<workgroup> gather_keys: array<i32, 32>;
+var<workgroup> gather_count: i32;
 
 
 var<private> q_row: array<f32, 64>;
@@ -77,6 +80,107 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
+
+fn rng(lo: i32, hi: i32) -> vec2<i32> { return vec2<i32>(lo, hi); }
+fn r_add(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> { return a + b; }
+fn r_sub(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> { return vec2<i32>(a.x - b.y, a.y - b.x); }
+fn r_neg(a: vec2<i32>) -> vec2<i32> { return vec2<i32>(-a.y, -a.x); }
+fn r_min(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> { return min(a, b); }
+fn r_max(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> { return max(a, b); }
+// Products and floor quotients (divisor >= 1) are monotone in each argument: the corners bound them.
+fn r_mul(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> {
+  let c = vec4<i32>(a.x * b.x, a.x * b.y, a.y * b.x, a.y * b.y);
+  return vec2<i32>(min(min(c.x, c.y), min(c.z, c.w)), max(max(c.x, c.y), max(c.z, c.w)));
+}
+fn r_div(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> {
+  let c = vec4<i32>(floor_div(a.x, b.x), floor_div(a.x, b.y), floor_div(a.y, b.x), floor_div(a.y, b.y));
+  return vec2<i32>(min(min(c.x, c.y), min(c.z, c.w)), max(max(c.x, c.y), max(c.z, c.w)));
+}
+fn r_mod(a: vec2<i32>, b: vec2<i32>) -> vec2<i32> {
+  if (b.x == b.y && floor_div(a.x, b.x) == floor_div(a.y, b.x)) { return vec2<i32>(floor_mod(a.x, b.x), floor_mod(a.y, b.x)); }
+  return vec2<i32>(0, b.y - 1);
+}
+
+fn c_not(a: u32) -> u32 { return 2u - a; }
+fn c_and(a: u32, b: u32) -> u32 {
+  if (a == 0u || b == 0u) { return 0u; }
+  return select(1u, 2u, a == 2u && b == 2u);
+}
+fn c_or(a: u32, b: u32) -> u32 { return c_not(c_and(c_not(a), c_not(b))); }
+fn c_ite(c: u32, t: u32, e: u32) -> u32 {
+  if (c == 2u) { return t; }
+  if (c == 0u) { return e; }
+  return select(1u, t, t == e);
+}
+fn c_lt(a: vec2<i32>, b: vec2<i32>) -> u32 {
+  if (a.y < b.x) { return 2u; }
+  return select(1u, 0u, a.x >= b.y);
+}
+fn c_le(a: vec2<i32>, b: vec2<i32>) -> u32 {
+  if (a.y <= b.x) { return 2u; }
+  return select(1u, 0u, a.x > b.y);
+}
+fn c_eq(a: vec2<i32>, b: vec2<i32>) -> u32 {
+  if (a.y < b.x || b.y < a.x) { return 0u; }
+  return select(1u, 2u, a.x == a.y && b.x == b.y);
+}
+fn class_of_count(members: i32, total: i32) -> u32 {
+  if (members == 0) { return 0u; }
+  return select(1u, 2u, members == total);
+}
+
+// Members of an index list among the values r.x..r.y (values outside the list's range are not members).
+fn in_index_class(slot: u32, leaf: i32, r: vec2<i32>) -> u32 {
+  let lo = max(r.x, 0);
+  let hi = min(r.y, i32(aux[4u * slot + 3u]) - 1);
+  var members = 0;
+  if (lo <= hi) {
+    let base = aux[4u * slot] + aux[4u * slot + 1u] * u32(leaf);
+    for (var w = lo / 32; w <= hi / 32; w++) {
+      let first = u32(max(lo - w * 32, 0));
+      let width = u32(min(hi - w * 32, 31)) - first + 1u;
+      let mask = select(((1u << width) - 1u) << first, 0xffffffffu, width == 32u);
+      members += i32(countOneBits(aux[base + u32(w)] & mask));
+    }
+  }
+  return class_of_count(members, r.y - r.x + 1);
+}
+
+// Members of a block set in the rectangle rows.x..rows.y × cols.x..cols.y.
+fn in_blocks_class(slot: u32, leaf: i32, rows: vec2<i32>, cols: vec2<i32>) -> u32 {
+  let row_count = i32(aux[4u * slot + 2u]);
+  let col_count = i32(aux[4u * slot + 3u]);
+  var members = 0;
+  for (var r = max(rows.x, 0); r <= min(rows.y, row_count - 1); r++) {
+    for (var c = max(cols.x, 0); c <= min(cols.y, col_count - 1); c++) {
+      members += select(0, 1, aux_bit(slot, leaf, r * col_count + c, row_count * col_count));
+    }
+  }
+  return class_of_count(members, (rows.y - rows.x + 1) * (cols.y - cols.x + 1));
+}
+
+// The smallest and largest id at positions at.x..at.y (clamped to the ids, as ids_at does).
+fn ids_range(slot: u32, at: vec2<i32>) -> vec2<i32> {
+  let last = i32(aux[4u * slot + 3u]) - 1;
+  var lo = ids_at(slot, clamp(at.x, 0, last));
+  var hi = lo;
+  for (var p = clamp(at.x, 0, last) + 1; p <= clamp(at.y, 0, last); p++) {
+    let id = ids_at(slot, p);
+    lo = min(lo, id);
+    hi = max(hi, id);
+  }
+  return vec2<i32>(lo, hi);
+}
+
+fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -> u32 {
+  let Q_LEN = lengths.q_len;
+  let K_LEN = lengths.k_len;
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;
+  return c_and(c_le(k, q), c_or(in_index_class(0u, head, k), in_index_class(1u, head, r_sub(q, k))));
+}
 
 fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
   return ((k <= q) && (in_index(0u, head, k) || in_index(1u, head, (q - k))));
@@ -105,6 +209,53 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
     var block_max = 0.0;
     for (var j = 0; j < count; j++) {
       kept[j] = full || keeps(q, k0 + j, row, head, kv_head);
+      if (kept[j]) {
+        var dot = 0.0;
+        for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
+        scores[j] = dot * SCALE;
+        block_max = select(scores[j], max(block_max, scores[j]), any_kept);
+        any_kept = true;
+      }
+    }
+    if (any_kept) {
+      let new_max = select(block_max, max(row_max, block_max), row_kept);
+      let alpha = select(0.0, exp(row_max - new_max), row_kept);
+      row_sum *= alpha;
+      for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+      for (var j = 0; j < count; j++) {
+        if (kept[j]) {
+          let p = exp(scores[j] - new_max);
+          row_sum += p;
+          for (var d = 0; d < D; d++) { acc[d] += p * v_tile[j * D + d]; }
+        }
+      }
+      row_max = new_max;
+      row_kept = true;
+    }
+  }
+  workgroupBarrier();
+}
+// Visits the gathered columns gather_keys[0 .. count): loads their K and V rows, then each valid row folds them in.
+fn visit_columns(count: i32, local: i32, row: i32, head: i32, kv_head: i32) {
+  let Q_LEN = q_len();
+  let K_LEN = k_len();
+  for (var e = local; e < BN * D; e += BM) {
+    let j = e / D;
+    if (j < count) {
+      let at = (kv_head * K_LEN + gather_keys[j]) * D + e % D;
+      k_tile[e] = k_at(at);
+      v_tile[e] = v_at(at);
+    }
+  }
+  workgroupBarrier();
+  if (row < Q_LEN) {
+    let q = K_LEN - Q_LEN + row;
+    var scores: array<f32, 32>;
+    var kept: array<bool, 32>;
+    var any_kept = false;
+    var block_max = 0.0;
+    for (var j = 0; j < count; j++) {
+      kept[j] = keeps(q, gather_keys[j], row, head, kv_head);
       if (kept[j]) {
         var dot = 0.0;
         for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
@@ -171,6 +322,40 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       touched &= touched - 1u;
       visit(w * 32 + i32(bit), ((full_bits >> bit) & 1u) == 1u, local, row, head, kv_head);
     }
+  }
+  // Gathered columns: keys of vertical outside the visited tiles.
+  let column_leaf = u32(head);
+  let column_base = aux[4u * 0u] + aux[4u * 0u + 1u] * column_leaf;
+  let column_words = (K_LEN + 31) / 32;
+  let tile_rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
+  var cursor = 0;
+  var pending = 0u;
+  loop {
+    workgroupBarrier();
+    if (local == 0) {
+      var n = 0;
+      loop {
+        if (pending == 0u) {
+          if (cursor >= column_words) { break; }
+          pending = aux[column_base + u32(cursor)];
+          cursor++;
+          continue;
+        }
+        if (n == BN) { break; }
+        let key = (cursor - 1) * 32 + i32(firstTrailingBit(pending));
+        pending &= pending - 1u;
+        let key_tile = key / BN;
+        let visited = ((tile_index[index_base + key_tile / 32] >> u32(key_tile % 32)) & 1u) == 1u;
+        if (key < K_LEN && !visited && classify(tile_rows + vec2<i32>(K_LEN - Q_LEN), vec2<i32>(key, key), tile_rows, head, kv_head) != 0u) {
+          gather_keys[n] = key;
+          n++;
+        }
+      }
+      gather_count = n;
+    }
+    let gathered = workgroupUniformLoad(&gather_count);
+    if (gathered == 0) { break; }
+    visit_columns(gathered, local, row, head, kv_head);
   }
   if (row < Q_LEN) {
     let base = (head * Q_LEN + row) * D;
@@ -323,7 +508,7 @@ fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  return c_and(c_le(k, q), c_or(in_index_class(0u, head, k), in_index_class(1u, head, r_sub(q, k))));
+  return c_and(c_le(k, q), in_index_class(1u, head, r_sub(q, k)));
 }
 
 @compute @workgroup_size(64)
