@@ -5,7 +5,8 @@ import { dispatchEstimator } from "../backends/wgsl/estimate/run.js";
 import { rankSelectionLimit } from "../backends/wgsl/estimate/select-top.js";
 import { AttentionBuffers, dispatchAttention, readInputsBack } from "../backends/wgsl/run.js";
 import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
-import { blockTopKDefaults, verticalSlashDefaults, type Estimator } from "../ir/estimate/estimator.js";
+import { blockTopKDefaults, printEstimator, verticalSlashDefaults, type Estimator } from "../ir/estimate/estimator.js";
+import { massRecovered, plantedBlocks, plantedVerticalSlash, type PlantedProblem } from "../bench/planted.js";
 import { estimateVerticalSlash } from "../ir/estimate/vertical-slash.js";
 import { estimateXAttention } from "../ir/estimate/xattention.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
@@ -197,6 +198,22 @@ describe("estimators on the device", () => {
       }),
       { numRuns: Number(process.env.STIPPLE_RUNS ?? 12) },
     );
+  });
+
+  it("each estimator recovers at least 95 % of the attention mass on q/k with planted lines or blocks", async () => {
+    const shape = { heads: 2, length: 512, headDim: 128 };
+    const lines = plantedVerticalSlash(shape, 4, 2), blocks = plantedBlocks(shape, 32, 2);
+    const cases: [ "vertical_slash" | "block_sparse", Estimator, PlantedProblem, Record<string, number>][] = [
+      ["vertical_slash", { kind: "verticalSlash", vertical: "vertical", slash: "slash", lastQ: 64, verticalSize: 12, slashSize: 24, firstColumns: 2, nearDiagonals: 16 }, lines, {}],
+      ["block_sparse", { kind: "blockTopK", blocks: "blocks", block: 32, topK: 3 }, blocks, { block: 32 }],
+      ["block_sparse", { kind: "xattention", blocks: "blocks", block: 32, stride: 8, threshold: 0.9 }, blocks, { block: 32 }],
+    ];
+    for (const [name, estimator, planted, params] of cases) {
+      const problem: Problem = { heads: 2, kvHeads: 2, qLen: 512, kvLen: 512, headDim: 128, flat: false, seed: 0 };
+      const { estimated } = await estimateOnDevice(name, params, estimator, problem, planted.q.data, planted.k.data, planted.v.data);
+      const recovered = massRecovered(planted.q, planted.k, (h) => evaluateMask(estimated, h, 0));
+      expect(recovered, printEstimator(estimator)).toBeGreaterThanOrEqual(0.95);
+    }
   });
 
   it("has MInference's defaults", () => {
