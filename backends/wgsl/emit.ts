@@ -18,6 +18,7 @@ import { classifierWgsl } from "./tile-builder.js";
  * 4 lse [H, Q] (f32 bits as u32, so −∞ needs no float constant), 5 the heads this kernel serves,
  * 6 the launch's lengths (uniform): the same kernel serves every shape; for dynamic patterns 7 the packed
  * runtime inputs (backends/wgsl/inputs.ts), 8 the tile index (backends/wgsl/tile-builder.ts).
+ * Split-K: workgroup (x, y, z) serves query tile x, split y: the visits v with v mod splits = y.
  */
 export function emitWgsl(kernel: AttentionKernel): string {
   const { blockM, blockN, headDim: D } = kernel;
@@ -35,7 +36,9 @@ ${tensorBindings(kernel.dtype)}@group(0) @binding(3) var<storage, read_write> ou
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
 
-struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32 }
+// splits: the key tiles are dealt out to this many workgroups per query tile (split-K, for decode); the
+// outputs are then per split, normalised by their own sum, and a combine kernel merges them by their lse.
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32, splits: i32 }
 @group(0) @binding(6) var<uniform> lengths: Lengths;
 
 // Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
@@ -88,6 +91,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
   let local = i32(local_index);
+  let split = i32(group.y);
+  let splits = lengths.splits;
 ${rows.code}
   let row = ${rows.rowOf("local")};
   row_max = 0.0;
@@ -99,9 +104,9 @@ ${rows.code}
   }
 ${segmentLoop(kernel)}
   if (row < Q_LEN) {
-    let base = (head * Q_LEN + row) * D;
-    for (var d = 0; d < D; d++) { out[base + d] = select(0.0, acc[d] / row_sum, row_kept); }
-    lse[head * Q_LEN + row] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
+    let at = (split * HEADS + head) * Q_LEN + row;
+    for (var d = 0; d < D; d++) { out[at * D + d] = select(0.0, acc[d] / row_sum, row_kept); }
+    lse[at] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
   }
 }
 `;
@@ -113,12 +118,12 @@ function segmentLoop(kernel: AttentionKernel): string {
   const lattice = latticeOf(kernel);
   switch (segments.kind) {
     case "allTiles":
-      return `  for (var t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, local, row, head, kv_head); }`;
+      return `  for (var t = split; t <= (K_LEN - 1) / BN; t += splits) { visit(t, false, local, row, head, kv_head); }`;
     case "tileIndex":
       return kernel.columns === undefined ? tileIndexLoopWgsl : `${tileIndexLoopWgsl}\n${columnLoopWgsl(kernel, kernel.columns)}`;
     case "closedForm": {
       const visit: VisitCall = (t, full, onLattice) =>
-        `visit(${t}, ${full}, ${lattice === undefined ? "" : onLattice === undefined ? "false, 0, " : `${onLattice.when}, ${onLattice.offset}, `}local, row, head, kv_head);`;
+        `if (floor_mod(v, splits) == split) { visit(${t}, ${full}, ${lattice === undefined ? "" : onLattice === undefined ? "false, 0, " : `${onLattice.when}, ${onLattice.offset}, `}local, row, head, kv_head); }`;
       return closedFormLoops(kernel, wgsl, visit);
     }
     default:
@@ -221,6 +226,7 @@ function columnLoopWgsl(kernel: AttentionKernel, columns: ColumnGather): string 
   let tile_rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
   var cursor = 0;
   var pending = 0u;
+  var round = 0;
   loop {
     workgroupBarrier();
     if (local == 0) {
@@ -246,6 +252,7 @@ function columnLoopWgsl(kernel: AttentionKernel, columns: ColumnGather): string 
     }
     let gathered = workgroupUniformLoad(&gather_count);
     if (gathered == 0) { break; }
-    visit_columns(gathered, local, row, head, kv_head);
+    if (round % splits == split) { visit_columns(gathered, local, row, head, kv_head); }
+    round++;
   }`;
 }

@@ -53,6 +53,7 @@ export const tileIndexLoopWgsl = `  let tiles = (Q_LEN + BM - 1) / BM;
     while (touched != 0u) {
       let bit = firstTrailingBit(touched);
       touched &= touched - 1u;
-      visit(w * 32 + i32(bit), ((full_bits >> bit) & 1u) == 1u, local, row, head, kv_head);
+      let t = w * 32 + i32(bit);
+      if (t % splits == split) { visit(t, ((full_bits >> bit) & 1u) == 1u, local, row, head, kv_head); }
     }
   }`;

@@ -9,12 +9,13 @@ import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
 import { checkWgslKernel } from "./schedule.js";
+import { combineWorkgroupSize, emitSplitCombineWgsl, splitsFor } from "./split-combine.js";
 import { builderGridWidth, builderWorkgroupSize, emitTileBuilderWgsl } from "./tile-builder.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-/** The two programs of a kernel: its attention kernel, and for dynamic patterns its tile-index builder. */
-type Program = "attention" | "builder";
+/** The programs of a kernel: its attention kernel, for dynamic patterns its tile-index builder, and the split-K combine. */
+type Program = "attention" | "builder" | "combine";
 
 /** Compiles (or reuses, keyed by the kernel's structural hash) a pipeline of one kernel. */
 export function pipelineFor(context: WebGpuContext, kernel: AttentionKernel, program: Program = "attention"): GPUComputePipeline {
@@ -26,7 +27,7 @@ export function pipelineFor(context: WebGpuContext, kernel: AttentionKernel, pro
   const key = `${kernelHash(kernel)} ${program}`;
   let pipeline = cache.get(key);
   if (pipeline === undefined) {
-    const code = program === "attention" ? emitWgsl(kernel) : emitTileBuilderWgsl(kernel);
+    const code = program === "attention" ? emitWgsl(kernel) : program === "builder" ? emitTileBuilderWgsl(kernel) : emitSplitCombineWgsl(kernel.headDim);
     const label = `${kernel.name} ${program}`;
     const module = context.device.createShaderModule({ code, label });
     pipeline = context.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label });
@@ -45,7 +46,8 @@ export class AttentionBuffers {
   readonly outLength: number;
   readonly lseLength: number;
   private readonly heads = new Map<string, GPUBuffer>();
-  private readonly lengths = new Map<number, GPUBuffer>();
+  private readonly lengths = new Map<string, GPUBuffer>();
+  private readonly partials = new Map<number, { out: GPUBuffer; lse: GPUBuffer }>();
   private readonly aux = new WeakMap<KernelLaunch, GPUBuffer>();
   private readonly tileIndexes = new WeakMap<KernelLaunch, GPUBuffer>();
   private readonly owned: GPUBuffer[] = [];
@@ -90,15 +92,30 @@ export class AttentionBuffers {
     return { buffer, offset: this.guardWords * 4, size: Math.max(1, length) * 4 };
   }
 
-  /** The uniform lengths of a launch for one layer. */
-  lengthsFor(layer: number): GPUBuffer {
-    let buffer = this.lengths.get(layer);
+  /** The uniform lengths of a launch for one layer, split `splits` ways along the keys. */
+  lengthsFor(layer: number, splits = 1): GPUBuffer {
+    let buffer = this.lengths.get(`${layer} ${splits}`);
     if (buffer === undefined) {
       const { Q, K, H, KVH, L } = this.sizes;
-      buffer = this.upload(Int32Array.from([Q, K, H, KVH, L, layer, 0, 0]), GPUBufferUsage.UNIFORM);
-      this.lengths.set(layer, buffer);
+      buffer = this.upload(Int32Array.from([Q, K, H, KVH, L, layer, splits, 0]), GPUBufferUsage.UNIFORM);
+      this.lengths.set(`${layer} ${splits}`, buffer);
     }
     return buffer;
+  }
+
+  /** Per-split outputs and lse of a split-K launch ([splits, H, Q, D] and [splits, H, Q]), merged by the combine kernel. */
+  partialsFor(splits: number): { out: GPUBuffer; lse: GPUBuffer } {
+    let partials = this.partials.get(splits);
+    if (partials === undefined) {
+      const buffer = (words: number): GPUBuffer => {
+        const made = this.context.device.createBuffer({ size: Math.max(16, words * 4), usage: GPUBufferUsage.STORAGE });
+        this.owned.push(made);
+        return made;
+      };
+      partials = { out: buffer(splits * this.outLength), lse: buffer(splits * this.lseLength) };
+      this.partials.set(splits, partials);
+    }
+    return partials;
   }
 
   /** Where a dynamic launch's builder writes its tile index: ir/plan/tile-index.ts's layout per launch head. */
@@ -145,10 +162,15 @@ export class AttentionBuffers {
   }
 }
 
-/** Which programs a dispatch records: the tile-index builders, the attention kernels, or both (benchmarks time them apart). */
+/**
+ * Which programs a dispatch records: the tile-index builders, the attention kernels, or both (benchmarks
+ * time them apart); and how many ways the attention kernels split the keys: "auto" (splitsFor: split-K only
+ * when the query tiles alone cannot fill the device, as in decode) or a count.
+ */
 export interface DispatchStages {
   readonly build: boolean;
   readonly attend: boolean;
+  readonly splits?: "auto" | number;
 }
 
 /** Records the dispatches of all kernels (one per head group), each dynamic one after its builder, and waits for the queue. */
@@ -157,7 +179,8 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
   const pass = encoder.beginComputePass();
   for (const launch of launches) {
     const { kernel, heads } = launch;
-    const shared: [number, GPUBufferBinding][] = [[5, { buffer: buffers.headList(heads) }], [6, { buffer: buffers.lengthsFor(launch.layer) }]];
+    const splits = stages.splits === undefined || stages.splits === "auto" ? splitsFor(kernel, buffers.sizes, heads.length) : stages.splits;
+    const shared: [number, GPUBufferBinding][] = [[5, { buffer: buffers.headList(heads) }], [6, { buffer: buffers.lengthsFor(launch.layer, splits) }]];
     if (usesAux(kernel)) shared.push([7, { buffer: buffers.auxFor(launch) }]);
     const builds = kernel.segments.kind === "tileIndex";
     if (builds) shared.push([8, { buffer: buffers.tileIndexFor(launch) }]);
@@ -168,11 +191,17 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
       record(context, pass, pipelineFor(context, kernel, "builder"), shared, [Math.min(groups, builderGridWidth), Math.ceil(groups / builderGridWidth), heads.length]);
     }
     if (stages.attend) {
+      const outputs: [number, GPUBufferBinding][] = [[3, buffers.outputBinding(buffers.out, buffers.outLength)], [4, buffers.outputBinding(buffers.lse, buffers.lseLength)]];
+      const partials = splits > 1 ? buffers.partialsFor(splits) : undefined;
       const bound: [number, GPUBufferBinding][] = [
         [0, { buffer: buffers.q }], [1, { buffer: buffers.k }], [2, { buffer: buffers.v }],
-        [3, buffers.outputBinding(buffers.out, buffers.outLength)], [4, buffers.outputBinding(buffers.lse, buffers.lseLength)], ...shared,
+        ...(partials === undefined ? outputs : [[3, { buffer: partials.out }], [4, { buffer: partials.lse }]] satisfies [number, GPUBufferBinding][]), ...shared,
       ];
-      record(context, pass, pipelineFor(context, kernel), bound, [queryTileCount(kernel, buffers.sizes.Q), 1, heads.length]);
+      record(context, pass, pipelineFor(context, kernel), bound, [queryTileCount(kernel, buffers.sizes.Q), splits, heads.length]);
+      if (partials !== undefined) {
+        const merged: [number, GPUBufferBinding][] = [[0, { buffer: partials.out }], [1, { buffer: partials.lse }], ...outputs, ...shared.filter(([binding]) => binding === 5 || binding === 6)];
+        record(context, pass, pipelineFor(context, kernel, "combine"), merged, [Math.ceil(buffers.sizes.Q / combineWorkgroupSize), 1, heads.length]);
+      }
     }
   }
   pass.end();
@@ -213,6 +242,8 @@ export interface RunOptions {
   readonly guard?: boolean;
   /** Device work queued before the launches, on their buffers: an estimator writing their runtime inputs. */
   readonly before?: (buffers: AttentionBuffers) => Promise<void>;
+  /** Split-K: "auto" (default; see splitsFor) or a count of splits along the keys. */
+  readonly splits?: "auto" | number;
 }
 
 export async function runAttention(context: WebGpuContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: RunOptions = {}): Promise<AttentionResult> {
@@ -222,7 +253,7 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
   try {
     await options.before?.(buffers);
     context.device.pushErrorScope("validation");
-    await dispatchAttention(context, launches, buffers);
+    await dispatchAttention(context, launches, buffers, { build: true, attend: true, splits: options.splits ?? "auto" });
     const error = await context.device.popErrorScope();
     if (error !== null) throw new Error(`WebGPU validation failed: ${error.message}`);
     const out = await readGuarded(context, buffers.out, buffers.outLength, buffers.guardWords, "out");

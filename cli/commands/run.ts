@@ -38,6 +38,7 @@ interface RunOptions extends BindingOptions {
   readonly blockN?: string;
   readonly json?: boolean;
   readonly saveEstimate?: string;
+  readonly splits?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -58,6 +59,7 @@ export function registerRun(program: Command): void {
     .option("--device <n>", "cuda: the device ordinal (default 0)")
     .option("--block-m <rows>", "wgsl: query rows per tile")
     .option("--block-n <keys>", "wgsl: keys per tile")
+    .option("--splits <n|auto>", "wgsl: deal each query tile's key tiles to this many workgroups, merged by their lse (split-K, flash-decoding); auto splits when the query tiles alone cannot fill the device, as in decode", "auto")
     .option("--estimate", "choose the runtime inputs on the device with the estimator the pattern names (its `estimate` clause), then build and attend")
     .option("--save-estimate <file.json>", "with --estimate: write the chosen inputs as { name: value } (the shapes --input takes)")
     .option("--json", "print the report as JSON")
@@ -141,12 +143,14 @@ async function runOnWebGpu(binding: Binding, layer: number, headDim: number, opt
     blockM: integerOption(options.blockM, "--block-m", defaultBlockM),
     blockN: integerOption(options.blockN, "--block-n", defaultBlockN(headDim)),
   });
+  const splits = options.splits === undefined || options.splits === "auto" ? "auto" : integerOption(options.splits, "--splits", 1);
+  if (splits !== "auto" && splits < 1) throw new CommandFailed([diagnostic("STP902", `--splits ${splits} must be at least 1`, { hint: "use auto, or a count of splits" })]);
   const gpu = await openWebGpu(options.adapter);
   const estimator = options.estimate === true ? estimatorOf(binding) : undefined;
   if (estimator !== undefined) {
-    return { launches, description: gpu.description, dtype, estimator, execute: (tensors) => runEstimatedAttention(gpu, estimator, launches, tensors, binding.sizes) };
+    return { launches, description: gpu.description, dtype, estimator, execute: (tensors) => runEstimatedAttention(gpu, estimator, launches, tensors, binding.sizes, { splits }) };
   }
-  return { launches, description: gpu.description, dtype, execute: (tensors) => runAttention(gpu, launches, tensors, binding.sizes) };
+  return { launches, description: gpu.description, dtype, execute: (tensors) => runAttention(gpu, launches, tensors, binding.sizes, { splits }) };
 }
 
 /** The binding with the inputs an estimator chose in place of the empty ones. */

@@ -16,7 +16,9 @@ fn v_at(i: i32) -> f32 { return v_in[i]; }
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
 
-struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32 }
+// splits: the key tiles are dealt out to this many workgroups per query tile (split-K, for decode); the
+// outputs are then per split, normalised by their own sum, and a combine kernel merges them by their lse.
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32, splits: i32 }
 @group(0) @binding(6) var<uniform> lengths: Lengths;
 
 // Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
@@ -113,6 +115,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
   let local = i32(local_index);
+  let split = i32(group.y);
+  let splits = lengths.splits;
   let tile = i32(group.x);
   // Positions of the tile's first and last query rows.
   let first = K_LEN - Q_LEN + tile * BM;
@@ -182,11 +186,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     var t = 0;
     if (v < count0) { region = 0; t = max(r0_lo, 0) + v - (0); } else { region = 1; t = max(r1_lo, 0) + v - (count0); }
     if (region == 1 && ((t >= r0_lo && t <= r0_hi))) { continue; }
-    visit(t, (t >= r0_full_lo && t <= r0_full_hi) || (t >= r1_full_lo && t <= r1_full_hi), local, row, head, kv_head);
+    if (floor_mod(v, splits) == split) { visit(t, (t >= r0_full_lo && t <= r0_full_hi) || (t >= r1_full_lo && t <= r1_full_hi), local, row, head, kv_head); }
   }
   if (row < Q_LEN) {
-    let base = (head * Q_LEN + row) * D;
-    for (var d = 0; d < D; d++) { out[base + d] = select(0.0, acc[d] / row_sum, row_kept); }
-    lse[head * Q_LEN + row] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
+    let at = (split * HEADS + head) * Q_LEN + row;
+    for (var d = 0; d < D; d++) { out[at * D + d] = select(0.0, acc[d] / row_sum, row_kept); }
+    lse[at] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
   }
 }

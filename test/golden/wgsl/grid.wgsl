@@ -16,7 +16,9 @@ fn v_at(i: i32) -> f32 { return v_in[i]; }
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
 
-struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32 }
+// splits: the key tiles are dealt out to this many workgroups per query tile (split-K, for decode); the
+// outputs are then per split, normalised by their own sum, and a combine kernel merges them by their lse.
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32, splits: i32 }
 @group(0) @binding(6) var<uniform> lengths: Lengths;
 
 // Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
@@ -146,6 +148,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
   let local = i32(local_index);
+  let split = i32(group.y);
+  let splits = lengths.splits;
   // Rows in 2 groups by position modulo 16; every group has the same number of workgroups.
   let group_starts = array<i32, 2>(0, 1);
   let group_widths = array<i32, 2>(1, 15);
@@ -260,11 +264,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let overlaps = (r1_lo <= r1_hi && span_lo < (r1_hi + 1) * BN && span_hi >= r1_lo * BN)
       || (r2_lo <= r2_hi && span_lo < (r2_hi + 1) * BN && span_hi >= r2_lo * BN);
     let lattice_full = t >= r0_full_lo && t <= r0_full_hi && !overlaps;
-    visit(t, select((t >= r1_full_lo && t <= r1_full_hi) || (t >= r2_full_lo && t <= r2_full_hi), lattice_full, region == 0), region == 0, r0_o, local, row, head, kv_head);
+    if (floor_mod(v, splits) == split) { visit(t, select((t >= r1_full_lo && t <= r1_full_hi) || (t >= r2_full_lo && t <= r2_full_hi), lattice_full, region == 0), region == 0, r0_o, local, row, head, kv_head); }
   }
   if (row < Q_LEN) {
-    let base = (head * Q_LEN + row) * D;
-    for (var d = 0; d < D; d++) { out[base + d] = select(0.0, acc[d] / row_sum, row_kept); }
-    lse[head * Q_LEN + row] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
+    let at = (split * HEADS + head) * Q_LEN + row;
+    for (var d = 0; d < D; d++) { out[at * D + d] = select(0.0, acc[d] / row_sum, row_kept); }
+    lse[at] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
   }
 }
