@@ -79,8 +79,10 @@ describe("decode with split-K on the software adapter", () => {
     const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 4, kvLen: 65536, heads: 8, kvHeads: 2 }, { sink: 64, window: 1024 });
     const [launch] = lowerAttention(binding, 0, { headDim: 64, dtype: "f32", blockM: 64, blockN: 32 });
     if (launch === undefined) throw new Error("no launch");
-    expect(splitsFor(launch.kernel, binding.sizes, 8)).toBe(4);
-    expect(splitsFor(launch.kernel, { ...binding.sizes, Q: 4096, K: 4096 }, 8)).toBe(1);
-    expect(splitsFor(launch.kernel, { ...binding.sizes, K: 40 }, 1)).toBe(1);
+    expect(splitsFor(launch.kernel, binding.sizes, 8, 128)).toBe(16);
+    expect(splitsFor(launch.kernel, binding.sizes, 8, 2)).toBe(1);
+    expect(splitsFor(launch.kernel, binding.sizes, 1, 2)).toBe(2);
+    expect(splitsFor(launch.kernel, { ...binding.sizes, Q: 4096, K: 4096 }, 8, 128)).toBe(1);
+    expect(splitsFor(launch.kernel, { ...binding.sizes, K: 400 }, 1, 128)).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
@@ -19,9 +19,17 @@ export interface WebGpuContext {
   readonly keepAlive: readonly unknown[];
   /** Which adapter and Dawn backend: reported with every run and benchmark. */
   readonly description: string;
+  /**
+   * About how many workgroups the adapter runs at once: a software adapter (SwiftShader, llvmpipe) one per
+   * CPU core, a GPU many. Split-K splits a launch only up to this (backends/wgsl/split-combine.ts).
+   */
+  readonly concurrency: number;
 }
 
 export type AdapterChoice = "auto" | "opengl" | "vulkan";
+
+/** Workgroups a GPU adapter is taken to run at once (WebGPU does not say): enough for a hundred-odd cores. */
+export const gpuConcurrency = 128;
 
 interface DawnModule {
   create(options: string[]): GPU;
@@ -92,7 +100,8 @@ async function open(choice: AdapterChoice, robust: boolean): Promise<WebGpuConte
     const info = adapter.info;
     const name = [info.vendor, info.architecture, info.device, info.description].filter((x) => x !== "").join(" ") || "unnamed adapter";
     const notes = [options.featureLevel === "compatibility" ? "compatibility" : "", robust ? "" : "robustness off"].filter((x) => x !== "");
-    return { backend: "webgpu", device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${[backend, ...notes].join(", ")})` };
+    const software = /swiftshader|llvmpipe|lavapipe|softpipe/i.test(name);
+    return { backend: "webgpu", device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${[backend, ...notes].join(", ")})`, concurrency: software ? cpus().length : gpuConcurrency };
   }
   throw new DiagnosticError([diagnostic("STP903", `no WebGPU adapter found (tried Dawn backends: ${tried.join(", ")})`, {
     hint: "without a GPU, run scripts/install-software-gpu.sh to install SwiftShader and Mesa; or choose another --adapter",

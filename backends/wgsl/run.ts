@@ -179,7 +179,7 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
   const pass = encoder.beginComputePass();
   for (const launch of launches) {
     const { kernel, heads } = launch;
-    const splits = stages.splits === undefined || stages.splits === "auto" ? splitsFor(kernel, buffers.sizes, heads.length) : stages.splits;
+    const splits = stages.splits === undefined || stages.splits === "auto" ? splitsFor(kernel, buffers.sizes, heads.length, context.concurrency) : stages.splits;
     const shared: [number, GPUBufferBinding][] = [[5, { buffer: buffers.headList(heads) }], [6, { buffer: buffers.lengthsFor(launch.layer, splits) }]];
     if (usesAux(kernel)) shared.push([7, { buffer: buffers.auxFor(launch) }]);
     const builds = kernel.segments.kind === "tileIndex";

@@ -67,19 +67,18 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 `;
 }
 
-/** Workgroups a launch of this many heads gets along the queries and keys, to fill a device: the target. */
-export const splitTarget = 32;
 /** Splits never get fewer key tiles than this each (each split pays a combine share and its own setup). */
-export const minTilesPerSplit = 4;
+export const minTilesPerSplit = 16;
 export const maxSplits = 64;
 
 /**
- * How many splits a launch gets: 1 when its query tiles and heads already make `splitTarget` workgroups;
- * otherwise enough to reach it, at most one per `minTilesPerSplit` key tiles and `maxSplits`.
+ * How many splits a launch gets on a device that runs `concurrency` workgroups at once: 1 when its query
+ * tiles and heads already make that many; otherwise enough to reach it, at most one per `minTilesPerSplit`
+ * key tiles and `maxSplits`.
  */
-export function splitsFor(kernel: AttentionKernel, sizes: Sizes, heads: number): number {
+export function splitsFor(kernel: AttentionKernel, sizes: Sizes, heads: number, concurrency: number): number {
   const workgroups = queryTileCount(kernel, sizes.Q) * heads;
-  if (workgroups >= splitTarget) return 1;
+  if (workgroups >= concurrency) return 1;
   const keyTiles = Math.ceil(sizes.K / kernel.blockN);
-  return Math.max(1, Math.min(maxSplits, Math.ceil(splitTarget / workgroups), Math.floor(keyTiles / minTilesPerSplit)));
+  return Math.max(1, Math.min(maxSplits, Math.ceil(concurrency / workgroups), Math.floor(keyTiles / minTilesPerSplit)));
 }
