@@ -61,7 +61,7 @@ describe("decode with split-K on the software adapter", () => {
         const inputs = name === "duo" ? { retrieval: [Array.from({ length: kvHeads }, (_, h) => (h + shape.seed) & 1)] } : {};
         await expectDecodeMatches(bindOrThrow(examplePattern(name), { qLen: shape.qLen, kvLen: Math.max(shape.qLen, shape.kvLen), heads, kvHeads }, values, inputs), shape);
       }),
-      { numRuns: Number(process.env.STIPPLE_RUNS ?? 24) },
+      { numRuns: Number(process.env.STIPPLE_RUNS ?? 14) },
     );
   });
 
@@ -71,7 +71,7 @@ describe("decode with split-K on the software adapter", () => {
         const [heads, kvHeads] = shape.gqa;
         await expectDecodeMatches(dynamicExample(name, { qLen: shape.qLen, kvLen: Math.max(shape.qLen, shape.kvLen), heads, kvHeads }, block, shape.seed), shape);
       }),
-      { numRuns: Number(process.env.STIPPLE_RUNS ?? 12) },
+      { numRuns: Number(process.env.STIPPLE_RUNS ?? 8) },
     );
   });
 
