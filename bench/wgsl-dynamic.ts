@@ -166,15 +166,18 @@ export async function runWgslDynamic(): Promise<void> {
   const repetitions = Number(process.env["STIPPLE_BENCH_REPS"] ?? 3);
   const gpu = await openWebGpu();
   process.stdout.write(`dynamic sparsity on ${gpu.description}\nrecovery on planted q/k (L 2048, D 128, 2 heads): share of causal attention mass kept\n`);
+  // STIPPLE_BENCH_ONLY=vertical_slash,xattention runs those examples alone.
+  const only = process.env["STIPPLE_BENCH_ONLY"]?.split(",");
+  const chosen = (list: Case[]): Case[] => list.filter((c) => only === undefined || only.includes(c.example));
   const recovered: RecoveryRow[] = [];
-  for (const c of cases(2048)) {
+  for (const c of chosen(cases(2048))) {
     const row = await recovery(gpu, c);
     recovered.push(row);
     process.stdout.write(`  ${row.estimator}\n    keeps ${(100 * row.density).toFixed(1)} % of causal pairs and ${(100 * row.recovered).toFixed(2)} % of the mass (planted mask: ${(100 * row.plantedDensity).toFixed(1)} %, ${(100 * row.plantedRecovered).toFixed(2)} %)\n`);
   }
   process.stdout.write(`time at L ${length}, D 64, 1 head, ${repetitions} repetitions (median)\n`);
   const timed: TimeRow[] = [];
-  for (const c of cases(length)) {
+  for (const c of chosen(cases(length))) {
     const row = await timing(gpu, c, length, repetitions);
     timed.push(row);
     process.stdout.write(`  ${row.estimator}\n    density ${(100 * row.density).toFixed(1)} %: estimate ${row.ms.estimate.toFixed(0)} ms, build ${row.ms.build.toFixed(0)} ms, attend ${row.ms.attend.toFixed(0)} ms ` +

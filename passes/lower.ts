@@ -4,7 +4,7 @@ import type { Binding } from "../ir/pattern/binding.js";
 import { consecutiveRows, type AttentionKernel, type Dtype, type KernelLaunch } from "../ir/kernel/kernel.js";
 import { verifyKernel } from "../ir/kernel/verify.js";
 import { dynamismOf, postOrder } from "../ir/pattern/pattern.js";
-import { columnGatherOf } from "./column-gather.js";
+import { keyGathersOf } from "./key-gathers.js";
 import { packDeviceInputs } from "./device-inputs.js";
 import { lowerRegions } from "./lower-regions.js";
 import { symbolicRegionsOf } from "./regions.js";
@@ -55,7 +55,7 @@ function lowerLaunches(binding: Binding, layer: number, options: LowerOptions): 
 function lowerDynamic(binding: Binding, layer: number, options: LowerOptions, variant: KernelVariant): KernelLaunch {
   const mask = simplify(specialize(binding, { head: 0, layer }, { keepSizes: true, keepHeads: true }));
   const inputs = [...new Map(postOrder(mask).flatMap((node) => ("input" in node ? [[node.input.name, node.input] as const] : []))).values()];
-  const columns = variant === "sparse" ? columnGatherOf(mask) : undefined;
+  const gathers = variant === "sparse" ? keyGathersOf(mask) : undefined;
   const kernel: AttentionKernel = {
     name: `${binding.pattern.name}_${variant}`,
     headDim: options.headDim,
@@ -67,7 +67,7 @@ function lowerDynamic(binding: Binding, layer: number, options: LowerOptions, va
     rowGroups: consecutiveRows,
     mask,
     inputs,
-    ...(columns === undefined ? {} : { columns }),
+    ...(gathers === undefined ? {} : { gathers }),
   };
   const heads = Array.from({ length: binding.sizes.H }, (_, h) => h);
   return { kernel, heads, layer, aux: packDeviceInputs(binding, inputs) };

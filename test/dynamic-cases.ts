@@ -14,8 +14,8 @@ export const dynamicExampleNames = ["vertical_slash", "block_sparse", "document"
 export type DynamicExampleName = (typeof dynamicExampleNames)[number];
 
 /**
- * One of the dynamic examples bound with random runtime inputs: a few vertical columns (now and then up to
- * 90) and slash offsets per head (offset 0 always, as MInference keeps the diagonal), block sets a third full, or 1–5 documents with
+ * One of the dynamic examples bound with random runtime inputs: a few vertical columns and slash offsets per
+ * head (now and then up to 90 and 60) (offset 0 always, as MInference keeps the diagonal), block sets a third full, or 1–5 documents with
  * random boundaries.
  */
 export function dynamicExample(name: DynamicExampleName, shape: { qLen: number; kvLen: number; heads: number; kvHeads: number }, block: number, seed: number): Binding {
@@ -24,8 +24,9 @@ export function dynamicExample(name: DynamicExampleName, shape: { qLen: number; 
   const perHead = (count: number): number[][] => Array.from({ length: heads }, () => Array.from({ length: count }, () => random(kvLen)));
   switch (name) {
     case "vertical_slash":
-      // Sometimes many columns: more than one gathered visit per query tile.
-      return bindOrThrow(examplePattern(name), shape, {}, { vertical: perHead(random(4) === 0 ? 1 + random(90) : 1 + random(8)), slash: perHead(random(5)).map((s) => [0, ...s]) });
+      // Sometimes many columns and diagonals: more than one gathered visit per query tile, several batches per row.
+      const many = (few: number, lots: number): number => (random(4) === 0 ? random(lots) : random(few));
+      return bindOrThrow(examplePattern(name), shape, {}, { vertical: perHead(1 + many(8, 90)), slash: perHead(many(5, 60)).map((s) => [0, ...s]) });
     case "block_sparse": {
       const blocks = Array.from({ length: heads }, () =>
         Array.from({ length: Math.ceil(qLen / block) }, () => Array.from({ length: Math.ceil(kvLen / block) }, () => (random(3) === 0 ? 1 : 0))));

@@ -1,4 +1,4 @@
-import type { AttentionKernel, ColumnGather, Dtype } from "../../ir/kernel/kernel.js";
+import type { AttentionKernel, Dtype, GatheredList } from "../../ir/kernel/kernel.js";
 import { assertNever } from "../../util/hash.js";
 import { floatLiteral, wgsl } from "../c-like/dialect.js";
 import { MaskPrinter, printMask } from "../c-like/predicate.js";
@@ -24,6 +24,7 @@ export function emitWgsl(kernel: AttentionKernel): string {
   const { blockM, blockN, headDim: D } = kernel;
   const lattice = latticeOf(kernel);
   const rows = rowMapping(kernel, "i32(group.x)", wgsl);
+  const columns = kernel.gathers?.columns, diagonals = kernel.gathers?.diagonals;
   checkWgslKernel(kernel);
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
 // ${kernel.dtype} q/k/v, f32 math, head dim ${D}, ${blockM} query rows × ${blockN} keys per tile.
@@ -48,7 +49,7 @@ ${usesAux(kernel) ? inputAccessorsWgsl : ""}
 
 var<workgroup> k_tile: array<f32, ${blockN * D}>;
 var<workgroup> v_tile: array<f32, ${blockN * D}>;
-${kernel.segments.kind === "tileIndex" ? "@group(0) @binding(8) var<storage, read> tile_index: array<u32>;\nvar<workgroup> plan_words: array<u32, 2>;\n" : ""}${kernel.columns === undefined ? "" : `// The gathered columns of one visit, and how many (written by invocation 0).
+${kernel.segments.kind === "tileIndex" ? "@group(0) @binding(8) var<storage, read> tile_index: array<u32>;\nvar<workgroup> plan_words: array<u32, 2>;\n" : ""}${columns === undefined ? "" : `// The gathered columns of one visit, and how many (written by invocation 0).
 var<workgroup> gather_keys: array<i32, ${blockN}>;
 var<workgroup> gather_count: i32;
 `}
@@ -72,14 +73,14 @@ fn ceil_div(a: i32, b: i32) -> i32 {
   return -floor_div(-a, b);
 }
 
-${usesRuns(kernel) ? runsWgsl : ""}${lattice === undefined ? "" : latticeWgsl(lattice, naturalRegions(kernel).length)}${kernel.columns === undefined ? "" : classifierWgsl(kernel.mask, kernel.inputs)}
+${usesRuns(kernel) ? runsWgsl : ""}${lattice === undefined ? "" : latticeWgsl(lattice, naturalRegions(kernel).length)}${columns === undefined ? "" : classifierWgsl(kernel.mask, kernel.inputs)}
 fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
   ${sizeLets(kernel)}return ${printMask(kernel.mask, kernel.inputs, wgsl)};
 }
 
 ${lattice === undefined ? visitHeaderWgsl : latticeVisitHeaderWgsl}
 ${foldTileWgsl(lattice === undefined ? "kept[j] = full || keeps(q, k0 + j, row, head, kv_head);" : "let key = tile_key(t, j, on_lattice, o);\n      kept[j] = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));", blockN)}
-${kernel.columns === undefined ? "" : `${columnVisitHeaderWgsl}\n${foldTileWgsl("kept[j] = keeps(q, gather_keys[j], row, head, kv_head);", blockN)}\n`}
+${columns === undefined ? "" : `${columnVisitHeaderWgsl}\n${foldTileWgsl("kept[j] = keeps(q, gather_keys[j], row, head, kv_head);", blockN)}\n`}${diagonals === undefined ? "" : `${diagonalVisitsWgsl(blockN, columns !== undefined)}\n`}
 @compute @workgroup_size(${blockM})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
   let Q_LEN = lengths.q_len;
@@ -119,8 +120,10 @@ function segmentLoop(kernel: AttentionKernel): string {
   switch (segments.kind) {
     case "allTiles":
       return `  for (var t = split; t <= (K_LEN - 1) / BN; t += splits) { visit(t, false, local, row, head, kv_head); }`;
-    case "tileIndex":
-      return kernel.columns === undefined ? tileIndexLoopWgsl : `${tileIndexLoopWgsl}\n${columnLoopWgsl(kernel, kernel.columns)}`;
+    case "tileIndex": {
+      const { columns, diagonals } = kernel.gathers ?? {};
+      return [tileIndexLoopWgsl, columns && columnLoopWgsl(kernel, columns), diagonals && diagonalCallWgsl(kernel, diagonals, columns !== undefined)].filter((x) => x !== undefined).join("\n");
+    }
     case "closedForm": {
       const visit: VisitCall = (t, full, onLattice) =>
         `if (floor_mod(v, splits) == split) { visit(${t}, ${full}, ${lattice === undefined ? "" : onLattice === undefined ? "false, 0, " : `${onLattice.when}, ${onLattice.offset}, `}local, row, head, kv_head); }`;
@@ -216,12 +219,9 @@ fn visit_columns(count: i32, local: i32, row: i32, head: i32, kv_head: i32) {
  * visited and that some row of the tile may keep (the classifier on that one key), BN per visit. Invocation
  * 0 walks the bitmap with a cursor that persists across visits; the count it leaves is read uniformly.
  */
-function columnLoopWgsl(kernel: AttentionKernel, columns: ColumnGather): string {
-  const printer = new MaskPrinter(kernel.inputs, wgsl);
-  const slot = printer.slot(columns.input);
+function columnLoopWgsl(kernel: AttentionKernel, columns: GatheredList): string {
   return `  // Gathered columns: keys of ${columns.input.name} outside the visited tiles.
-  let column_leaf = u32(${printer.leafIndex(columns.input, columns.indices)});
-  let column_base = aux[4u * ${slot}] + aux[4u * ${slot} + 1u] * column_leaf;
+  let column_base = ${listBaseWgsl(kernel, columns)};
   let column_words = (K_LEN + 31) / 32;
   let tile_rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
   var cursor = 0;
@@ -255,4 +255,78 @@ function columnLoopWgsl(kernel: AttentionKernel, columns: ColumnGather): string 
     if (round % splits == split) { visit_columns(gathered, local, row, head, kv_head); }
     round++;
   }`;
+}
+
+/** Where a gathered list's leaf starts in the packed inputs, for this head (and layer). */
+function listBaseWgsl(kernel: AttentionKernel, list: GatheredList): string {
+  const printer = new MaskPrinter(kernel.inputs, wgsl);
+  const slot = printer.slot(list.input);
+  return `aux[4u * ${slot}] + aux[4u * ${slot} + 1u] * u32(${printer.leafIndex(list.input, list.indices)})`;
+}
+
+/** After the tiles and columns: each row walks the listed diagonals on its own (no barrier inside). */
+function diagonalCallWgsl(kernel: AttentionKernel, diagonals: GatheredList, columns: boolean): string {
+  return `  // Gathered diagonals: per row, keys q - o for the offsets in ${diagonals.input.name} outside the visited tiles${columns ? " and columns" : ""}.
+  if (row < Q_LEN) { visit_diagonals(${listBaseWgsl(kernel, diagonals)}, ${columns ? "column_base" : "0u"}, index_base, split, splits, row, head, kv_head); }`;
+}
+
+/**
+ * The diagonal path: a row's keys q − o, for the listed offsets o (set bits of the list's leaf), that lie in
+ * no visited tile, are no listed column (those the column path counts) and that the mask keeps, folded into
+ * its softmax BN at a time, K and V read straight from memory: a row's diagonal keys are its own, there is
+ * nothing to share. Split-K deals the offsets' words to the splits.
+ */
+function diagonalVisitsWgsl(blockN: number, columns: boolean): string {
+  return `// Folds the row's keys diagonal_keys[0 .. count) into its softmax, K and V read directly.
+fn fold_direct(keys: ptr<function, array<i32, ${blockN}>>, count: i32, q: i32, kv_head: i32) {
+  let K_LEN = k_len();
+  var scores: array<f32, ${blockN}>;
+  var block_max = 0.0;
+  for (var j = 0; j < count; j++) {
+    var dot = 0.0;
+    let base = (kv_head * K_LEN + (*keys)[j]) * D;
+    for (var d = 0; d < D; d++) { dot += q_row[d] * k_at(base + d); }
+    scores[j] = dot * SCALE;
+    block_max = select(scores[j], max(block_max, scores[j]), j > 0);
+  }
+  let new_max = select(block_max, max(row_max, block_max), row_kept);
+  let alpha = select(0.0, exp(row_max - new_max), row_kept);
+  row_sum *= alpha;
+  for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+  for (var j = 0; j < count; j++) {
+    let p = exp(scores[j] - new_max);
+    row_sum += p;
+    let base = (kv_head * K_LEN + (*keys)[j]) * D;
+    for (var d = 0; d < D; d++) { acc[d] += p * v_at(base + d); }
+  }
+  row_max = new_max;
+  row_kept = true;
+}
+
+fn visit_diagonals(diagonal_base: u32, column_base: u32, index_base: i32, split: i32, splits: i32, row: i32, head: i32, kv_head: i32) {
+  let Q_LEN = q_len();
+  let K_LEN = k_len();
+  let q = K_LEN - Q_LEN + row;
+  var keys: array<i32, ${blockN}>;
+  var count = 0;
+  // Offsets above q give keys below 0: the words past q / 32 hold none a row can use.
+  for (var w = split; w <= q / 32 && w < (K_LEN + 31) / 32; w += splits) {
+    var bits = aux[diagonal_base + u32(w)];
+    while (bits != 0u) {
+      let key = q - (w * 32 + i32(firstTrailingBit(bits)));
+      bits &= bits - 1u;
+      if (key < 0 || key >= K_LEN) { continue; }
+      let key_tile = key / BN;
+      if (((tile_index[index_base + key_tile / 32] >> u32(key_tile % 32)) & 1u) == 1u) { continue; }
+${columns ? "      if (((aux[column_base + u32(key) / 32u] >> (u32(key) % 32u)) & 1u) == 1u) { continue; }\n" : ""}      if (!keeps(q, key, row, head, kv_head)) { continue; }
+      keys[count] = key;
+      count++;
+      if (count == BN) {
+        fold_direct(&keys, count, q, kv_head);
+        count = 0;
+      }
+    }
+  }
+  if (count > 0) { fold_direct(&keys, count, q, kv_head); }
+}`;
 }

@@ -68,17 +68,24 @@ export type SegmentSource =
   | { readonly kind: "allTiles" }
   | { readonly kind: "tileIndex" };
 
-/**
- * A dynamic kernel's gathered columns: the keys of an index list that the mask keeps positively (`k in
- * vertical[h]`). The tile index is built from `tileMask`, the mask without that test; the kernel then visits
- * the listed keys that no visited tile holds, BN at a time, gathered from K and V and masked (MInference's
- * vertical path). passes/column-gather.ts says why that is exact.
- */
-export interface ColumnGather {
+/** An index list the kernel reads keys from: the input and its leaf, over h, kvh, l (as in the mask's test). */
+export interface GatheredList {
   readonly input: InputRef;
-  /** The list's leaf, over h, kvh, l (as in the mask's test). */
   readonly indices: readonly IntNode[];
+}
+
+/**
+ * A dynamic kernel's gathered lines: index lists that the mask keeps positively as columns (`k in
+ * vertical[h]`) or diagonals (`q - k in slash[h]`). The tile index is built from `tileMask`, the mask
+ * without those tests; the kernel then visits the listed keys that no visited tile holds, masked: columns
+ * BN at a time, gathered from K and V for the whole tile (MInference's vertical path); diagonals per row,
+ * the keys q − o of the listed offsets that are not listed columns. passes/key-gathers.ts says why each
+ * kept pair is counted once.
+ */
+export interface KeyGathers {
   readonly tileMask: BoolNode;
+  readonly columns?: GatheredList;
+  readonly diagonals?: GatheredList;
 }
 
 export interface AttentionKernel {
@@ -96,12 +103,12 @@ export interface AttentionKernel {
   /** Runtime inputs the mask reads on the device, in the order of the input directory. */
   readonly inputs: readonly InputRef[];
   /** Only for tile-index kernels: listed keys gathered apart from the key tiles. */
-  readonly columns?: ColumnGather;
+  readonly gathers?: KeyGathers;
 }
 
-/** The mask a tile-index builder classifies key tiles by: without the gathered columns' test. */
+/** The mask a tile-index builder classifies key tiles by: without the gathered lines' tests. */
 export function tileIndexMask(kernel: AttentionKernel): BoolNode {
-  return kernel.columns?.tileMask ?? kernel.mask;
+  return kernel.gathers?.tileMask ?? kernel.mask;
 }
 
 /** Runtime inputs of a launch beside q, k, v, packed for the device (passes/device-inputs.ts). */
@@ -150,8 +157,12 @@ export function printKernel(kernel: AttentionKernel): string {
       break;
     case "tileIndex":
       lines.push(`  segments: tile index per head and query tile, built on the device; inputs on the device: ${kernel.inputs.map((i) => i.name).join(", ") || "none"}`);
-      if (kernel.columns !== undefined) {
-        lines.push(`  gathered columns: keys in ${kernel.columns.input.name}[${kernel.columns.indices.map(printNode).join(", ")}] outside the visited tiles; tiles classified by ${printNode(kernel.columns.tileMask)}`);
+      if (kernel.gathers !== undefined) {
+        const { columns, diagonals, tileMask } = kernel.gathers;
+        const list = (l: GatheredList): string => `${l.input.name}[${l.indices.map(printNode).join(", ")}]`;
+        lines.push(`  tiles classified by: ${printNode(tileMask)}`);
+        if (columns !== undefined) lines.push(`  gathered columns: keys in ${list(columns)} outside the visited tiles`);
+        if (diagonals !== undefined) lines.push(`  gathered diagonals: keys q - o, o in ${list(diagonals)}, outside the visited tiles and columns`);
       }
       break;
     case "closedForm":

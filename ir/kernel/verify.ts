@@ -35,10 +35,13 @@ export function verifyKernel(kernel: AttentionKernel): string[] {
   for (const name of read) if (!listed.has(name)) problems.push(`the mask reads input ${name}, which is not in the kernel's inputs`);
   for (const name of listed) if (!read.has(name)) problems.push(`input ${name} is listed but the mask never reads it`);
   if (kernel.segments.kind === "tileIndex" && kernel.inputs.length === 0) problems.push("a tile index without runtime inputs");
-  if (kernel.columns !== undefined) {
-    if (kernel.segments.kind !== "tileIndex") problems.push("gathered columns without a tile index");
-    if (!listed.has(kernel.columns.input.name)) problems.push(`gathered columns read input ${kernel.columns.input.name}, which is not in the kernel's inputs`);
-    if (kernel.columns.input.kind !== "index") problems.push(`gathered columns come from ${kernel.columns.input.kind} input ${kernel.columns.input.name}, not an index list`);
+  if (kernel.gathers !== undefined) {
+    if (kernel.segments.kind !== "tileIndex") problems.push("gathered lines without a tile index");
+    for (const [what, list] of [["columns", kernel.gathers.columns], ["diagonals", kernel.gathers.diagonals]] as const) {
+      if (list === undefined) continue;
+      if (!listed.has(list.input.name)) problems.push(`gathered ${what} read input ${list.input.name}, which is not in the kernel's inputs`);
+      if (list.input.kind !== "index") problems.push(`gathered ${what} come from ${list.input.kind} input ${list.input.name}, not an index list`);
+    }
   }
   return problems;
 }

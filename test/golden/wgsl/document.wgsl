@@ -342,6 +342,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   if (at >= tiles * words) { return; }
   let tile = at / words;
   let w = at % words;
+  // The inputs stay in the layout even when the tile mask reads none (every line gathered): the builder
+  // binds what the attention kernel binds.
+  _ = arrayLength(&aux);
   let head = i32(head_list[group.z]);
   let kv_head = head * lengths.kv_heads / lengths.heads;
   let rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);

@@ -284,6 +284,59 @@ fn visit_columns(count: i32, local: i32, row: i32, head: i32, kv_head: i32) {
   }
   workgroupBarrier();
 }
+// Folds the row's keys diagonal_keys[0 .. count) into its softmax, K and V read directly.
+fn fold_direct(keys: ptr<function, array<i32, 32>>, count: i32, q: i32, kv_head: i32) {
+  let K_LEN = k_len();
+  var scores: array<f32, 32>;
+  var block_max = 0.0;
+  for (var j = 0; j < count; j++) {
+    var dot = 0.0;
+    let base = (kv_head * K_LEN + (*keys)[j]) * D;
+    for (var d = 0; d < D; d++) { dot += q_row[d] * k_at(base + d); }
+    scores[j] = dot * SCALE;
+    block_max = select(scores[j], max(block_max, scores[j]), j > 0);
+  }
+  let new_max = select(block_max, max(row_max, block_max), row_kept);
+  let alpha = select(0.0, exp(row_max - new_max), row_kept);
+  row_sum *= alpha;
+  for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+  for (var j = 0; j < count; j++) {
+    let p = exp(scores[j] - new_max);
+    row_sum += p;
+    let base = (kv_head * K_LEN + (*keys)[j]) * D;
+    for (var d = 0; d < D; d++) { acc[d] += p * v_at(base + d); }
+  }
+  row_max = new_max;
+  row_kept = true;
+}
+
+fn visit_diagonals(diagonal_base: u32, column_base: u32, index_base: i32, split: i32, splits: i32, row: i32, head: i32, kv_head: i32) {
+  let Q_LEN = q_len();
+  let K_LEN = k_len();
+  let q = K_LEN - Q_LEN + row;
+  var keys: array<i32, 32>;
+  var count = 0;
+  // Offsets above q give keys below 0: the words past q / 32 hold none a row can use.
+  for (var w = split; w <= q / 32 && w < (K_LEN + 31) / 32; w += splits) {
+    var bits = aux[diagonal_base + u32(w)];
+    while (bits != 0u) {
+      let key = q - (w * 32 + i32(firstTrailingBit(bits)));
+      bits &= bits - 1u;
+      if (key < 0 || key >= K_LEN) { continue; }
+      let key_tile = key / BN;
+      if (((tile_index[index_base + key_tile / 32] >> u32(key_tile % 32)) & 1u) == 1u) { continue; }
+      if (((aux[column_base + u32(key) / 32u] >> (u32(key) % 32u)) & 1u) == 1u) { continue; }
+      if (!keeps(q, key, row, head, kv_head)) { continue; }
+      keys[count] = key;
+      count++;
+      if (count == BN) {
+        fold_direct(&keys, count, q, kv_head);
+        count = 0;
+      }
+    }
+  }
+  if (count > 0) { fold_direct(&keys, count, q, kv_head); }
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
@@ -329,8 +382,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     }
   }
   // Gathered columns: keys of vertical outside the visited tiles.
-  let column_leaf = u32(head);
-  let column_base = aux[4u * 0u] + aux[4u * 0u + 1u] * column_leaf;
+  let column_base = aux[4u * 0u] + aux[4u * 0u + 1u] * u32(head);
   let column_words = (K_LEN + 31) / 32;
   let tile_rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
   var cursor = 0;
@@ -364,6 +416,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     if (round % splits == split) { visit_columns(gathered, local, row, head, kv_head); }
     round++;
   }
+  // Gathered diagonals: per row, keys q - o for the offsets in slash outside the visited tiles and columns.
+  if (row < Q_LEN) { visit_diagonals(aux[4u * 1u] + aux[4u * 1u + 1u] * u32(head), column_base, index_base, split, splits, row, head, kv_head); }
   if (row < Q_LEN) {
     let at = (split * HEADS + head) * Q_LEN + row;
     for (var d = 0; d < D; d++) { out[at * D + d] = select(0.0, acc[d] / row_sum, row_kept); }
@@ -515,7 +569,7 @@ fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  return c_and(c_le(k, q), in_index_class(1u, head, r_sub(q, k)));
+  return 0u;
 }
 
 @compute @workgroup_size(64)
@@ -529,6 +583,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   if (at >= tiles * words) { return; }
   let tile = at / words;
   let w = at % words;
+  // The inputs stay in the layout even when the tile mask reads none (every line gathered): the builder
+  // binds what the attention kernel binds.
+  _ = arrayLength(&aux);
   let head = i32(head_list[group.z]);
   let kv_head = head * lengths.kv_heads / lengths.heads;
   let rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
