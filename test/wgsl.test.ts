@@ -6,7 +6,7 @@ import { AttentionBuffers, buildTileIndexOnDevice, runAttention } from "../backe
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import { headContext } from "../ir/mask/interpret.js";
 import { tileIndexMask } from "../ir/kernel/kernel.js";
-import { buildTileIndex, tileIndexWords } from "../ir/plan/tile-index.js";
+import { buildTileIndex, denseLinesOf, tileIndexWords } from "../ir/plan/tile-index.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
@@ -116,7 +116,7 @@ describe("WGSL kernels on the software adapter", () => {
           const device = await buildTileIndexOnDevice(gpu, launch, buffers);
           const perHead = tileIndexWords(binding.sizes, launch.kernel);
           launch.heads.forEach((head, at) => {
-            const host = buildTileIndex(tileIndexMask(launch.kernel), headContext(binding, head, 0), launch.kernel);
+            const host = buildTileIndex(tileIndexMask(launch.kernel), headContext(binding, head, 0), launch.kernel, denseLinesOf(launch.kernel));
             expect(Array.from(device.subarray(at * perHead, (at + 1) * perHead)), `${name} head ${head}`).toEqual(Array.from(host));
           });
         } finally {

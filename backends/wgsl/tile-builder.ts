@@ -1,4 +1,6 @@
-import { tileIndexMask, type AttentionKernel } from "../../ir/kernel/kernel.js";
+import { tileIndexMask, type AttentionKernel, type GatheredList } from "../../ir/kernel/kernel.js";
+import { denseLineThresholds } from "../../ir/plan/tile-index.js";
+import { MaskPrinter } from "../c-like/predicate.js";
 import type { BoolNode, InputRef } from "../../ir/pattern/nodes.js";
 import { wgsl } from "../c-like/dialect.js";
 import { printTileClass } from "../c-like/tile-class.js";
@@ -36,7 +38,7 @@ fn floor_div(a: i32, b: i32) -> i32 {
 fn floor_mod(a: i32, b: i32) -> i32 {
   return a - b * floor_div(a, b);
 }
-${classifierWgsl(tileIndexMask(kernel), kernel.inputs)}
+${classifierWgsl(tileIndexMask(kernel), kernel.inputs)}${denseLinesWgsl(kernel)}
 @compute @workgroup_size(${builderWorkgroupSize})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   let Q_LEN = lengths.q_len;
@@ -61,7 +63,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     if (t >= key_tiles) { break; }
     let keys = vec2<i32>(t * BN, min(t * BN + BN, K_LEN) - 1);
     let kind = classify(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head);
-    touched |= select(0u, 1u << u32(b), kind != 0u);
+    let dense = kind == 0u && dense_lines(rows + vec2<i32>(K_LEN - Q_LEN), keys, head, kv_head);
+    touched |= select(0u, 1u << u32(b), kind != 0u || dense);
     full |= select(0u, 1u << u32(b), kind == 2u);
   }
   let base = (i32(group.z) * tiles + tile) * 2 * words;
@@ -85,6 +88,29 @@ fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
   return ${printTileClass(mask, inputs, wgsl)};
+}
+`;
+}
+
+/** The density rule of ir/plan/tile-index.ts (DenseLines) for the lines a kernel gathers: `dense_lines(q, k, head, kv_head)`. */
+function denseLinesWgsl(kernel: AttentionKernel): string {
+  const { columns, diagonals } = kernel.gathers ?? {};
+  const printer = new MaskPrinter(kernel.inputs, wgsl);
+  const thresholds = denseLineThresholds(kernel);
+  const count = (list: GatheredList, range: string): string =>
+    `index_members(${printer.slot(list.input)}, ${printer.leafIndex(list.input, list.indices)}, ${range})`;
+  const tests = [
+    ...(columns === undefined ? [] : [`${count(columns, "k")} >= ${thresholds.columns}`]),
+    ...(diagonals === undefined ? [] : [`${count(diagonals, "vec2<i32>(q.x - k.y, q.y - k.x)")} >= ${thresholds.diagonals}`]),
+  ];
+  return `
+// Gathered lines dense in a tile are visited with it (ir/plan/tile-index.ts, DenseLines).
+fn dense_lines(q: vec2<i32>, k: vec2<i32>, head: i32, kv_head: i32) -> bool {
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;
+  return ${tests.length === 0 ? "false" : tests.join(" || ")};
 }
 `;
 }
@@ -144,6 +170,10 @@ fn class_of_count(members: i32, total: i32) -> u32 {
 
 // Members of an index list among the values r.x..r.y (values outside the list's range are not members).
 fn in_index_class(slot: u32, leaf: i32, r: vec2<i32>) -> u32 {
+  return class_of_count(index_members(slot, leaf, r), r.y - r.x + 1);
+}
+
+fn index_members(slot: u32, leaf: i32, r: vec2<i32>) -> i32 {
   let lo = max(r.x, 0);
   let hi = min(r.y, i32(aux[4u * slot + 3u]) - 1);
   var members = 0;
@@ -156,7 +186,7 @@ fn in_index_class(slot: u32, leaf: i32, r: vec2<i32>) -> u32 {
       members += i32(countOneBits(aux[base + u32(w)] & mask));
     }
   }
-  return class_of_count(members, r.y - r.x + 1);
+  return members;
 }
 
 // Members of a block set in the rectangle rows.x..rows.y × cols.x..cols.y.

@@ -1,4 +1,5 @@
-import type { BoolNode } from "../pattern/nodes.js";
+import type { AttentionKernel } from "../kernel/kernel.js";
+import type { BoolNode, InputRef } from "../pattern/nodes.js";
 import type { Sizes } from "../pattern/eval-int.js";
 import type { HeadContext } from "../mask/interpret.js";
 import { classifyTile } from "../mask/tile-class.js";
@@ -28,8 +29,31 @@ export function tileIndexWords(sizes: Pick<Sizes, "Q" | "K">, schedule: Schedule
   return shape.queryTiles * 2 * shape.words;
 }
 
-/** The reference builder: one head's tile index from the tile classifier, on the host. */
-export function buildTileIndex(mask: BoolNode, context: HeadContext, schedule: Schedule): Uint32Array {
+/**
+ * Gathered lines that are dense in a tile are better visited with it: the tile's loads serve many kept
+ * pairs (a local band of diagonals, a run of sink columns), while a gathered key serves one row or one
+ * column. A key tile is touched too when the listed columns in its keys number at least ⌈BN / 4⌉, or the
+ * listed offsets its pairs span (q − k over the tile, clamped at 0) at least ⌈max(BM, BN) / 4⌉: then about
+ * a quarter of its pairs or more are on the lines. The gathers skip keys in touched tiles, so this only
+ * moves pairs between paths. The device builder applies the same rule (backends/wgsl/tile-builder.ts).
+ */
+export interface DenseLines {
+  readonly columns?: InputRef;
+  readonly diagonals?: InputRef;
+}
+
+export function denseLineThresholds(schedule: Schedule): { columns: number; diagonals: number } {
+  return { columns: Math.ceil(schedule.blockN / 4), diagonals: Math.ceil(Math.max(schedule.blockM, schedule.blockN) / 4) };
+}
+
+/** The lines a kernel gathers, for the builders' density rule. */
+export function denseLinesOf(kernel: Pick<AttentionKernel, "gathers">): DenseLines {
+  const { columns, diagonals } = kernel.gathers ?? {};
+  return { ...(columns === undefined ? {} : { columns: columns.input }), ...(diagonals === undefined ? {} : { diagonals: diagonals.input }) };
+}
+
+/** The reference builder: one head's tile index from the tile classifier (and the density rule), on the host. */
+export function buildTileIndex(mask: BoolNode, context: HeadContext, schedule: Schedule, lines: DenseLines = {}): Uint32Array {
   const { sizes } = context.binding;
   const shape = tileIndexShape(sizes, schedule);
   const index = new Uint32Array(tileIndexWords(sizes, schedule));
@@ -40,11 +64,25 @@ export function buildTileIndex(mask: BoolNode, context: HeadContext, schedule: S
       const kStart = t * schedule.blockN, kEnd = Math.min(sizes.K, kStart + schedule.blockN);
       const kind = classifyTile(mask, context, { rowStart, rowEnd, kStart, kEnd });
       const bit = (1 << (t % 32)) >>> 0, word = Math.floor(t / 32);
-      if (kind !== "none") index[touched + word] = ((index[touched + word] ?? 0) | bit) >>> 0;
+      const dense = kind === "none" && denseLines(lines, context, schedule, sizes.K - sizes.Q + rowStart, sizes.K - sizes.Q + rowEnd - 1, kStart, kEnd - 1);
+      if (kind !== "none" || dense) index[touched + word] = ((index[touched + word] ?? 0) | bit) >>> 0;
       if (kind === "all") index[full + word] = ((index[full + word] ?? 0) | bit) >>> 0;
     }
   }
   return index;
+}
+
+function denseLines(lines: DenseLines, context: HeadContext, schedule: Schedule, qLo: number, qHi: number, kLo: number, kHi: number): boolean {
+  const thresholds = denseLineThresholds(schedule);
+  const members = (input: InputRef, lo: number, hi: number): number => {
+    const leaf = context.leaf(input);
+    if (leaf.kind !== "index") return 0;
+    let count = 0;
+    for (let v = Math.max(lo, 0); v <= Math.min(hi, leaf.members.length - 1); v++) count += leaf.members[v] ?? 0;
+    return count;
+  };
+  return (lines.columns !== undefined && members(lines.columns, kLo, kHi) >= thresholds.columns)
+    || (lines.diagonals !== undefined && members(lines.diagonals, qLo - kHi, qHi - kLo) >= thresholds.diagonals);
 }
 
 /** Key tiles of one query tile as text, one character each: F full, P partial, . skipped (for tests and dumps). */

@@ -280,6 +280,10 @@ fn class_of_count(members: i32, total: i32) -> u32 {
 
 // Members of an index list among the values r.x..r.y (values outside the list's range are not members).
 fn in_index_class(slot: u32, leaf: i32, r: vec2<i32>) -> u32 {
+  return class_of_count(index_members(slot, leaf, r), r.y - r.x + 1);
+}
+
+fn index_members(slot: u32, leaf: i32, r: vec2<i32>) -> i32 {
   let lo = max(r.x, 0);
   let hi = min(r.y, i32(aux[4u * slot + 3u]) - 1);
   var members = 0;
@@ -292,7 +296,7 @@ fn in_index_class(slot: u32, leaf: i32, r: vec2<i32>) -> u32 {
       members += i32(countOneBits(aux[base + u32(w)] & mask));
     }
   }
-  return class_of_count(members, r.y - r.x + 1);
+  return members;
 }
 
 // Members of a block set in the rectangle rows.x..rows.y × cols.x..cols.y.
@@ -331,6 +335,15 @@ fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -
   return c_and(c_le(k, q), c_eq(ids_range(0u, q), ids_range(0u, k)));
 }
 
+// Gathered lines dense in a tile are visited with it (ir/plan/tile-index.ts, DenseLines).
+fn dense_lines(q: vec2<i32>, k: vec2<i32>, head: i32, kv_head: i32) -> bool {
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;
+  return false;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   let Q_LEN = lengths.q_len;
@@ -355,7 +368,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     if (t >= key_tiles) { break; }
     let keys = vec2<i32>(t * BN, min(t * BN + BN, K_LEN) - 1);
     let kind = classify(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head);
-    touched |= select(0u, 1u << u32(b), kind != 0u);
+    let dense = kind == 0u && dense_lines(rows + vec2<i32>(K_LEN - Q_LEN), keys, head, kv_head);
+    touched |= select(0u, 1u << u32(b), kind != 0u || dense);
     full |= select(0u, 1u << u32(b), kind == 2u);
   }
   let base = (i32(group.z) * tiles + tile) * 2 * words;
