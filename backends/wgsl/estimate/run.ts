@@ -7,7 +7,7 @@ import type { WebGpuContext } from "../device.js";
 import type { AttentionBuffers } from "../run.js";
 import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
 import { clearInputWgsl, selectTopWgsl } from "./select-top.js";
-import { estimatorWorkgroup, verticalSlashProbabilitiesWgsl, verticalSlashScoresWgsl } from "./vertical-slash.js";
+import { estimatorWorkgroup, verticalSlashLogitsWgsl, verticalSlashScoresWgsl, verticalSlashSoftmaxWgsl } from "./vertical-slash.js";
 import { maxStagedQuery, xattentionMassWgsl } from "./xattention.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -88,7 +88,8 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
       const rows = Math.min(budgets.lastQ, Q);
       const params = uniform([Q, K, H, KVH, rows, D, estimator.firstColumns, estimator.nearDiagonals], [launch.kernel.scale]);
       const probs = storage(H * rows * K), columns = storage(H * K), diagonals = storage(H * K);
-      dispatch(verticalSlashProbabilitiesWgsl(dtype, D), [[0, buffers.q], [1, buffers.k], [3, params], [4, probs]], [rows, 1, H]);
+      dispatch(verticalSlashLogitsWgsl(dtype, D), [[0, buffers.q], [1, buffers.k], [3, params], [4, probs]], [groups(K), 1, H]);
+      dispatch(verticalSlashSoftmaxWgsl(dtype), [[3, params], [4, probs]], [rows, 1, H]);
       dispatch(verticalSlashScoresWgsl(dtype, false), [[3, params], [4, probs], [5, columns]], [groups(K), 1, H]);
       dispatch(verticalSlashScoresWgsl(dtype, true), [[3, params], [4, probs], [5, diagonals]], [groups(K), 1, H]);
       select(columns, K, budgets.vertical, vertical, 1, Math.ceil(K / 32));

@@ -5,8 +5,9 @@ import { orderKeyWgsl } from "./select-top.js";
 /**
  * The vertical-slash estimator on the device (reference: ir/estimate/vertical-slash.ts), three kernels before
  * the shared top-n selection:
- * 1. probabilities: one workgroup per head and last-query row computes the row's causal softmax over all
- *    keys into a scratch buffer [head][row][K] (0 past the row's position);
+ * 1. probabilities: the last rows' logits, one invocation per key and head (its K row in private memory),
+ *    then one workgroup per head and row turns them into the row's causal softmax, in a scratch buffer
+ *    [head][row][K] (0 past the row's position);
  * 2. columns: one invocation per head and key sums its column; the first columns are forced (+∞);
  * 3. diagonals: one invocation per head and offset o sums p[row][position − o]; the near offsets are forced.
  * Scores leave as order keys [head][K] (one buffer for columns, one for offsets) for the selection.
@@ -38,31 +39,50 @@ fn reduce(local: u32, value: f32, is_max: bool) -> f32 {
 }
 `;
 
-export function verticalSlashProbabilitiesWgsl(dtype: Dtype, headDim: number): string {
+/**
+ * The last rows' logits, one invocation per key: the key's row of K stays in private memory and meets
+ * every row's q (the same address in every lane), so each K row is read once, not once per query row.
+ */
+export function verticalSlashLogitsWgsl(dtype: Dtype, headDim: number): string {
+  return `// Stipple estimator: vertical-slash, logits of the last query rows (generated, do not edit).
+${header(dtype)}
+var<private> k_row: array<f32, ${headDim}>;
+
+@compute @workgroup_size(${estimatorWorkgroup})
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  let Q = params.q_len;
+  let K = params.k_len;
+  let head = i32(id.z);
+  let kv_head = head * params.kv_heads / params.heads;
+  let key = i32(id.x);
+  if (key >= K) { return; }
+  for (var d = 0; d < ${headDim}; d++) { k_row[d] = k_at((kv_head * K + key) * ${headDim} + d); }
+  for (var r = 0; r < params.rows; r++) {
+    let row = Q - params.rows + r;
+    // Keys past the row's position are never read (the softmax stops at the position).
+    if (key > K - Q + row) { continue; }
+    var dot = 0.0;
+    for (var d = 0; d < ${headDim}; d++) { dot += q_at((head * Q + row) * ${headDim} + d) * k_row[d]; }
+    probs[(head * params.rows + r) * K + key] = dot * params.scale;
+  }
+}
+`;
+}
+
+/** Each last row's causal softmax over its logits, in place (0 past the row's position): a workgroup per row and head. */
+export function verticalSlashSoftmaxWgsl(dtype: Dtype): string {
   return `// Stipple estimator: vertical-slash, softmax of the last query rows (generated, do not edit).
 ${header(dtype)}${workgroupReduceWgsl}
-// The row's query in private memory: read once, not once per key.
-var<private> q_row: array<f32, ${headDim}>;
-
 @compute @workgroup_size(${estimatorWorkgroup})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   let Q = params.q_len;
   let K = params.k_len;
-  let D = params.head_dim;
   let head = i32(group.z);
-  let kv_head = head * params.kv_heads / params.heads;
   let r = i32(group.x);
-  let row = Q - params.rows + r;
-  let position = K - Q + row;
+  let position = K - Q + (Q - params.rows + r);
   let row_base = (head * params.rows + r) * K;
-  for (var d = 0; d < ${headDim}; d++) { q_row[d] = q_at((head * Q + row) * ${headDim} + d); }
   var row_max = -3.0e38;
-  for (var key = i32(local); key <= position; key += ${estimatorWorkgroup}) {
-    var dot = 0.0;
-    for (var d = 0; d < ${headDim}; d++) { dot += q_row[d] * k_at((kv_head * K + key) * ${headDim} + d); }
-    probs[row_base + key] = dot * params.scale;
-    row_max = max(row_max, dot * params.scale);
-  }
+  for (var key = i32(local); key <= position; key += ${estimatorWorkgroup}) { row_max = max(row_max, probs[row_base + key]); }
   let m = reduce(local, row_max, true);
   var sum = 0.0;
   for (var key = i32(local); key <= position; key += ${estimatorWorkgroup}) { sum += exp(probs[row_base + key] - m); }
