@@ -6,7 +6,7 @@ import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type 
 import { inputAccessorsWgsl, tileIndexLoopWgsl } from "./inputs.js";
 import { latticeVisitHeaderWgsl, latticeWgsl, runsWgsl, visitHeaderWgsl } from "./lattice.js";
 import { checkWgslKernel } from "./schedule.js";
-import { classifierWgsl } from "./tile-builder.js";
+import { classifierWgsl, lengthLetsWgsl } from "./tile-builder.js";
 
 /**
  * Prints a kernel IR attention kernel as WGSL (flash-attention style). One workgroup per query tile and
@@ -83,12 +83,7 @@ ${foldTileWgsl(lattice === undefined ? "kept[j] = full || keeps(q, k0 + j, row, 
 ${columns === undefined ? "" : `${columnVisitHeaderWgsl}\n${foldTileWgsl("kept[j] = keeps(q, gather_keys[j], row, head, kv_head);", blockN)}\n`}${diagonals === undefined ? "" : `${diagonalVisitsWgsl(blockN, columns !== undefined)}\n`}
 @compute @workgroup_size(${blockM})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
-  let Q_LEN = lengths.q_len;
-  let K_LEN = lengths.k_len;
-  let HEADS = lengths.heads;
-  let KV_HEADS = lengths.kv_heads;
-  let LAYERS = lengths.layers;
-  let LAYER = lengths.layer;
+${lengthLetsWgsl}
   let head = i32(head_list[group.z]);
   let kv_head = head * KV_HEADS / HEADS;
   let local = i32(local_index);

@@ -74,6 +74,14 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 `;
 }
 
+/** The launch's lengths under the names the printed masks use (kernels and builders alike). */
+export const lengthLetsWgsl = `  let Q_LEN = lengths.q_len;
+  let K_LEN = lengths.k_len;
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;`;
+
 /**
  * `classify(q, k, i, head, kv_head)`: the tile class (0 none, 1 some, 2 all) of `mask` on the ranges q, k, i,
  * with the range helpers it needs. The attention kernel prints it too, to drop gathered columns no row keeps.
@@ -81,12 +89,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 export function classifierWgsl(mask: BoolNode, inputs: readonly InputRef[]): string {
   return `${rangeHelpersWgsl}
 fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -> u32 {
-  let Q_LEN = lengths.q_len;
-  let K_LEN = lengths.k_len;
-  let HEADS = lengths.heads;
-  let KV_HEADS = lengths.kv_heads;
-  let LAYERS = lengths.layers;
-  let LAYER = lengths.layer;
+${lengthLetsWgsl}
   return ${printTileClass(mask, inputs, wgsl)};
 }
 `;
