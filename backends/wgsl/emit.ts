@@ -2,7 +2,7 @@ import type { AttentionKernel, Dtype, GatheredList } from "../../ir/kernel/kerne
 import { assertNever } from "../../util/hash.js";
 import { floatLiteral, wgsl } from "../c-like/dialect.js";
 import { MaskPrinter, printMask } from "../c-like/predicate.js";
-import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
+import { closedFormLoops, groupsRows, latticeOf, naturalRegions, rowMapping, usesRuns, type RowMapping, type VisitCall } from "../c-like/segments.js";
 import { inputAccessorsWgsl, tileIndexLoopWgsl } from "./inputs.js";
 import { latticeVisitHeaderWgsl, latticeWgsl, runsWgsl, visitHeaderWgsl } from "./lattice.js";
 import { checkWgslKernel } from "./schedule.js";
@@ -23,7 +23,7 @@ import { classifierWgsl, lengthLetsWgsl } from "./tile-builder.js";
 export function emitWgsl(kernel: AttentionKernel): string {
   const { blockM, blockN, headDim: D } = kernel;
   const lattice = latticeOf(kernel);
-  const rows = rowMapping(kernel, "i32(group.x)", wgsl);
+  const rows = groupsRows(kernel) ? rowMapping(kernel, "i32(group.x)", wgsl) : packedRows;
   const columns = kernel.gathers?.columns, diagonals = kernel.gathers?.diagonals;
   checkWgslKernel(kernel);
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
@@ -39,7 +39,9 @@ ${tensorBindings(kernel.dtype)}@group(0) @binding(3) var<storage, read_write> ou
 
 // splits: the key tiles are dealt out to this many workgroups per query tile (split-K, for decode); the
 // outputs are then per split, normalised by their own sum, and a combine kernel merges them by their lse.
-struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32, splits: i32 }
+// pack: query heads of one KV head served together, their rows head-major in a workgroup's slots (GQA decode:
+// the KV tiles are loaded once for them all); 1 otherwise.
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32, splits: i32, pack: i32 }
 @group(0) @binding(6) var<uniform> lengths: Lengths;
 
 // Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
@@ -84,13 +86,16 @@ ${columns === undefined ? "" : `${columnVisitHeaderWgsl}\n${foldTileWgsl("kept[j
 @compute @workgroup_size(${blockM})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
 ${lengthLetsWgsl}
-  let head = i32(head_list[group.z]);
-  let kv_head = head * KV_HEADS / HEADS;
+  let pack = lengths.pack;
+  // The pack heads of workgroup z share one KV head (the runtime packs only such heads).
+  let kv_head = i32(head_list[group.z * u32(pack)]) * KV_HEADS / HEADS;
   let local = i32(local_index);
   let split = i32(group.y);
   let splits = lengths.splits;
 ${rows.code}
-  let row = ${rows.rowOf("local")};
+  let slot = ${rows.rowOf("local")};
+  let row = select(Q_LEN, slot % Q_LEN, slot >= 0 && slot < pack * Q_LEN);
+  let head = i32(head_list[group.z * u32(pack) + u32(clamp(slot / Q_LEN, 0, pack - 1))]);
   row_max = 0.0;
   row_sum = 0.0;
   row_kept = false;
@@ -107,6 +112,22 @@ ${segmentLoop(kernel)}
 }
 `;
 }
+
+/**
+ * Consecutive rows, packed: slot s of the packed rows is row s mod Q of the launch head ⌊s / Q⌋ of the
+ * workgroup's pack (pack 1: slot = row). The bounds the closed form needs are the positions of the tile's
+ * first and last rows, or all rows when the tile spans two heads.
+ */
+const packedRows: RowMapping = {
+  code: `  let tile = i32(group.x);
+  let s0 = tile * BM;
+  let s1 = min(s0 + BM, pack * Q_LEN);
+  let spans = s0 / Q_LEN != (s1 - 1) / Q_LEN;
+  // Positions of the tile's first and last query rows.
+  let first = K_LEN - Q_LEN + select(s0 % Q_LEN, 0, spans);
+  let last = K_LEN - Q_LEN + select((s1 - 1) % Q_LEN, Q_LEN - 1, spans);`,
+  rowOf: (slot) => `tile * BM + ${slot}`,
+};
 
 /** The loop over key tiles: from the closed form (each tile once across regions), or over all of them. */
 function segmentLoop(kernel: AttentionKernel): string {

@@ -9,7 +9,7 @@ import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
 import { checkWgslKernel } from "./schedule.js";
-import { combineWorkgroupSize, emitSplitCombineWgsl, splitsFor } from "./split-combine.js";
+import { combineWorkgroupSize, emitSplitCombineWgsl, packFor, splitsFor } from "./split-combine.js";
 import { builderGridWidth, builderWorkgroupSize, emitTileBuilderWgsl } from "./tile-builder.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -92,13 +92,14 @@ export class AttentionBuffers {
     return { buffer, offset: this.guardWords * 4, size: Math.max(1, length) * 4 };
   }
 
-  /** The uniform lengths of a launch for one layer, split `splits` ways along the keys. */
-  lengthsFor(layer: number, splits = 1): GPUBuffer {
-    let buffer = this.lengths.get(`${layer} ${splits}`);
+  /** The uniform lengths of a launch for one layer, split `splits` ways along the keys, `pack` heads a workgroup. */
+  lengthsFor(layer: number, splits = 1, pack = 1): GPUBuffer {
+    const key = `${layer} ${splits} ${pack}`;
+    let buffer = this.lengths.get(key);
     if (buffer === undefined) {
       const { Q, K, H, KVH, L } = this.sizes;
-      buffer = this.upload(Int32Array.from([Q, K, H, KVH, L, layer, splits, 0]), GPUBufferUsage.UNIFORM);
-      this.lengths.set(`${layer} ${splits}`, buffer);
+      buffer = this.upload(Int32Array.from([Q, K, H, KVH, L, layer, splits, pack]), GPUBufferUsage.UNIFORM);
+      this.lengths.set(key, buffer);
     }
     return buffer;
   }
@@ -171,6 +172,8 @@ export interface DispatchStages {
   readonly build: boolean;
   readonly attend: boolean;
   readonly splits?: "auto" | number;
+  /** GQA decode: serve the query heads of one KV head in one workgroup where packFor allows (default true). */
+  readonly pack?: boolean;
 }
 
 /** Records the dispatches of all kernels (one per head group), each dynamic one after its builder, and waits for the queue. */
@@ -179,8 +182,9 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
   const pass = encoder.beginComputePass();
   for (const launch of launches) {
     const { kernel, heads } = launch;
-    const splits = stages.splits === undefined || stages.splits === "auto" ? splitsFor(kernel, buffers.sizes, heads.length, context.concurrency) : stages.splits;
-    const shared: [number, GPUBufferBinding][] = [[5, { buffer: buffers.headList(heads) }], [6, { buffer: buffers.lengthsFor(launch.layer, splits) }]];
+    const pack = stages.pack === false ? 1 : packFor(kernel, buffers.sizes, heads);
+    const splits = stages.splits === undefined || stages.splits === "auto" ? splitsFor(kernel, buffers.sizes, heads.length, context.concurrency, pack) : stages.splits;
+    const shared: [number, GPUBufferBinding][] = [[5, { buffer: buffers.headList(heads) }], [6, { buffer: buffers.lengthsFor(launch.layer, splits, pack) }]];
     if (usesAux(kernel)) shared.push([7, { buffer: buffers.auxFor(launch) }]);
     const builds = kernel.segments.kind === "tileIndex";
     if (builds) shared.push([8, { buffer: buffers.tileIndexFor(launch) }]);
@@ -197,7 +201,7 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
         [0, { buffer: buffers.q }], [1, { buffer: buffers.k }], [2, { buffer: buffers.v }],
         ...(partials === undefined ? outputs : [[3, { buffer: partials.out }], [4, { buffer: partials.lse }]] satisfies [number, GPUBufferBinding][]), ...shared,
       ];
-      record(context, pass, pipelineFor(context, kernel), bound, [queryTileCount(kernel, buffers.sizes.Q), splits, heads.length]);
+      record(context, pass, pipelineFor(context, kernel), bound, [queryTileCount(kernel, pack * buffers.sizes.Q), splits, heads.length / pack]);
       if (partials !== undefined) {
         const merged: [number, GPUBufferBinding][] = [[0, { buffer: partials.out }], [1, { buffer: partials.lse }], ...outputs, ...shared.filter(([binding]) => binding === 5 || binding === 6)];
         record(context, pass, pipelineFor(context, kernel, "combine"), merged, [Math.ceil(buffers.sizes.Q / combineWorkgroupSize), 1, heads.length]);
@@ -244,6 +248,8 @@ export interface RunOptions {
   readonly before?: (buffers: AttentionBuffers) => Promise<void>;
   /** Split-K: "auto" (default; see splitsFor) or a count of splits along the keys. */
   readonly splits?: "auto" | number;
+  /** GQA decode packing (see packFor); default true. */
+  readonly pack?: boolean;
 }
 
 export async function runAttention(context: WebGpuContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: RunOptions = {}): Promise<AttentionResult> {
@@ -253,7 +259,7 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
   try {
     await options.before?.(buffers);
     context.device.pushErrorScope("validation");
-    await dispatchAttention(context, launches, buffers, { build: true, attend: true, splits: options.splits ?? "auto" });
+    await dispatchAttention(context, launches, buffers, { build: true, attend: true, splits: options.splits ?? "auto", pack: options.pack ?? true });
     const error = await context.device.popErrorScope();
     if (error !== null) throw new Error(`WebGPU validation failed: ${error.message}`);
     const out = await readGuarded(context, buffers.out, buffers.outLength, buffers.guardWords, "out");

@@ -1,6 +1,7 @@
 import type { AttentionKernel } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
 import { queryTileCount } from "../../ir/kernel/kernel.js";
+import { groupsRows } from "../c-like/segments.js";
 
 /** Invocations per combine workgroup (one per query row). */
 export const combineWorkgroupSize = 64;
@@ -24,7 +25,7 @@ const NO_KEY: u32 = 0xff800000u;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
-struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32, splits: i32 }
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32, splits: i32, pack: i32 }
 @group(0) @binding(6) var<uniform> lengths: Lengths;
 
 @compute @workgroup_size(${combineWorkgroupSize})
@@ -76,9 +77,27 @@ export const maxSplits = 64;
  * tiles and heads already make that many; otherwise enough to reach it, at most one per `minTilesPerSplit`
  * key tiles and `maxSplits`.
  */
-export function splitsFor(kernel: AttentionKernel, sizes: Sizes, heads: number, concurrency: number): number {
-  const workgroups = queryTileCount(kernel, sizes.Q) * heads;
+export function splitsFor(kernel: AttentionKernel, sizes: Sizes, heads: number, concurrency: number, pack = 1): number {
+  const workgroups = queryTileCount(kernel, pack * sizes.Q) * (heads / pack);
   if (workgroups >= concurrency) return 1;
   const keyTiles = Math.ceil(sizes.K / kernel.blockN);
   return Math.max(1, Math.min(maxSplits, Math.ceil(concurrency / workgroups), Math.floor(keyTiles / minTilesPerSplit)));
+}
+
+/**
+ * GQA decode: how many query heads of one KV head a workgroup serves together, their rows head-major in its
+ * slots, so each K/V tile is loaded once for all of them. Only when a head's rows do not fill a tile (Q <
+ * BM), the launch's heads come in whole groups of H / KVH that share their KV head, and the kernel walks
+ * consecutive rows with a head-independent plan (no row groups, no per-head tile index); 1 otherwise.
+ */
+export function packFor(kernel: AttentionKernel, sizes: Sizes, heads: readonly number[]): number {
+  const group = sizes.H / sizes.KVH;
+  if (group <= 1 || sizes.Q >= kernel.blockM || kernel.segments.kind === "tileIndex" || groupsRows(kernel)) return 1;
+  if (heads.length % group !== 0) return 1;
+  const kvHead = (head: number): number => Math.floor((head * sizes.KVH) / sizes.H);
+  for (let at = 0; at < heads.length; at += group) {
+    const first = kvHead(heads[at] ?? -1);
+    for (let g = 1; g < group; g++) if (kvHead(heads[at + g] ?? -1) !== first) return 1;
+  }
+  return group;
 }

@@ -18,7 +18,9 @@ fn v_at(i: i32) -> f32 { return v_in[i]; }
 
 // splits: the key tiles are dealt out to this many workgroups per query tile (split-K, for decode); the
 // outputs are then per split, normalised by their own sum, and a combine kernel merges them by their lse.
-struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32, splits: i32 }
+// pack: query heads of one KV head served together, their rows head-major in a workgroup's slots (GQA decode:
+// the KV tiles are loaded once for them all); 1 otherwise.
+struct Lengths { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, layers: i32, layer: i32, splits: i32, pack: i32 }
 @group(0) @binding(6) var<uniform> lengths: Lengths;
 
 // Uniform loads keep every value derived from the lengths uniform, so barriers stay in uniform control flow.
@@ -142,16 +144,22 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  let head = i32(head_list[group.z]);
-  let kv_head = head * KV_HEADS / HEADS;
+  let pack = lengths.pack;
+  // The pack heads of workgroup z share one KV head (the runtime packs only such heads).
+  let kv_head = i32(head_list[group.z * u32(pack)]) * KV_HEADS / HEADS;
   let local = i32(local_index);
   let split = i32(group.y);
   let splits = lengths.splits;
   let tile = i32(group.x);
+  let s0 = tile * BM;
+  let s1 = min(s0 + BM, pack * Q_LEN);
+  let spans = s0 / Q_LEN != (s1 - 1) / Q_LEN;
   // Positions of the tile's first and last query rows.
-  let first = K_LEN - Q_LEN + tile * BM;
-  let last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
-  let row = tile * BM + local;
+  let first = K_LEN - Q_LEN + select(s0 % Q_LEN, 0, spans);
+  let last = K_LEN - Q_LEN + select((s1 - 1) % Q_LEN, Q_LEN - 1, spans);
+  let slot = tile * BM + local;
+  let row = select(Q_LEN, slot % Q_LEN, slot >= 0 && slot < pack * Q_LEN);
+  let head = i32(head_list[group.z * u32(pack) + u32(clamp(slot / Q_LEN, 0, pack - 1))]);
   row_max = 0.0;
   row_sum = 0.0;
   row_kept = false;
