@@ -4,13 +4,13 @@ import { runEstimatedAttention } from "../backends/wgsl/estimate/attend.js";
 import { dispatchEstimator } from "../backends/wgsl/estimate/run.js";
 import { AttentionBuffers, dispatchAttention, pipelineFor, readInputsBack } from "../backends/wgsl/run.js";
 import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
-import { bindPattern } from "../compiler/bind.js";
+import { bindPattern, withInputs } from "../compiler/bind.js";
 import { nodeHost } from "../compiler/node-host.js";
 import { compileProgram } from "../compiler/program.js";
 import { printEstimator, type Estimator } from "../ir/estimate/estimator.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import type { Binding } from "../ir/pattern/binding.js";
-import { causalPairs } from "../ir/plan/plan.js";
+import { causalShare } from "../ir/plan/stats.js";
 import { lowerAttention } from "../passes/lower.js";
 import { provenance } from "./measure.js";
 import { massRecovered, plantedBlocks, plantedVerticalSlash, type PlantedProblem } from "./planted.js";
@@ -40,19 +40,14 @@ function binding(example: string, params: Record<string, number>, length: number
 }
 
 function rebound(base: Binding, inputs: Record<string, unknown>): Binding {
-  const { Q, K, H } = base.sizes;
-  const bound = bindPattern(base.pattern, { params: base.params, shape: { qLen: Q, kvLen: K, heads: H }, inputs: new Map(Object.entries(inputs)) });
+  const bound = withInputs(base, inputs);
   if (!bound.ok) throw new Error("estimated inputs do not bind");
   return bound.value;
 }
 
-const outputsOf = (estimator: Estimator): string[] => (estimator.kind === "verticalSlash" ? [estimator.vertical, estimator.slash] : [estimator.blocks]);
+const share = (b: Binding): number => causalShare(b, 0);
 
-function keptShare(b: Binding): number {
-  let kept = 0;
-  for (let h = 0; h < b.sizes.H; h++) kept += evaluateMask(b, h, 0).count();
-  return kept / (causalPairs(b.sizes) * b.sizes.H);
-}
+const outputsOf = (estimator: Estimator): string[] => (estimator.kind === "verticalSlash" ? [estimator.vertical, estimator.slash] : [estimator.blocks]);
 
 /** The planted structure as the pattern's own inputs: the best mask of that shape. */
 function plantedInputs(problem: PlantedProblem, length: number, block: number): Record<string, unknown> {
@@ -80,9 +75,9 @@ async function recovery(gpu: WebGpuContext, c: Case): Promise<RecoveryRow> {
   const planted = rebound(base, plantedInputs(problem, length, c.params["block"] ?? 64));
   return {
     estimator: printEstimator(c.estimator),
-    density: keptShare(estimated),
+    density: share(estimated),
     recovered: massRecovered(problem.q, problem.k, (h) => evaluateMask(estimated, h, 0)),
-    plantedDensity: keptShare(planted),
+    plantedDensity: share(planted),
     plantedRecovered: massRecovered(problem.q, problem.k, (h) => evaluateMask(planted, h, 0)),
   };
 }
@@ -126,7 +121,7 @@ async function timing(gpu: WebGpuContext, c: Case, length: number, repetitions: 
     const build = await median(repetitions, () => dispatchAttention(gpu, [launch], buffers, { build: true, attend: false }));
     const attend = await median(repetitions, () => dispatchAttention(gpu, [launch], buffers, { build: false, attend: true }));
     const causalDense = await median(repetitions, () => dispatchAttention(gpu, dense, buffers));
-    const density = keptShare(rebound(base, await readInputsBack(gpu, launch, buffers)));
+    const density = share(rebound(base, await readInputsBack(gpu, launch, buffers)));
     const speedup = causalDense / (estimate + build + attend);
     return { estimator: printEstimator(c.estimator), density, ms: { estimate, build, attend, causalDense }, overheadShare: (estimate + build) / attend, speedup, idealSpeedup: 1 / density, ratio: speedup * density };
   } finally {

@@ -82,3 +82,9 @@ export function estimatedInputs(pattern: PatternDef): Set<string> | Diagnostic {
   }
   return new Set(pattern.estimator.outputs);
 }
+
+/** The same binding with other runtime inputs (those an estimator chose, say): lengths and parameters kept. */
+export function withInputs(binding: Binding, inputs: Readonly<Record<string, unknown>>): Result<Binding> {
+  const { Q, K, H, KVH, L } = binding.sizes;
+  return bindPattern(binding.pattern, { params: binding.params, shape: { qLen: Q, kvLen: K, heads: H, kvHeads: KVH, layers: L }, inputs: new Map(Object.entries(inputs)) });
+}

@@ -9,7 +9,7 @@ import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
 import { checkWgslKernel } from "./schedule.js";
-import { combineWorkgroupSize, emitSplitCombineWgsl, packFor, splitsFor } from "./split-combine.js";
+import { combineWorkgroupSize, emitSplitCombineWgsl, maxSplits, packFor, splitsFor } from "./split-combine.js";
 import { builderGridWidth, builderWorkgroupSize, emitTileBuilderWgsl } from "./tile-builder.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -183,7 +183,8 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
   for (const launch of launches) {
     const { kernel, heads } = launch;
     const pack = stages.pack === false ? 1 : packFor(kernel, buffers.sizes, heads);
-    const splits = stages.splits === undefined || stages.splits === "auto" ? splitsFor(kernel, buffers.sizes, heads.length, context.concurrency, pack) : stages.splits;
+    // A forced count is held to 1…maxSplits: any count computes the same result, but grid and scratch grow with it.
+    const splits = stages.splits === undefined || stages.splits === "auto" ? splitsFor(kernel, buffers.sizes, heads.length, context.concurrency, pack) : Math.min(maxSplits, Math.max(1, Math.floor(stages.splits)));
     const shared: [number, GPUBufferBinding][] = [[5, { buffer: buffers.headList(heads) }], [6, { buffer: buffers.lengthsFor(launch.layer, splits, pack) }]];
     if (usesAux(kernel)) shared.push([7, { buffer: buffers.auxFor(launch) }]);
     const builds = kernel.segments.kind === "tileIndex";

@@ -14,8 +14,10 @@ import type { Binding } from "../../ir/pattern/binding.js";
 import { denseAttention } from "../../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../../ir/reference/tolerance.js";
 import { lowerAttention } from "../../passes/lower.js";
-import { bindPattern } from "../../compiler/bind.js";
+import { withInputs } from "../../compiler/bind.js";
+import { causalShare } from "../../ir/plan/stats.js";
 import { runEstimatedAttention } from "../../backends/wgsl/estimate/attend.js";
+import { maxSplits } from "../../backends/wgsl/split-combine.js";
 import { estimatorOf } from "../../ir/estimate/catalog.js";
 import { printEstimator, type Estimator } from "../../ir/estimate/estimator.js";
 import { roundedTo } from "../../util/half.js";
@@ -94,15 +96,15 @@ export function registerRun(program: Command): void {
       writeFileSync(options.out, writeNpy([H, Q, D], result.out));
       if (options.lse !== undefined) writeFileSync(options.lse, writeNpy([H, Q], result.lse));
       const report: Record<string, unknown> = { pattern: binding.pattern.name, backend: options.backend, adapter: run.description, dtype: run.dtype, shape: { H, Q, D, KVH, K }, kernels: run.launches.length, milliseconds };
-      // With --estimate, what the kernel attended on is the estimator's choice: the check masks by it.
-      const attended = result.inputs === undefined ? binding : rebind(binding, result.inputs);
       if (result.inputs !== undefined) {
         report["estimator"] = run.estimator === undefined ? null : printEstimator(run.estimator);
-        // The exact density needs the whole mask on the host: only with --check, which evaluates it anyway.
-        if (options.check === true) report["density"] = keptDensity(attended, layer);
         if (options.saveEstimate !== undefined) writeFileSync(options.saveEstimate, JSON.stringify(result.inputs) + "\n");
       }
       if (options.check === true) {
+        // With --estimate, what the kernel attended on is the estimator's choice: the check masks by it, and
+        // reports its exact density (both need the whole mask on the host, so only here).
+        const attended = result.inputs === undefined ? binding : rebind(binding, result.inputs);
+        if (result.inputs !== undefined) report["density"] = causalShare(attended, layer);
         // The reference sees what the kernel sees: inputs rounded to its element type.
         const seen = (data: Float32Array): Float32Array => (run.dtype === "f32" ? data : roundedTo(data, run.dtype));
         const reference = denseAttention({ q: { shape: [H, Q, D], data: seen(q.data) }, k: { shape: [KVH, K, D], data: seen(k.data) }, v: { shape: [KVH, K, D], data: seen(v.data) }, maskOf: (h) => evaluateMask(attended, h, layer) });
@@ -146,7 +148,9 @@ async function runOnWebGpu(binding: Binding, layer: number, headDim: number, opt
     blockN: integerOption(options.blockN, "--block-n", defaultBlockN(headDim)),
   });
   const splits = options.splits === undefined || options.splits === "auto" ? "auto" : integerOption(options.splits, "--splits", 1);
-  if (splits !== "auto" && splits < 1) throw new CommandFailed([diagnostic("STP902", `--splits ${splits} must be at least 1`, { hint: "use auto, or a count of splits" })]);
+  if (splits !== "auto" && (splits < 1 || splits > maxSplits)) {
+    throw new CommandFailed([diagnostic("STP902", `--splits ${splits} is outside 1…${maxSplits}`, { hint: "use auto, or a count of splits up to " + String(maxSplits) })]);
+  }
   const gpu = await openWebGpu(options.adapter);
   const estimator = options.estimate === true ? estimatorOf(binding) : undefined;
   if (estimator !== undefined) {
@@ -155,21 +159,11 @@ async function runOnWebGpu(binding: Binding, layer: number, headDim: number, opt
   return { launches, description: gpu.description, dtype, execute: (tensors) => runAttention(gpu, launches, tensors, binding.sizes, { splits }) };
 }
 
-/** The binding with the inputs an estimator chose in place of the empty ones. */
+/** The binding with the inputs an estimator chose in place of the empty ones (they always bind: a bug otherwise). */
 function rebind(binding: Binding, inputs: Record<string, unknown>): Binding {
-  const { Q, K, H, KVH, L } = binding.sizes;
-  const bound = bindPattern(binding.pattern, { params: binding.params, shape: { qLen: Q, kvLen: K, heads: H, kvHeads: KVH, layers: L }, inputs: new Map(Object.entries(inputs)) });
+  const bound = withInputs(binding, inputs);
   if (!bound.ok) throw new Error(`the estimator chose inputs that do not bind: ${bound.diagnostics.map((d) => d.message).join("; ")}`);
   return bound.value;
-}
-
-/** Kept pairs over causal pairs, all heads. */
-function keptDensity(binding: Binding, layer: number): number {
-  const { Q, K, H } = binding.sizes;
-  let kept = 0;
-  for (let h = 0; h < H; h++) kept += evaluateMask(binding, h, layer).count();
-  const causalPerHead = Q * (K - Q) + (Q * (Q + 1)) / 2;
-  return kept / (causalPerHead * H);
 }
 
 function runOnCuda(binding: Binding, layer: number, headDim: number, options: RunOptions): PreparedRun {

@@ -1,4 +1,4 @@
-import { pairCounter } from "../mask/evaluate.js";
+import { evaluateMask, pairCounter } from "../mask/evaluate.js";
 import type { Binding } from "../pattern/binding.js";
 import { boundValue, type RegionForm } from "../regions/region.js";
 import { causalPairs, computedPairs, type BlockPlan, type PlanStats } from "./plan.js";
@@ -78,4 +78,11 @@ function exactRowCount(regions: RegionForm, binding: Binding): ((row: number) =>
     }
     return total;
   };
+}
+
+/** Kept pairs over causal pairs, all heads of one layer, from the exact mask (the whole mask on the host). */
+export function causalShare(binding: Binding, layer: number): number {
+  let kept = 0;
+  for (let head = 0; head < binding.sizes.H; head++) kept += evaluateMask(binding, head, layer).count();
+  return kept / (causalPairs(binding.sizes) * binding.sizes.H);
 }

@@ -34,7 +34,7 @@ function outputSlot(launch: KernelLaunch, name: string, kind: InputRef["kind"]):
   const input = launch.kernel.inputs[slot];
   if (input === undefined || input.kind !== kind || input.dims.length !== 1 || input.dims[0] !== "H") {
     throw new DiagnosticError([diagnostic("STP314", `the estimator writes input \`${name}\`, which pattern ${launch.kernel.name} does not read as ${kind}[H]`, {
-      hint: "an estimator fills a per-head input of its pattern: index[H] for vertical_slash, blocks[H](b, b) for block_top_k",
+      hint: "an estimator fills a per-head input of its pattern: index[H] for vertical_slash, blocks[H](b, b) for block_top_k and xattention",
     })]);
   }
   return slot;
