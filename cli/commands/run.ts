@@ -151,8 +151,9 @@ async function runOnWebGpu(binding: Binding, layer: number, headDim: number, opt
   if (splits !== "auto" && (splits < 1 || splits > maxSplits)) {
     throw new CommandFailed([diagnostic("STP902", `--splits ${splits} is outside 1…${maxSplits}`, { hint: "use auto, or a count of splits up to " + String(maxSplits) })]);
   }
-  const gpu = await openWebGpu(options.adapter);
+  // The estimator's settings are checked against the bound values before an adapter is opened.
   const estimator = options.estimate === true ? estimatorOf(binding) : undefined;
+  const gpu = await openWebGpu(options.adapter);
   if (estimator !== undefined) {
     return { launches, description: gpu.description, dtype, estimator, execute: (tensors) => runEstimatedAttention(gpu, estimator, launches, tensors, binding.sizes, { splits }) };
   }

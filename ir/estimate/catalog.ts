@@ -1,4 +1,5 @@
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
+import type { Span } from "../../diagnostics/source.js";
 import type { Binding } from "../pattern/binding.js";
 import { evalConstant } from "../pattern/eval-int.js";
 import type { Estimator } from "./estimator.js";
@@ -43,12 +44,12 @@ export const estimatorCatalog: Readonly<Record<string, EstimatorSpec>> = {
  * The estimator of a checked clause, its settings evaluated (missing ones take the defaults). Settings that
  * only the bound values can refute (a stride that does not divide the block) are DiagnosticErrors.
  */
-export function estimatorFrom(name: string, outputs: readonly string[], settings: ReadonlyMap<string, number>, blockSize: number | undefined): Estimator {
+export function estimatorFrom(name: string, outputs: readonly string[], settings: ReadonlyMap<string, number>, blockSize: number | undefined, span?: Span): Estimator {
   const spec = estimatorCatalog[name];
   if (spec === undefined) throw new Error(`unknown estimator ${name}`);
   const setting = (key: string): number => settings.get(key) ?? spec.settings[key]?.default ?? 0;
   for (const [key, value] of settings) {
-    if (spec.settings[key]?.kind === "int" && value < 0) refuse(`setting \`${key}\` of \`${name}\` is ${value}`, "estimator budgets and sizes are counts: 0 or more");
+    if (spec.settings[key]?.kind === "int" && value < 0) refuse(`setting \`${key}\` of \`${name}\` is ${value}`, "estimator budgets and sizes are counts: 0 or more", span);
   }
   switch (spec.kind) {
     case "verticalSlash":
@@ -61,14 +62,14 @@ export function estimatorFrom(name: string, outputs: readonly string[], settings
       return { kind: "blockTopK", blocks: outputs[0] ?? "", block: blockSize ?? blockTopKDefaults.block, topK: setting("top_k") };
     case "xattention": {
       const block = blockSize ?? xattentionDefaults.block, stride = setting("stride");
-      if (stride < 1 || block % stride !== 0) refuse(`xattention's stride ${stride} does not divide the block size ${block}`, "choose a stride that divides the block, e.g. 8 or 16 for 128-wide blocks");
+      if (stride < 1 || block % stride !== 0) refuse(`xattention's stride ${stride} does not divide the block size ${block}`, "choose a stride that divides the block, e.g. 8 or 16 for 128-wide blocks", span);
       return { kind: "xattention", blocks: outputs[0] ?? "", block, stride, threshold: setting("threshold") };
     }
   }
 }
 
-function refuse(message: string, hint: string): never {
-  throw new DiagnosticError([diagnostic("STP314", message, { hint })]);
+function refuse(message: string, hint: string, span: Span | undefined): never {
+  throw new DiagnosticError([diagnostic("STP314", message, span === undefined ? { hint } : { span, hint })]);
 }
 
 /** The estimator a bound pattern names (its settings evaluated for these parameters and sizes), if any. */
@@ -77,5 +78,5 @@ export function estimatorOf(binding: Binding): Estimator | undefined {
   if (decl === undefined) return undefined;
   const settings = new Map([...decl.settings].map(([name, setting]) => [name, setting.kind === "int" ? evalConstant(setting.value, binding.params, binding.sizes) : setting.value]));
   const blocks = binding.pattern.inputs.find((input) => input.ref.name === decl.outputs[0])?.ref.blockSize?.[0];
-  return estimatorFrom(decl.name, decl.outputs, settings, blocks === undefined ? undefined : evalConstant(blocks, binding.params, binding.sizes));
+  return estimatorFrom(decl.name, decl.outputs, settings, blocks === undefined ? undefined : evalConstant(blocks, binding.params, binding.sizes), decl.span);
 }
