@@ -92,7 +92,7 @@ function emptyInput(ref: InputRef, params: ReadonlyMap<string, number>, sizes: S
 function bindInput(info: InputInfo, value: unknown, params: ReadonlyMap<string, number>, sizes: Sizes, problems: string[]): BoundInput | undefined {
   const { ref } = info;
   if (ref.kind === "ids") {
-    const ids = numberArray(value, sizes.K, ref.name, problems, (x) => Number.isInteger(x) && Math.abs(x) <= 2 ** 31);
+    const ids = numberArray(value, sizes.K, ref.name, problems, (x) => Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 31);
     return ids && { ref, extents: [sizes.K], leaves: [{ kind: "ids", ids: Float64Array.from(ids) }] };
   }
   const outer = ref.dims.map((axis) => sizes[axis]);

@@ -1,7 +1,8 @@
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import { evalConstant, type Sizes } from "../ir/pattern/eval-int.js";
-import type { IntNode } from "../ir/pattern/nodes.js";
+import { intervalIn, type Interval } from "../ir/pattern/analysis.js";
+import { isBoolNode, type IntNode, type SizeName, type VarName } from "../ir/pattern/nodes.js";
 import { postOrder, type PatternDef } from "../ir/pattern/pattern.js";
 import { printNode } from "../ir/pattern/print.js";
 
@@ -53,7 +54,7 @@ export function bindParams(pattern: PatternDef, given: ReadonlyMap<string, strin
 
 /** Every divisor and block size of the pattern, which must be at least 1 for the bound values. */
 export function checkDivisors(pattern: PatternDef, params: ReadonlyMap<string, number>, sizes: Sizes): Diagnostic[] {
-  const divisors: IntNode[] = [];
+  const divisors: IntNode[] = pattern.inputs.flatMap((input) => input.ref.blockSize ?? []);
   for (const node of postOrder(pattern.body)) {
     if (node.kind === "div" || node.kind === "mod") divisors.push(node.b);
     if ((node.kind === "inBlocks") && node.input.blockSize !== undefined) divisors.push(...node.input.blockSize);
@@ -71,4 +72,32 @@ export function checkDivisors(pattern: PatternDef, params: ReadonlyMap<string, n
     }));
   }
   return diagnostics;
+}
+
+/** The range of 32-bit signed integers, which kernels compute positions and pattern arithmetic in. */
+const int32: Interval = [-(2 ** 31), 2 ** 31 - 1];
+
+/**
+ * Every integer subexpression of the pattern must stay inside 32 bits for these lengths and parameters,
+ * over all positions, heads and layers: kernels compute in i32, and a wrapped value would keep the wrong
+ * pairs. Proved by interval arithmetic (sound: a pattern it passes cannot overflow); reported once.
+ */
+export function checkArithmetic(pattern: PatternDef, params: ReadonlyMap<string, number>, sizes: Sizes): Diagnostic[] {
+  const exact = (value: number): Interval => [value, value];
+  const span = (from: number, to: number): Interval => [from, Math.max(from, to)];
+  const variables: Record<VarName, Interval> = {
+    q: span(sizes.K - sizes.Q, sizes.K - 1), k: span(0, sizes.K - 1), i: span(0, sizes.Q - 1),
+    h: span(0, sizes.H - 1), kvh: span(0, sizes.KVH - 1), l: span(0, sizes.L - 1),
+  };
+  const env = { param: (name: string) => exact(params.get(name) ?? 0), size: (name: SizeName) => exact(sizes[name]), variable: (name: VarName) => variables[name], lookup: int32 };
+  for (const node of postOrder(pattern.body)) {
+    if (isBoolNode(node)) continue;
+    const [lo, hi] = intervalIn(node, env);
+    if (lo >= int32[0] && hi <= int32[1]) continue;
+    const values = [...params].map(([name, v]) => `${name} = ${v}`).join(", ");
+    return [diagnostic("STP315", `\`${printNode(node)}\` can reach ${lo < int32[0] ? lo : hi}, outside 32-bit integers, for Q = ${sizes.Q}, K = ${sizes.K}${values === "" ? "" : `, ${values}`}`, {
+      span: pattern.span, hint: "kernels compute positions in 32-bit integers: use smaller constants or parameters",
+    })];
+  }
+  return [];
 }

@@ -1,9 +1,9 @@
 import { diagnostic, failed, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
-import type { Sizes } from "../ir/pattern/eval-int.js";
+import { maxLength, type Sizes } from "../ir/pattern/eval-int.js";
 import type { PatternDef } from "../ir/pattern/pattern.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { bindInputs } from "./bind-inputs.js";
-import { bindParams, checkDivisors } from "./bind-params.js";
+import { bindParams, checkArithmetic, checkDivisors } from "./bind-params.js";
 
 /** Lengths and counts of one launch. kvHeads defaults to heads, layers to 1. */
 export interface LaunchShape {
@@ -32,6 +32,8 @@ export function bindPattern(pattern: PatternDef, request: BindRequest): Result<B
   if (diagnostics.length > 0) return failed(diagnostics);
   const divisorProblems = checkDivisors(pattern, params, sizes);
   if (divisorProblems.length > 0) return failed(divisorProblems);
+  const overflow = checkArithmetic(pattern, params, sizes);
+  if (overflow.length > 0) return failed(overflow);
   const bound = bindInputs(pattern, request.inputs ?? new Map(), params, sizes, request.describeInput, request.estimated);
   if (bound.diagnostics.length > 0) return failed(bound.diagnostics);
   return ok({ pattern, params, sizes, inputs: bound.inputs });
@@ -42,8 +44,6 @@ export function sizesOf(shape: LaunchShape): Sizes {
   return { Q: shape.qLen, K: shape.kvLen, H: heads, KVH: shape.kvHeads ?? heads, L: shape.layers ?? 1 };
 }
 
-/** Largest length or count accepted: positions must stay exact in 32-bit kernel arithmetic. */
-export const maxLength = 2 ** 30;
 
 function checkSizes(pattern: PatternDef, sizes: Sizes): Diagnostic[] {
   const problems: string[] = [];

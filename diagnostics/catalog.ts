@@ -39,6 +39,7 @@ export const catalog = {
   STP312: { severity: "error", title: "too large to evaluate" },
   STP313: { severity: "error", title: "missing parameter value" },
   STP314: { severity: "error", title: "estimator does not fit the pattern" },
+  STP315: { severity: "error", title: "arithmetic outside 32-bit integers" },
   STP401: { severity: "warning", title: "pattern keeps nothing" },
   STP501: { severity: "error", title: "not supported by the CUDA backend" },
   STP901: { severity: "error", title: "cannot read file" },

@@ -6,7 +6,7 @@ import { verifyKernel } from "../ir/kernel/verify.js";
 import { dynamismOf, postOrder } from "../ir/pattern/pattern.js";
 import { keyGathersOf } from "./key-gathers.js";
 import { packDeviceInputs } from "./device-inputs.js";
-import { lowerRegions } from "./lower-regions.js";
+import { lowerRegions, type LoweredRegions } from "./lower-regions.js";
 import { symbolicRegionsOf } from "./regions.js";
 import { simplify } from "./simplify.js";
 import { specialize } from "./specialize.js";
@@ -39,7 +39,12 @@ export function lowerAttention(binding: Binding, layer: number, options: LowerOp
 
 function lowerLaunches(binding: Binding, layer: number, options: LowerOptions): KernelLaunch[] {
   const variant = options.variant ?? "sparse";
-  if (dynamismOf(binding.pattern) === "dynamic" && variant !== "causalDense") return [lowerDynamic(binding, layer, options, variant)];
+  if (dynamismOf(binding.pattern) === "dynamic" && variant !== "causalDense") {
+    const mask = simplify(specialize(binding, { head: 0, layer }, { keepSizes: true, keepHeads: true }));
+    // A pattern can declare a per-element input and not read it once simplified (`none`, `causal | …`):
+    // then its kept set is static, and the static path plans it (there is nothing to build an index from).
+    if (postOrder(mask).some((node) => "input" in node && node.input.kind !== "bool")) return [lowerDynamic(binding, mask, layer, options, variant)];
+  }
   const groups = new Map<BoolNode, number[]>();
   for (let head = 0; head < binding.sizes.H; head++) {
     const body = variant === "causalDense" ? P.causal() : simplify(specialize(binding, { head, layer }, { keepSizes: true }));
@@ -52,8 +57,7 @@ function lowerLaunches(binding: Binding, layer: number, options: LowerOptions): 
  * Dynamic patterns: one kernel for every head (h, kvh, l stay variables), its mask reading the runtime
  * inputs on the device; the sparse variant walks a tile index built on the device, the masked-dense one every tile.
  */
-function lowerDynamic(binding: Binding, layer: number, options: LowerOptions, variant: KernelVariant): KernelLaunch {
-  const mask = simplify(specialize(binding, { head: 0, layer }, { keepSizes: true, keepHeads: true }));
+function lowerDynamic(binding: Binding, mask: BoolNode, layer: number, options: LowerOptions, variant: KernelVariant): KernelLaunch {
   const inputs = [...new Map(postOrder(mask).flatMap((node) => ("input" in node ? [[node.input.name, node.input] as const] : []))).values()];
   const gathers = variant === "sparse" ? keyGathersOf(mask) : undefined;
   const kernel: AttentionKernel = {
@@ -76,7 +80,7 @@ function lowerDynamic(binding: Binding, layer: number, options: LowerOptions, va
 function lowerOne(pattern: string, mask: BoolNode, variant: KernelVariant, options: LowerOptions, group: number | undefined): AttentionKernel {
   const form = symbolicRegionsOf(mask);
   const usable = variant !== "maskedDense" && form.exact && form.regions.every((r) => r.runtime.length === 0);
-  const lowered = usable ? lowerRegions(form) : undefined;
+  const lowered = usable ? withSmallConstants(lowerRegions(form)) : undefined;
   return {
     name: `${pattern}_${variant}${group === undefined ? "" : `_${group}`}`,
     headDim: options.headDim,
@@ -89,4 +93,21 @@ function lowerOne(pattern: string, mask: BoolNode, variant: KernelVariant, optio
     mask,
     inputs: [],
   };
+}
+
+/**
+ * Closed-form segment arithmetic adds the regions' constants to lengths and tile bounds (up to maxLength,
+ * 2^30) in 32-bit integers; constants up to 2^29 keep every such sum exact. Larger ones (a window of
+ * 2^31 − 1 that simplify could not fold away) make the kernel visit every tile with the mask instead:
+ * slower, never wrong.
+ */
+const largestRegionConstant = 2 ** 29;
+
+function withSmallConstants(lowered: LoweredRegions): LoweredRegions | undefined {
+  let small = true;
+  JSON.stringify(lowered, (_key, value: unknown) => {
+    if (typeof value === "number" && Math.abs(value) > largestRegionConstant) small = false;
+    return value;
+  });
+  return small ? lowered : undefined;
 }

@@ -1,4 +1,5 @@
-import { compareInts } from "../ir/pattern/eval-int.js";
+import { intervalIn, type Interval } from "../ir/pattern/analysis.js";
+import { compareInts, maxLength } from "../ir/pattern/eval-int.js";
 import * as P from "../ir/pattern/nodes.js";
 import type { BoolNode, CompareOp } from "../ir/pattern/nodes.js";
 
@@ -6,7 +7,9 @@ import type { BoolNode, CompareOp } from "../ir/pattern/nodes.js";
  * Pass `simplify`: boolean algebra on Pattern IR, run bottom-up to a fixed point. Constant comparisons fold;
  * `true`/`false` absorb; `!` moves into comparisons; `&` and `|` chains are flattened and deduplicated (so a
  * `causal` repeated by an inlined call appears once, and `x & !x` is `none`); an `if` with a constant or
- * irrelevant condition disappears. The kept set never changes (tested against the mask evaluator).
+ * irrelevant condition disappears. A comparison that no length can change folds too (`q - k < 2147483647`
+ * is `true` when positions are below maxLength): then no kernel computes with the huge constant. The kept
+ * set never changes (tested against the mask evaluator).
  */
 export function simplify(root: BoolNode): BoolNode {
   const memo = new Map<BoolNode, BoolNode>();
@@ -43,7 +46,7 @@ function rewrite(node: BoolNode): BoolNode {
   switch (node.kind) {
     case "cmp":
       if (node.a.kind === "const" && node.b.kind === "const") return P.bool(compareInts(node.op, node.a.value, node.b.value));
-      return node;
+      return decidedByRanges(node) ?? node;
     case "not":
       switch (node.a.kind) {
         case "true": return P.FALSE;
@@ -84,4 +87,26 @@ function chain(kind: "and" | "or", node: BoolNode): BoolNode {
   const [first, ...rest] = operands;
   if (first === undefined) return identity;
   return rest.reduce((acc, operand) => (kind === "and" ? P.and(acc, operand) : P.or(acc, operand)), first);
+}
+
+/** Ranges every launch guarantees: sizes in 1…maxLength, positions, heads and layers in 0…maxLength − 1. */
+const launchRanges = {
+  param: (): Interval => [-Infinity, Infinity],
+  size: (): Interval => [1, maxLength],
+  variable: (): Interval => [0, maxLength - 1],
+};
+
+function decidedByRanges(node: BoolNode & { kind: "cmp" }): BoolNode | undefined {
+  const [aLo, aHi] = intervalIn(node.a, launchRanges);
+  const [bLo, bHi] = intervalIn(node.b, launchRanges);
+  const always = (holds: boolean): BoolNode | undefined => (holds ? P.TRUE : undefined);
+  const never = (holds: boolean): BoolNode | undefined => (holds ? P.FALSE : undefined);
+  switch (node.op) {
+    case "<": return always(aHi < bLo) ?? never(aLo >= bHi);
+    case "<=": return always(aHi <= bLo) ?? never(aLo > bHi);
+    case ">": return always(aLo > bHi) ?? never(aHi <= bLo);
+    case ">=": return always(aLo >= bHi) ?? never(aHi < bLo);
+    case "==": return never(aHi < bLo || bHi < aLo);
+    case "!=": return always(aHi < bLo || bHi < aLo);
+  }
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Expr } from "../grammar/ast.js";
 import { parseStip } from "../grammar/parse.js";
 import { printFile } from "../grammar/print.js";
-import { fileAst, withoutSpans } from "./arbitraries.js";
+import { fileAst, withoutSpans } from "../fuzz/arbitraries.js";
 import { readText } from "./helpers.js";
 
 describe("parser", () => {

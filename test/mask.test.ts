@@ -5,7 +5,7 @@ import { Bitset } from "../ir/mask/bitset.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import { headContext, keepsPair } from "../ir/mask/interpret.js";
 import { verifyPattern } from "../ir/pattern/verify.js";
-import { lengths, staticBody } from "./arbitraries.js";
+import { lengths, staticBody } from "../fuzz/arbitraries.js";
 import { bindOrThrow, exampleNames, examplePattern, patternFromSource } from "./helpers.js";
 
 /**

@@ -6,35 +6,19 @@ import { headContext, keepsPair } from "../ir/mask/interpret.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { planText, type BlockPlan } from "../ir/plan/plan.js";
 import { planStats } from "../ir/plan/stats.js";
+import { planProblem } from "../ir/plan/verify.js";
 import { boundValue, type RegionForm } from "../ir/regions/region.js";
 import { closedFormPlan, indexPlan, planPattern } from "../passes/plan.js";
 import { regionsOf } from "../passes/regions.js";
 import { simplify } from "../passes/simplify.js";
 import { specialize } from "../passes/specialize.js";
-import { lengths, staticBody } from "./arbitraries.js";
+import { lengths, staticBody } from "../fuzz/arbitraries.js";
 import { bindOrThrow, examplePattern, patternFromSource } from "./helpers.js";
 
-/** The plan's invariants, checked pair by pair against the mask evaluator. */
+/** The plan's invariants, checked pair by pair against the mask evaluator (ir/plan/verify.ts). */
 function checkPlanCoversMask(plan: BlockPlan, mask: Bitset): void {
-  const { Q, K } = plan.sizes;
-  const covered = new Uint8Array(Q * K);
-  expect(plan.tiles.length).toBe(Math.ceil(Q / plan.schedule.blockM));
-  for (const tile of plan.tiles) {
-    let previousEnd = 0;
-    for (const s of tile.segments) {
-      expect(s.kStart).toBeGreaterThanOrEqual(previousEnd); // sorted and disjoint
-      expect(s.kEnd).toBeLessThanOrEqual(K);
-      expect(s.kStart).toBeLessThan(s.kEnd);
-      previousEnd = s.kEnd;
-      for (let i = tile.qStart; i < tile.qEnd; i++) {
-        for (let k = s.kStart; k < s.kEnd; k++) {
-          covered[i * K + k] = 1;
-          if (s.full && !mask.get(i, k)) throw new Error(`full segment [${s.kStart}, ${s.kEnd}) of rows [${tile.qStart}, ${tile.qEnd}) drops (${i}, ${k})`);
-        }
-      }
-    }
-  }
-  for (let i = 0; i < Q; i++) for (let k = 0; k < K; k++) if (mask.get(i, k) && covered[i * K + k] !== 1) throw new Error(`kept pair (${i}, ${k}) is in no segment`);
+  const problem = planProblem(plan, mask);
+  if (problem !== undefined) throw new Error(problem);
 }
 
 /** Evaluates the region form directly: the union of bounded regions, restrictions and runtime tests. */

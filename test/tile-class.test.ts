@@ -7,7 +7,7 @@ import type { Binding } from "../ir/pattern/binding.js";
 import { buildTileIndex, tileIndexRow, tileIndexShape } from "../ir/plan/tile-index.js";
 import { simplify } from "../passes/simplify.js";
 import { specialize } from "../passes/specialize.js";
-import { lengths, staticBody } from "./arbitraries.js";
+import { lengths, staticBody } from "../fuzz/arbitraries.js";
 import { dynamicExample, dynamicExampleNames } from "./dynamic-cases.js";
 import { bindOrThrow, patternFromSource } from "./helpers.js";
 

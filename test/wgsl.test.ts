@@ -12,7 +12,7 @@ import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
 import { roundedTo } from "../util/half.js";
-import { lengths } from "./arbitraries.js";
+import { lengths } from "../fuzz/arbitraries.js";
 import { dynamicExample, dynamicExampleNames } from "./dynamic-cases.js";
 import { staticExampleParams } from "./example-params.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";

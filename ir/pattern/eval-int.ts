@@ -3,6 +3,12 @@ import type { CompareOp, IntNode, SizeName } from "./nodes.js";
 
 export type Sizes = Readonly<Record<SizeName, number>>;
 
+/**
+ * Largest length or count a launch accepts (binding refuses more): positions stay exact in 32-bit kernel
+ * arithmetic, and passes may assume every size and position lies in 0…maxLength.
+ */
+export const maxLength = 2 ** 30;
+
 /** Floor division and the non-negative remainder: the `/` and `%` of the language (divisor ≥ 1). */
 export const floorDiv = (a: number, b: number): number => Math.floor(a / b);
 export const floorMod = (a: number, b: number): number => ((a % b) + b) % b;

@@ -88,7 +88,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) ladder_sparse(
   auto keeps = [&](int q, int k) -> bool {
     const int i = q - (K_LEN - Q_LEN);
     (void)i;
-    return ((k <= q) && (((k < 4) || ((q - k) < 1024)) || ((floor_mod((k - 4), 5) >= 0) && (floor_mod((k - 4), 5) < 2))));
+    return ((k <= q) && (((k < 4) || ((q - k) < 1024)) || (floor_mod((k - 4), 5) < 2)));
   };
 
   // Q tile → registers (A fragments), staged through k_s.

@@ -83,7 +83,7 @@ fn covered(key: i32) -> bool {
 }
 
 fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
-  return ((k <= q) && (((k < 4) || ((q - k) < 1024)) || ((floor_mod((k - 4), 5) >= 0) && (floor_mod((k - 4), 5) < 2))));
+  return ((k <= q) && (((k < 4) || ((q - k) < 1024)) || (floor_mod((k - 4), 5) < 2)));
 }
 
 // Visits key tile t, or lattice tile t when on_lattice (its keys gathered from K and V), then each valid
