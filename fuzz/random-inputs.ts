@@ -4,14 +4,19 @@ import { evalConstant, type Sizes } from "../ir/pattern/eval-int.js";
 import type { InputRef } from "../ir/pattern/nodes.js";
 import type { PatternDef } from "../ir/pattern/pattern.js";
 
-/** A deterministic stream of integers below a bound (an LCG: plenty for shapes and inputs). */
+/** A deterministic stream of integers below a bound. */
 export type Random = (below: number) => number;
 
+/** Mulberry32: neighbouring seeds give unrelated streams (an LCG's first draws would follow the seed). */
 export function seededRandom(seed: number): Random {
-  let state = (seed >>> 0) || 1;
+  let state = seed >>> 0;
   return (below) => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return below <= 1 ? 0 : Math.floor((state / 2 ** 32) * below);
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const unit = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    return below <= 1 ? 0 : Math.floor(unit * below);
   };
 }
 

@@ -1,17 +1,16 @@
-import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
 import { firstDamagedCanary } from "../backends/guard.js";
-import { runAttention } from "../backends/wgsl/run.js";
-import { evaluateMask } from "../ir/mask/evaluate.js";
-import { denseAttention } from "../ir/reference/dense-attention.js";
+import { AttentionBuffers } from "../backends/wgsl/run.js";
+import { checkCanaryShape, loadExamplePatterns, randomCanaryShape } from "../fuzz/canaries.js";
+import { seededRandom } from "../fuzz/random-inputs.js";
 import { lowerAttention } from "../passes/lower.js";
-import { bindOrThrow, examplePattern } from "./helpers.js";
+import { dynamicExample } from "./dynamic-cases.js";
 
 /**
- * Bounds guard on the software adapter: outputs between canary regions, checked after every kernel, on
- * shapes that stress the edges (Q = 1, K = 1, ragged tails, tiles larger than the problem). The long run
- * (≥ 1,000 shapes) belongs to the fuzzing script; CI runs this share.
+ * Bounds guard on the software adapter: every buffer a kernel writes (outputs, split partials, tile indexes,
+ * estimated inputs) sits between canary regions, checked after every run, on shapes that stress the edges
+ * (fuzz/canaries.ts). The long run is `npm run canaries -- --shapes 1000`; CI runs this share.
  */
 let gpu: WebGpuContext;
 beforeAll(async () => {
@@ -27,33 +26,30 @@ describe("bounds guard", () => {
     expect(firstDamagedCanary(words, 2)).toBe(9);
   });
 
-  it("kernels never write outside their outputs, on edge shapes of every example", async () => {
-    const names = ["a_shape", "tri_shape", "dilated", "prefix_lm", "grid", "ladder", "vertical_slash", "block_sparse", "document"] as const;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom(...names),
-        fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 140 })),
-        fc.oneof(fc.constant(1), fc.constant(0.5), fc.constant(1.0)),
-        fc.constantFrom(16, 32, 64),
-        fc.constantFrom(8, 32, 64),
-        fc.integer(),
-        async (name, kvLen, fraction, blockM, blockN, seed) => {
-          const qLen = fraction === 1 ? kvLen : Math.max(1, Math.floor(kvLen * fraction));
-          const inputsByName: Record<string, Record<string, unknown>> = {
-            vertical_slash: { vertical: [[0, kvLen - 1], [Math.floor(kvLen / 2)]], slash: [[0], [1 % kvLen]] },
-            block_sparse: { blocks: [0, 1].map(() => Array.from({ length: Math.ceil(qLen / 64) }, () => Array.from({ length: Math.ceil(kvLen / 64) }, () => 1))) },
-            document: { doc: Array.from({ length: kvLen }, (_, k) => (k < kvLen / 2 ? 0 : 1)) },
-          };
-          const binding = bindOrThrow(examplePattern(name), { qLen, kvLen, heads: 2, kvHeads: 1 }, {}, inputsByName[name] ?? {});
-          const D = 32;
-          const data = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s + seed));
-          const q = data(2 * qLen * D, 1), k = data(kvLen * D, 2), v = data(kvLen * D, 3);
-          const result = await runAttention(gpu, lowerAttention(binding, 0, { headDim: D, dtype: "f32", blockM, blockN }), { q, k, v }, binding.sizes, { guard: true });
-          const reference = denseAttention({ q: { shape: [2, qLen, D], data: q }, k: { shape: [1, kvLen, D], data: k }, v: { shape: [1, kvLen, D], data: v }, maskOf: (h) => evaluateMask(binding, h, 0) });
-          reference.out.forEach((x, at) => expect(Math.abs(x - (result.out[at] ?? Number.NaN))).toBeLessThan(1e-4));
-        },
-      ),
-      { numRuns: 30 },
-    );
+  it("checks the canaries of tile indexes and runtime inputs too, naming the buffer", async () => {
+    const binding = dynamicExample("block_sparse", { qLen: 40, kvLen: 40, heads: 1, kvHeads: 1 }, 16, 5);
+    const [launch] = lowerAttention(binding, 0, { headDim: 32, dtype: "f32", blockM: 16, blockN: 16 });
+    if (launch === undefined) throw new Error("no launch");
+    const tensor = new Float32Array(40 * 32);
+    for (const [buffer, name] of [["tileIndex", "tile index"], ["aux", "runtime inputs"]] as const) {
+      const buffers = new AttentionBuffers(gpu, { q: tensor, k: tensor, v: tensor }, binding.sizes, launch.kernel, true);
+      const written = buffer === "tileIndex" ? buffers.tileIndexFor(launch) : buffers.auxFor(launch);
+      await expect(buffers.checkCanaries()).resolves.toBeUndefined();
+      gpu.device.queue.writeBuffer(written, 0, new Uint32Array([1]));
+      await expect(buffers.checkCanaries()).rejects.toThrow(new RegExp(`outside \`${name}`));
+      buffers.destroy();
+    }
   });
+
+  it("kernels never write outside their buffers and agree with the reference, on random edge shapes of every example", async () => {
+    const examples = loadExamplePatterns();
+    const problems: string[] = [];
+    for (let n = 0; n < 24; n++) {
+      const random = seededRandom(4242 * 1_000_003 + n);
+      const shape = randomCanaryShape(random, examples);
+      const problem = await checkCanaryShape(gpu, shape, examples, random);
+      if (problem !== undefined) problems.push(`${JSON.stringify(shape)}: ${problem}`);
+    }
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

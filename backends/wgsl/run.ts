@@ -52,8 +52,10 @@ export class AttentionBuffers {
   private readonly tileIndexes = new WeakMap<KernelLaunch, GPUBuffer>();
   private readonly owned: GPUBuffer[] = [];
 
-  /** Words of canary before and after each output when guarded (0 otherwise). */
+  /** Words of canary before and after each buffer a kernel writes, when guarded (0 otherwise). */
   readonly guardWords: number;
+  /** Every buffer a kernel writes (outputs, split-K partials, tile indexes, estimated inputs) and its length in words. */
+  private readonly writable = new Map<GPUBuffer, { readonly words: number; readonly name: string }>();
 
   /** `kernel`: any of the launches' kernels (they share the head dim and tensor type). */
   constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly sizes: Sizes, kernel: Pick<AttentionKernel, "headDim" | "dtype">, guard = false) {
@@ -72,24 +74,51 @@ export class AttentionBuffers {
     this.outLength = sizes.H * sizes.Q * headDim;
     this.lseLength = sizes.H * sizes.Q;
     this.guardWords = guard ? guardWords : 0;
-    this.out = this.output(this.outLength);
-    this.lse = this.output(this.lseLength);
+    this.out = this.writableBuffer(this.outLength, "out");
+    this.lse = this.writableBuffer(this.lseLength, "lse");
   }
 
-  /** An output buffer, between canary regions when guarded (filled at creation, checked after the run). */
-  private output(length: number): GPUBuffer {
-    const words = Math.max(1, length) + 2 * this.guardWords;
-    const buffer = this.context.device.createBuffer({ size: words * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, mappedAtCreation: this.guardWords > 0 });
-    if (this.guardWords > 0) {
-      new Uint32Array(buffer.getMappedRange()).fill(canary);
+  /**
+   * A buffer kernels write: `words` long (at least 1), between canary regions when guarded (filled at
+   * creation, checked by checkCanaries), holding `initial` if given. Bind it with bindingOf.
+   */
+  private writableBuffer(words: number, name: string, initial?: Uint32Array): GPUBuffer {
+    const length = Math.max(1, words);
+    const buffer = this.context.device.createBuffer({
+      size: Math.max(16, (length + 2 * this.guardWords) * 4),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      mappedAtCreation: this.guardWords > 0 || initial !== undefined,
+    });
+    if (this.guardWords > 0 || initial !== undefined) {
+      const mapped = new Uint32Array(buffer.getMappedRange());
+      if (this.guardWords > 0) mapped.fill(canary);
+      if (initial !== undefined) mapped.set(initial.subarray(0, length), this.guardWords);
+      if (initial !== undefined && initial.length < length) mapped.fill(0, this.guardWords + initial.length, this.guardWords + length);
       buffer.unmap();
     }
+    this.writable.set(buffer, { words: length, name });
+    if (buffer !== this.out && buffer !== this.lse) this.owned.push(buffer);
     return buffer;
   }
 
-  /** The binding of an output: past the leading canary, exactly its own length. */
-  outputBinding(buffer: GPUBuffer, length: number): GPUBufferBinding {
-    return { buffer, offset: this.guardWords * 4, size: Math.max(1, length) * 4 };
+  /** How a kernel binds a buffer: a written one past its leading canary, exactly its own length; others whole. */
+  bindingOf(buffer: GPUBuffer): GPUBufferBinding {
+    const written = this.writable.get(buffer);
+    return written === undefined ? { buffer } : { buffer, offset: this.guardWords * 4, size: written.words * 4 };
+  }
+
+  /** The words of a written buffer, read back; throws naming the buffer if a canary around it changed. */
+  async readWords(buffer: GPUBuffer): Promise<Uint32Array> {
+    const written = this.writable.get(buffer);
+    if (written === undefined) throw new Error("readWords: not a buffer kernels write");
+    const all = new Uint32Array((await readBack(this.context, buffer, written.words + 2 * this.guardWords)).buffer);
+    return new Uint32Array(unguarded(new Float32Array(all.buffer), written.words, this.guardWords, written.name).buffer);
+  }
+
+  /** Checks the canaries around every written buffer (guarded runs only); throws naming the first damaged one. */
+  async checkCanaries(): Promise<void> {
+    if (this.guardWords === 0) return;
+    for (const buffer of this.writable.keys()) await this.readWords(buffer);
   }
 
   /** The uniform lengths of a launch for one layer, split `splits` ways along the keys, `pack` heads a workgroup. */
@@ -108,12 +137,7 @@ export class AttentionBuffers {
   partialsFor(splits: number): { out: GPUBuffer; lse: GPUBuffer } {
     let partials = this.partials.get(splits);
     if (partials === undefined) {
-      const buffer = (words: number): GPUBuffer => {
-        const made = this.context.device.createBuffer({ size: Math.max(16, words * 4), usage: GPUBufferUsage.STORAGE });
-        this.owned.push(made);
-        return made;
-      };
-      partials = { out: buffer(splits * this.outLength), lse: buffer(splits * this.lseLength) };
+      partials = { out: this.writableBuffer(splits * this.outLength, `out (${splits} split partials)`), lse: this.writableBuffer(splits * this.lseLength, `lse (${splits} split partials)`) };
       this.partials.set(splits, partials);
     }
     return partials;
@@ -123,19 +147,18 @@ export class AttentionBuffers {
   tileIndexFor(launch: KernelLaunch): GPUBuffer {
     let buffer = this.tileIndexes.get(launch);
     if (buffer === undefined) {
-      const words = launch.heads.length * tileIndexWords(this.sizes, launch.kernel);
-      buffer = this.context.device.createBuffer({ size: Math.max(16, words * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-      this.owned.push(buffer);
+      buffer = this.writableBuffer(launch.heads.length * tileIndexWords(this.sizes, launch.kernel), `tile index of ${launch.kernel.name}`);
       this.tileIndexes.set(launch, buffer);
     }
     return buffer;
   }
 
-  /** The packed runtime inputs of a launch. */
+  /** The packed runtime inputs of a launch (written on the device when an estimator chooses them). */
   auxFor(launch: KernelLaunch): GPUBuffer {
     let buffer = this.aux.get(launch);
     if (buffer === undefined) {
-      buffer = this.upload(launch.aux?.words ?? new Uint32Array(1), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+      const words = launch.aux?.words ?? new Uint32Array(1);
+      buffer = this.writableBuffer(words.length, `runtime inputs of ${launch.kernel.name}`, words);
       this.aux.set(launch, buffer);
     }
     return buffer;
@@ -186,9 +209,9 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
     // A forced count is held to 1…maxSplits: any count computes the same result, but grid and scratch grow with it.
     const splits = stages.splits === undefined || stages.splits === "auto" ? splitsFor(kernel, buffers.sizes, heads.length, context.concurrency, pack) : Math.min(maxSplits, Math.max(1, Math.floor(stages.splits)));
     const shared: [number, GPUBufferBinding][] = [[5, { buffer: buffers.headList(heads) }], [6, { buffer: buffers.lengthsFor(launch.layer, splits, pack) }]];
-    if (usesAux(kernel)) shared.push([7, { buffer: buffers.auxFor(launch) }]);
+    if (usesAux(kernel)) shared.push([7, buffers.bindingOf(buffers.auxFor(launch))]);
     const builds = kernel.segments.kind === "tileIndex";
-    if (builds) shared.push([8, { buffer: buffers.tileIndexFor(launch) }]);
+    if (builds) shared.push([8, buffers.bindingOf(buffers.tileIndexFor(launch))]);
     if (builds && stages.build) {
       const shape = tileIndexShape(buffers.sizes, kernel);
       const groups = Math.ceil((shape.queryTiles * shape.words) / builderWorkgroupSize);
@@ -196,15 +219,15 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
       record(context, pass, pipelineFor(context, kernel, "builder"), shared, [Math.min(groups, builderGridWidth), Math.ceil(groups / builderGridWidth), heads.length]);
     }
     if (stages.attend) {
-      const outputs: [number, GPUBufferBinding][] = [[3, buffers.outputBinding(buffers.out, buffers.outLength)], [4, buffers.outputBinding(buffers.lse, buffers.lseLength)]];
+      const outputs: [number, GPUBufferBinding][] = [[3, buffers.bindingOf(buffers.out)], [4, buffers.bindingOf(buffers.lse)]];
       const partials = splits > 1 ? buffers.partialsFor(splits) : undefined;
       const bound: [number, GPUBufferBinding][] = [
         [0, { buffer: buffers.q }], [1, { buffer: buffers.k }], [2, { buffer: buffers.v }],
-        ...(partials === undefined ? outputs : [[3, { buffer: partials.out }], [4, { buffer: partials.lse }]] satisfies [number, GPUBufferBinding][]), ...shared,
+        ...(partials === undefined ? outputs : [[3, buffers.bindingOf(partials.out)], [4, buffers.bindingOf(partials.lse)]] satisfies [number, GPUBufferBinding][]), ...shared,
       ];
       record(context, pass, pipelineFor(context, kernel), bound, [queryTileCount(kernel, pack * buffers.sizes.Q), splits, heads.length / pack]);
       if (partials !== undefined) {
-        const merged: [number, GPUBufferBinding][] = [[0, { buffer: partials.out }], [1, { buffer: partials.lse }], ...outputs, ...shared.filter(([binding]) => binding === 5 || binding === 6)];
+        const merged: [number, GPUBufferBinding][] = [[0, buffers.bindingOf(partials.out)], [1, buffers.bindingOf(partials.lse)], ...outputs, ...shared.filter(([binding]) => binding === 5 || binding === 6)];
         record(context, pass, pipelineFor(context, kernel, "combine"), merged, [Math.ceil(buffers.sizes.Q / combineWorkgroupSize), 1, heads.length]);
       }
     }
@@ -227,15 +250,12 @@ function record(context: WebGpuContext, pass: GPUComputePassEncoder, pipeline: G
 /** Runs a dynamic launch's builder alone and reads its tile index back (to test it against the host reference). */
 export async function buildTileIndexOnDevice(context: WebGpuContext, launch: KernelLaunch, buffers: AttentionBuffers): Promise<Uint32Array> {
   await dispatchAttention(context, [launch], buffers, { build: true, attend: false });
-  const words = launch.heads.length * tileIndexWords(buffers.sizes, launch.kernel);
-  return new Uint32Array((await readBack(context, buffers.tileIndexFor(launch), words)).buffer);
+  return buffers.readWords(buffers.tileIndexFor(launch));
 }
 
 /** A launch's runtime inputs as they are on the device now (after an estimator wrote them), in `--input` JSON shapes. */
 export async function readInputsBack(context: WebGpuContext, launch: KernelLaunch, buffers: AttentionBuffers): Promise<Record<string, unknown>> {
-  const length = launch.aux?.words.length ?? 1;
-  const words = new Uint32Array((await readBack(context, buffers.auxFor(launch), length)).buffer);
-  return unpackDeviceInputs(words, launch.kernel.inputs, buffers.sizes);
+  return unpackDeviceInputs(await buffers.readWords(buffers.auxFor(launch)), launch.kernel.inputs, buffers.sizes);
 }
 
 /** Uploads, runs and reads back: the whole attention in one call. */
@@ -263,8 +283,9 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
     await dispatchAttention(context, launches, buffers, { build: true, attend: true, splits: options.splits ?? "auto", pack: options.pack ?? true });
     const error = await context.device.popErrorScope();
     if (error !== null) throw new Error(`WebGPU validation failed: ${error.message}`);
-    const out = await readGuarded(context, buffers.out, buffers.outLength, buffers.guardWords, "out");
-    const lse = await readGuarded(context, buffers.lse, buffers.lseLength, buffers.guardWords, "lse");
+    await buffers.checkCanaries();
+    const out = new Float32Array((await buffers.readWords(buffers.out)).buffer, 0, buffers.outLength);
+    const lse = new Float32Array((await buffers.readWords(buffers.lse)).buffer, 0, buffers.lseLength);
     return { out, lse };
   } finally {
     buffers.destroy();
@@ -276,11 +297,6 @@ function packHalves(data: Float32Array): Uint32Array {
   const halves = new Uint16Array(data.length + (data.length % 2));
   halves.set(toHalfWords(data, "f16"));
   return new Uint32Array(halves.buffer);
-}
-
-/** Reads an output and, when guarded, checks its canaries: the words around it must be untouched. */
-async function readGuarded(context: WebGpuContext, source: GPUBuffer, length: number, guard: number, name: string): Promise<Float32Array> {
-  return unguarded(await readBack(context, source, Math.max(1, length) + 2 * guard), length, guard, name);
 }
 
 async function readBack(context: WebGpuContext, source: GPUBuffer, length: number): Promise<Float32Array> {

@@ -1,3 +1,4 @@
+import { diagnostic, DiagnosticError } from "../../../diagnostics/diagnostic.js";
 import type { Estimator } from "../../../ir/estimate/estimator.js";
 import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
 import type { Sizes } from "../../../ir/pattern/eval-int.js";
@@ -22,7 +23,8 @@ export async function runEstimatedAttention(
   const [launch] = launches;
   // A dynamic pattern lowers to one launch for every head (passes/lower.ts): that is the one estimated.
   if (launch === undefined || launches.length !== 1 || launch.kernel.inputs.length === 0) {
-    throw new Error(`an estimator fills the runtime inputs of one dynamic launch, not ${launches.length} launches`);
+    // The pattern declares the estimated inputs but, for these parameters, never reads them (it lowered as static).
+    throw new DiagnosticError([diagnostic("STP314", "for these parameters the pattern reads none of the inputs its estimator chooses", { hint: "run without --estimate: the kept set does not depend on them" })]);
   }
   let inputs: Record<string, unknown> = {};
   const result = await runAttention(context, launches, tensors, sizes, {

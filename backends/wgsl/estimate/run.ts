@@ -69,7 +69,8 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
   const dispatch = (code: string, bound: readonly [number, GPUBuffer][], grid: readonly [number, number, number]): void => {
     const pipeline = pipelineOf(context, code);
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: bound.map(([binding, buffer]) => ({ binding, resource: { buffer } })) }));
+    // The estimated inputs are bound past their canary (bindingOf); scratch buffers whole.
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: bound.map(([binding, buffer]) => ({ binding, resource: buffers.bindingOf(buffer) })) }));
     pass.dispatchWorkgroups(...grid);
   };
   const aux = buffers.auxFor(launch);
