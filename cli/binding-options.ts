@@ -82,6 +82,7 @@ export function bindFromOptions(file: string, options: BindingOptions): BoundSel
     describeInput: (name) => (inputFiles.has(name) ? `runtime input \`${name}\` (${inputFiles.get(name) ?? ""})` : `runtime input \`${name}\``),
   });
   if (!bound.ok) return fail(bound.diagnostics);
+  printDiagnostics(bound.diagnostics, program.sources); // warnings
   const head = integerOption(options.head, "--head", 0);
   const layer = integerOption(options.layer, "--layer", 0);
   const problems = checkHeadLayer(bound.value, head, layer);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { stippleVersion } from "../util/version.js";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.js";
@@ -20,7 +21,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()
     .name("stipple")
     .description("Stipple compiles sparse attention patterns (.stip files) into verified attention kernels.")
-    .version("0.1.0")
+    .version(stippleVersion)
     .exitOverride()
     .showHelpAfterError("(add --help for usage)")
     .addHelpText("after", `

@@ -1,6 +1,7 @@
 import { diagnostic, failed, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
 import { maxLength, type Sizes } from "../ir/pattern/eval-int.js";
-import type { PatternDef } from "../ir/pattern/pattern.js";
+import { dynamismOf, type PatternDef } from "../ir/pattern/pattern.js";
+import { planPattern } from "../passes/plan.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { bindInputs } from "./bind-inputs.js";
 import { bindParams, checkArithmetic, checkDivisors } from "./bind-params.js";
@@ -36,7 +37,8 @@ export function bindPattern(pattern: PatternDef, request: BindRequest): Result<B
   if (overflow.length > 0) return failed(overflow);
   const bound = bindInputs(pattern, request.inputs ?? new Map(), params, sizes, request.describeInput, request.estimated);
   if (bound.diagnostics.length > 0) return failed(bound.diagnostics);
-  return ok({ pattern, params, sizes, inputs: bound.inputs });
+  const binding: Binding = { pattern, params, sizes, inputs: bound.inputs };
+  return ok(binding, keepsNothing(binding));
 }
 
 export function sizesOf(shape: LaunchShape): Sizes {
@@ -87,4 +89,27 @@ export function estimatedInputs(pattern: PatternDef): Set<string> | Diagnostic {
 export function withInputs(binding: Binding, inputs: Readonly<Record<string, unknown>>): Result<Binding> {
   const { Q, K, H, KVH, L } = binding.sizes;
   return bindPattern(binding.pattern, { params: binding.params, shape: { qLen: Q, kvLen: K, heads: H, kvHeads: KVH, layers: L }, inputs: new Map(Object.entries(inputs)) });
+}
+
+/** Heads × layers past which the keeps-nothing warning is not looked for (one coarse plan each). */
+const keepsNothingScan = 256;
+
+/**
+ * A warning (STP401) when a static pattern keeps no pair for these parameters and lengths on any head or
+ * layer: its kernels would only write zeros, which is rarely what was meant (a window of 0, say).
+ */
+function keepsNothing(binding: Binding): Diagnostic[] {
+  const { H, L } = binding.sizes;
+  if (dynamismOf(binding.pattern) === "dynamic" || H * L > keepsNothingScan) return [];
+  // The plan covers every kept pair, so a plan with no segment proves the mask empty; coarse tiles keep it cheap.
+  const coarse = { blockM: Math.ceil(binding.sizes.Q / 32), blockN: Math.ceil(binding.sizes.K / 32) };
+  for (let layer = 0; layer < L; layer++) {
+    for (let head = 0; head < H; head++) {
+      if (planPattern(binding, { head, layer }, coarse).plan.tiles.some((tile) => tile.segments.length > 0)) return [];
+    }
+  }
+  const values = [...binding.params].map(([name, v]) => `${name} = ${v}`).join(", ");
+  return [diagnostic("STP401", `pattern \`${binding.pattern.name}\` keeps no pair for Q = ${binding.sizes.Q}, K = ${binding.sizes.K}${values === "" ? "" : `, ${values}`}`, {
+    span: binding.pattern.span, hint: "every output row will be 0: check the parameters",
+  })];
 }

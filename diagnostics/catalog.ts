@@ -40,6 +40,8 @@ export const catalog = {
   STP313: { severity: "error", title: "missing parameter value" },
   STP314: { severity: "error", title: "estimator does not fit the pattern" },
   STP315: { severity: "error", title: "arithmetic outside 32-bit integers" },
+  STP316: { severity: "error", title: "tensor value not finite or out of range" },
+  STP317: { severity: "error", title: "too large for the device" },
   STP401: { severity: "warning", title: "pattern keeps nothing" },
   STP501: { severity: "error", title: "not supported by the CUDA backend" },
   STP901: { severity: "error", title: "cannot read file" },

@@ -5,6 +5,7 @@ import * as P from "../ir/pattern/nodes.js";
 import type { InputRef, IntNode } from "../ir/pattern/nodes.js";
 import type { InputInfo, ParamInfo, PatternDef } from "../ir/pattern/pattern.js";
 import { checkEstimate } from "./check-estimate.js";
+import { simplify } from "./simplify.js";
 import { ExprChecker } from "./check-expr.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import { reservedNames, type ProgramContext, type Scope } from "./check-scope.js";
@@ -157,6 +158,11 @@ function checkPattern(decl: PatternDecl, program: ProgramContext, report: (d: Di
   const body = expressions.bool(decl.body, scope);
   const estimator = decl.estimate === undefined ? undefined : checkEstimate(decl.estimate, expressions, scope);
   if (body === undefined || errors > 0) return undefined;
+  if (simplify(body) === P.FALSE) {
+    report(diagnostic("STP401", `pattern \`${decl.name.name}\` keeps no pair, whatever the lengths and parameters`, {
+      span: decl.name.span, hint: "its kernels would write zeros everywhere: check the conditions joined by `&`",
+    }));
+  }
   return { name: decl.name.name, span: decl.name.span, params, inputs, body, ...(estimator === undefined ? {} : { estimator }) };
 }
 

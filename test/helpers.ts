@@ -3,6 +3,7 @@ import { bindPattern, type LaunchShape } from "../compiler/bind.js";
 import { compileProgram } from "../compiler/program.js";
 import { memoryHost } from "../compiler/load.js";
 import { nodeHost } from "../compiler/node-host.js";
+import { hasErrors } from "../diagnostics/diagnostic.js";
 import { renderDiagnostics } from "../diagnostics/render.js";
 import type { PatternDef } from "../ir/pattern/pattern.js";
 import type { Binding } from "../ir/pattern/binding.js";
@@ -15,7 +16,7 @@ export const exampleNames = [
 export function patternFromSource(source: string, name: string, extraFiles: Record<string, string> = {}): PatternDef {
   const program = compileProgram(["main.stip"], memoryHost({ "main.stip": source, ...extraFiles }));
   const def = program.patterns.get(name);
-  if (def === undefined || program.diagnostics.length > 0) {
+  if (def === undefined || hasErrors(program.diagnostics)) {
     throw new Error(`pattern ${name} did not check:\n${renderDiagnostics(program.diagnostics, (p) => program.sources.get(p))}`);
   }
   return def;

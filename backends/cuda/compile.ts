@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
+import { diskCache, type DiskCache } from "../../util/disk-cache.js";
 import { findNvrtc } from "./nvrtc.js";
 import type { CudaArch } from "./schedule.js";
 
@@ -16,10 +17,16 @@ export interface CompiledPtx {
  * CUDA C++ → PTX the way `stipple` does it: in-process with NVRTC when the library is found (see
  * nvrtc.ts), otherwise with `nvcc -ptx`.
  */
-export function compileCuda(source: string, arch: CudaArch): CompiledPtx {
+export function compileCuda(source: string, arch: CudaArch, cache: DiskCache = diskCache()): CompiledPtx {
   const nvrtc = findNvrtc();
-  if ("compile" in nvrtc) return { ptx: nvrtc.compile(source, arch), compiler: `NVRTC ${nvrtc.version} (${nvrtc.path})` };
-  return { ptx: compileToPtx(source, arch), compiler: "nvcc" };
+  const compiler = "compile" in nvrtc ? `NVRTC ${nvrtc.version} (${nvrtc.path})` : "nvcc";
+  // The key is everything the PTX depends on: the compiler, the architecture and the source text.
+  const key = `ptx\0${compiler}\0${arch}\0${source}`;
+  const cached = cache.get(key);
+  if (cached !== undefined) return { ptx: cached, compiler: `${compiler}, from the disk cache` };
+  const ptx = "compile" in nvrtc ? nvrtc.compile(source, arch) : compileToPtx(source, arch);
+  cache.put(key, ptx);
+  return { ptx, compiler };
 }
 
 /**

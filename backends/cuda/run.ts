@@ -1,10 +1,9 @@
-import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
 import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
 import { toHalfWords } from "../../util/half.js";
 import { canary, guardWords, unguarded } from "../guard.js";
-import type { AttentionResult, AttentionTensors } from "../tensors.js";
+import { checkTensors, type AttentionResult, type AttentionTensors } from "../tensors.js";
 import { compileCuda } from "./compile.js";
 import type { CudaContext } from "./device.js";
 import type { DevicePointer, Handle, KernelArgument } from "./driver.js";
@@ -35,12 +34,7 @@ export class CudaAttentionBuffers {
     if (first === undefined) throw new Error("no kernel to run");
     const element = checkCudaKernel(first.kernel);
     const D = first.kernel.headDim;
-    const expect = (name: string, data: Float32Array, length: number): void => {
-      if (data.length !== length) throw new DiagnosticError([diagnostic("STP902", `${name} has ${data.length} values, expected ${length}`, { hint: "q is [H, Q, D]; k and v are [KVH, K, D]" })]);
-    };
-    expect("q", tensors.q, sizes.H * sizes.Q * D);
-    expect("k", tensors.k, sizes.KVH * sizes.K * D);
-    expect("v", tensors.v, sizes.KVH * sizes.K * D);
+    checkTensors(tensors, sizes, D, element);
     this.guardWords = guard ? guardWords : 0;
     this.outLength = sizes.H * sizes.Q * D;
     this.lseLength = sizes.H * sizes.Q;

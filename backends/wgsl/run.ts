@@ -1,3 +1,4 @@
+import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
 import type { AttentionKernel, KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
@@ -5,7 +6,7 @@ import { tileIndexShape, tileIndexWords } from "../../ir/plan/tile-index.js";
 import { unpackDeviceInputs } from "../../ir/kernel/unpack-inputs.js";
 import { toHalfWords } from "../../util/half.js";
 import { canary, guardWords, unguarded } from "../guard.js";
-import type { AttentionResult, AttentionTensors } from "../tensors.js";
+import { checkTensors, type AttentionResult, type AttentionTensors } from "../tensors.js";
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
 import { checkWgslKernel } from "./schedule.js";
@@ -60,13 +61,8 @@ export class AttentionBuffers {
   /** `kernel`: any of the launches' kernels (they share the head dim and tensor type). */
   constructor(private readonly context: WebGpuContext, tensors: AttentionTensors, readonly sizes: Sizes, kernel: Pick<AttentionKernel, "headDim" | "dtype">, guard = false) {
     const { headDim } = kernel;
-    const expect = (name: string, data: Float32Array, length: number): void => {
-      if (data.length !== length) throw new Error(`${name} has ${data.length} values, expected ${length}`);
-    };
-    expect("q", tensors.q, sizes.H * sizes.Q * headDim);
-    expect("k", tensors.k, sizes.KVH * sizes.K * headDim);
-    expect("v", tensors.v, sizes.KVH * sizes.K * headDim);
     checkWgslKernel(kernel);
+    checkTensors(tensors, sizes, headDim, kernel.dtype);
     const stored = (data: Float32Array): Float32Array | Uint32Array => (kernel.dtype === "f16" ? packHalves(data) : data);
     this.q = this.upload(stored(tensors.q), GPUBufferUsage.STORAGE);
     this.k = this.upload(stored(tensors.k), GPUBufferUsage.STORAGE);
@@ -276,6 +272,7 @@ export interface RunOptions {
 export async function runAttention(context: WebGpuContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: RunOptions = {}): Promise<AttentionResult> {
   const [first] = launches;
   if (first === undefined) throw new Error("no kernel to run");
+  checkDeviceLimits(context, launches, sizes);
   const buffers = new AttentionBuffers(context, tensors, sizes, first.kernel, options.guard === true);
   try {
     await options.before?.(buffers);
@@ -289,6 +286,34 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
     return { out, lse };
   } finally {
     buffers.destroy();
+  }
+}
+
+/**
+ * Refuses (STP317) a launch whose buffers the device cannot hold, before anything is allocated: each buffer
+ * must fit the device's largest storage binding. WebGPU does not report total memory, so only the per-buffer
+ * limits are known; split-K partials grow with the split count and are bounded by maxSplits.
+ */
+export function checkDeviceLimits(context: WebGpuContext, launches: readonly KernelLaunch[], sizes: Sizes): void {
+  const [first] = launches;
+  if (first === undefined) return;
+  const { headDim, dtype } = first.kernel;
+  const element = dtype === "f32" ? 4 : 2;
+  const buffers: [string, number][] = [
+    ["q", sizes.H * sizes.Q * headDim * element], ["k", sizes.KVH * sizes.K * headDim * element], ["v", sizes.KVH * sizes.K * headDim * element],
+    ["out", sizes.H * sizes.Q * headDim * 4], ["lse", sizes.H * sizes.Q * 4],
+    ...launches.flatMap((launch): [string, number][] => [
+      ...(launch.kernel.segments.kind === "tileIndex" ? [[`the tile index of ${launch.kernel.name}`, launch.heads.length * tileIndexWords(sizes, launch.kernel) * 4] as [string, number]] : []),
+      ...(launch.aux === undefined ? [] : [[`the runtime inputs of ${launch.kernel.name}`, launch.aux.words.length * 4] as [string, number]]),
+    ]),
+  ];
+  const limit = Math.min(context.device.limits.maxStorageBufferBindingSize, context.device.limits.maxBufferSize);
+  for (const [name, bytes] of buffers) {
+    if (bytes + 2 * guardWords * 4 <= limit) continue;
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    throw new DiagnosticError([diagnostic("STP317", `${name} needs ${mib(bytes)}, more than this device's largest buffer (${mib(limit)}) for Q = ${sizes.Q}, K = ${sizes.K}, H = ${sizes.H}`, {
+      hint: "run fewer heads or a shorter sequence per launch (split the batch), or use a device with larger buffers",
+    })]);
   }
 }
 
