@@ -9,6 +9,7 @@ import { registerEmit } from "./commands/emit.js";
 import { registerRun } from "./commands/run.js";
 import { registerBench } from "./commands/bench.js";
 import { registerIr } from "./commands/ir.js";
+import { registerBindings } from "./commands/bindings.js";
 import { DiagnosticError, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { sourceFile, type SourceFile } from "../diagnostics/source.js";
 import { CommandFailed, printDiagnostics } from "./io.js";
@@ -38,6 +39,7 @@ Start with: stipple check examples/a_shape.stip
   registerRun(program);
   registerBench(program);
   registerIr(program);
+  registerBindings(program);
   try {
     await program.parseAsync(argv as string[], { from: "node" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -17,6 +17,7 @@ import type { BlockPlan, Schedule } from "../ir/plan/plan.js";
 import { lowerAttention } from "../passes/lower.js";
 import { planPattern } from "../passes/plan.js";
 import { bindPattern, estimatedInputs, type LaunchShape } from "./bind.js";
+import { bindParams } from "./bind-params.js";
 import { memoryHost, type SourceHost } from "./load.js";
 import { nodeHost } from "./node-host.js";
 import { compileProgram, selectPattern } from "./program.js";
@@ -77,6 +78,9 @@ export function compile(source: string | { readonly file: string }, options: Com
   if (hasErrors(program.diagnostics)) return failed(program.diagnostics);
   const pattern = selectPattern(program, path, options.pattern);
   if ("code" in pattern) return failed([pattern]);
+  // Parameters are compiled in: a wrong one is an error now, not at the first run.
+  const checkedParams = bindParams(pattern, new Map(Object.entries(options.params ?? {})));
+  if (checkedParams.diagnostics.length > 0) return failed(checkedParams.diagnostics);
   const target = options.target ?? "wgsl";
   const schedule = options.schedule ?? (target === "cuda" ? cudaTile : { blockM: defaultBlockM, blockN: defaultBlockN(options.headDim) });
   const dtype = options.dtype ?? (target === "cuda" ? "f16" : "f32");
