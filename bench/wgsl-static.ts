@@ -1,3 +1,4 @@
+import { progress } from "../util/progress.js";
 import { writeFileSync } from "node:fs";
 import { openWebGpu } from "../backends/wgsl/device.js";
 import { AttentionBuffers, dispatchAttention, pipelineFor } from "../backends/wgsl/run.js";
@@ -69,16 +70,24 @@ export interface WgslBenchOptions {
   /** Names of examples to run (default: all static ones). */
   readonly only?: readonly string[];
   readonly resultFile?: string;
+  /** No table on stdout (--json prints the result file instead) and no progress line. */
+  readonly quiet?: boolean;
 }
 
 export async function runWgslStatic(options: WgslBenchOptions = {}): Promise<void> {
   const length = options.length ?? Number(process.env["STIPPLE_BENCH_LENGTH"] ?? 4096);
   const repetitions = options.repetitions ?? Number(process.env["STIPPLE_BENCH_REPS"] ?? 5);
   const gpu = await openWebGpu();
-  process.stdout.write(`WGSL benchmark on ${gpu.description}, L = ${length}, D = ${headDim}, ${repetitions} repetitions (median)\n`);
+  const say = (text: string): void => {
+    if (options.quiet !== true) process.stdout.write(text);
+  };
+  say(`WGSL benchmark on ${gpu.description}, L = ${length}, D = ${headDim}, ${repetitions} repetitions (median)\n`);
   const rows: Row[] = [];
   const only = options.only ?? process.env["STIPPLE_BENCH_ONLY"]?.split(",");
-  for (const c of cases.filter((x) => only === undefined || only.includes(x.name))) {
+  const chosen = cases.filter((x) => only === undefined || only.includes(x.name));
+  const bar = progress("bench", chosen.length, { quiet: options.quiet === true });
+  for (const [done, c] of chosen.entries()) {
+    bar.update(done, c.name);
     const pattern = compileProgram([`examples/${c.name}.stip`], nodeHost).patterns.get(c.name);
     if (pattern === undefined) throw new Error(`example ${c.name} does not check`);
     const bound = bindPattern(pattern, { params: new Map(Object.entries(c.params)), shape: { qLen: length, kvLen: length, heads: c.heads }, inputs: new Map(Object.entries(c.inputs)) });
@@ -101,14 +110,15 @@ export async function runWgslStatic(options: WgslBenchOptions = {}): Promise<voi
       idealSpeedup, times, tile, probes, speedup, ratio: speedup / idealSpeedup, maskedDenseSpeedup: times.maskedDense.medianMs / times.sparse.medianMs,
     };
     rows.push(row);
-    process.stdout.write(
+    say(
       `${c.name.padEnd(15)} density ${(100 * row.density).toFixed(1).padStart(5)} %  sparse ${times.sparse.medianMs.toFixed(1).padStart(8)} ms  causal-dense ${times.causalDense.medianMs.toFixed(1).padStart(8)} ms  ` +
       `masked-dense ${times.maskedDense.medianMs.toFixed(1).padStart(8)} ms  speedup ${speedup.toFixed(2)}× of ideal ${idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)} (tiles ${tile.sparse} / ${tile.causalDense})\n`,
     );
   }
   const file = options.resultFile ?? "bench/results/wgsl-static.json";
   writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median", length, headDim, tiles: `${tiles.map(tileName).join(", ")}: fastest per kernel`, tileEfficiencyAt: `${defaultBlockM} x ${defaultBlockN(headDim)} (the plan's, not the lattice kernels')`, dtype: "f32", rows }, null, 2) + "\n");
-  process.stdout.write(`wrote ${file}\n`);
+  bar.finish();
+  say(`wrote ${file}\n`);
 }
 
 async function timeVariants(gpu: Awaited<ReturnType<typeof openWebGpu>>, binding: Binding, repetitions: number): Promise<{ times: Record<KernelVariant, Timing>; tile: Record<KernelVariant, string>; probes: Record<string, number> }> {

@@ -10,8 +10,18 @@ export class CommandFailed extends Error {
   }
 }
 
+/** Global output settings (`stipple --quiet …`), set once before a command runs. */
+export const output = { quiet: false };
+
+/** Diagnostics on stderr; with --quiet, errors only (warnings are dropped). */
 export function printDiagnostics(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, SourceFile>): void {
-  if (diagnostics.length > 0) process.stderr.write(renderDiagnostics(diagnostics, (path) => sources.get(path)) + "\n");
+  const shown = output.quiet ? diagnostics.filter((d) => d.severity === "error") : diagnostics;
+  if (shown.length > 0) process.stderr.write(renderDiagnostics(shown, (path) => sources.get(path)) + "\n");
+}
+
+/** A human-readable report line on stdout (not a result the user asked for, like a kernel or a mask): silent with --quiet. */
+export function report(text: string): void {
+  if (!output.quiet) process.stdout.write(text);
 }
 
 /** Parses repeated `NAME=VALUE` options into a map. */

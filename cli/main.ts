@@ -12,7 +12,7 @@ import { registerIr } from "./commands/ir.js";
 import { registerBindings } from "./commands/bindings.js";
 import { DiagnosticError, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { sourceFile, type SourceFile } from "../diagnostics/source.js";
-import { CommandFailed, printDiagnostics } from "./io.js";
+import { CommandFailed, output, printDiagnostics } from "./io.js";
 
 /**
  * Exit codes: 0 success; 1 the input has errors (diagnostics on stderr); 2 the command line is malformed;
@@ -23,11 +23,16 @@ async function main(argv: readonly string[]): Promise<number> {
     .name("stipple")
     .description("Stipple compiles sparse attention patterns (.stip files) into verified attention kernels.")
     .version(stippleVersion)
+    .option("-q, --quiet", "print only what a command produces and its errors: no warnings, no progress, no report lines")
+    .hook("preAction", (_program, command) => {
+      output.quiet = command.optsWithGlobals<{ quiet?: boolean }>().quiet === true;
+    })
     .exitOverride()
     .showHelpAfterError("(add --help for usage)")
     .addHelpText("after", `
 Exit codes: 0 success; 1 the input has errors (coded diagnostics on stderr, or a failed --check);
 2 malformed command line; 3 internal error (a bug in Stipple: please report the command).
+Every command that reports numbers takes --json (check, plan, run, bench, bindings; mask --format json).
 
 Start with: stipple check examples/a_shape.stip
             stipple mask examples/a_shape.stip --param sink=2 --param window=4 --q-len 16 --kv-len 16

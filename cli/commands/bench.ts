@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { runWgslStatic } from "../../bench/wgsl-static.js";
-import { integerOption } from "../io.js";
+import { readFileSync } from "node:fs";
+import { integerOption, output } from "../io.js";
 
 export function registerBench(program: Command): void {
   program
@@ -10,12 +11,15 @@ export function registerBench(program: Command): void {
     .option("--reps <n>", "timed repetitions per kernel (median reported)", "5")
     .option("--pattern <name...>", "only these examples")
     .option("--out <file.json>", "where to write the results", "bench/results/wgsl-static.json")
-    .action(async (options: { length: string; reps: string; pattern?: string[]; out: string }) => {
+    .option("--json", "print the results (what --out gets) as JSON on stdout, instead of the table")
+    .action(async (options: { length: string; reps: string; pattern?: string[]; out: string; json?: boolean }) => {
       await runWgslStatic({
+        quiet: options.json === true || output.quiet,
         length: integerOption(options.length, "--length"),
         repetitions: integerOption(options.reps, "--reps"),
         resultFile: options.out,
         ...(options.pattern === undefined ? {} : { only: options.pattern }),
       });
+      if (options.json === true) process.stdout.write(readFileSync(options.out, "utf8"));
     });
 }

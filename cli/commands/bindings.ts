@@ -4,13 +4,12 @@ import type { Command } from "commander";
 import { generateBindings } from "../../compiler/bindings.js";
 import { nodeHost } from "../../compiler/node-host.js";
 import { compileProgram, programFailed } from "../../compiler/program.js";
-import { CommandFailed, printDiagnostics } from "../io.js";
+import { CommandFailed, printDiagnostics, report } from "../io.js";
 
 interface BindingsCommandOptions {
   readonly out: string;
   readonly importFrom: string;
   readonly json?: boolean;
-  readonly quiet?: boolean;
 }
 
 /** `stipple bindings FILE… --out DIR`: a typed TypeScript module per pattern (compiler/bindings.ts). */
@@ -22,7 +21,6 @@ export function registerBindings(program: Command): void {
     .requiredOption("--out <dir>", "folder to write NAME.ts into (created if missing)")
     .option("--import-from <specifier>", "where the generated modules import Stipple from", "stipple")
     .option("--json", "list the written files as JSON")
-    .option("--quiet", "print nothing on success")
     .action((files: string[], options: BindingsCommandOptions) => {
       const compiled = compileProgram(files, nodeHost);
       if (programFailed(compiled)) throw new CommandFailed(compiled.diagnostics, compiled.sources);
@@ -35,6 +33,6 @@ export function registerBindings(program: Command): void {
         return { file, pattern: binding.pattern, path };
       }));
       if (options.json === true) process.stdout.write(`${JSON.stringify(written, null, 2)}\n`);
-      else if (options.quiet !== true) process.stdout.write(written.map((w) => `${w.path}  (pattern ${w.pattern} from ${w.file})`).join("\n") + "\n");
+      else report(written.map((w) => `${w.path}  (pattern ${w.pattern} from ${w.file})`).join("\n") + "\n");
     });
 }

@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
+import { compileCuda } from "../../backends/cuda/compile.js";
+import { emitCuda } from "../../backends/cuda/emit.js";
+import { cudaTile, type CudaArch } from "../../backends/cuda/schedule.js";
 import { emitWgsl } from "../../backends/wgsl/emit.js";
 import { defaultBlockM, defaultBlockN } from "../../backends/wgsl/schedule.js";
 import { parseStip } from "../../grammar/parse.js";
@@ -17,7 +20,7 @@ import { specialize } from "../../passes/specialize.js";
 import { addBindingOptions, bindFromOptions, type BindingOptions } from "../binding-options.js";
 import { integerOption, writeOutput } from "../io.js";
 
-const stages = ["ast", "pattern", "simplified", "regions", "plan", "kernel", "wgsl"] as const;
+const stages = ["ast", "pattern", "simplified", "regions", "plan", "kernel", "wgsl", "cuda", "ptx"] as const;
 type Stage = (typeof stages)[number];
 
 interface IrOptions extends BindingOptions {
@@ -26,19 +29,21 @@ interface IrOptions extends BindingOptions {
   readonly blockM?: string;
   readonly blockN?: string;
   readonly time?: boolean;
+  readonly arch: CudaArch;
 }
 
 /** Stage dumps: any IR level of one pattern, printed; `--time` times each pass (names match passes/). */
 export function registerIr(program: Command): void {
   const command = program
     .command("ir")
-    .description("print one stage of the compiler for a pattern: ast, pattern (checked Pattern IR), simplified, regions, plan, kernel (kernel IR) or wgsl")
+    .description("print one stage of the compiler for a pattern: ast, pattern (checked Pattern IR), simplified, regions, plan, kernel (kernel IR), wgsl, cuda or ptx")
     .argument("<file>", ".stip file");
   addBindingOptions(command, { lengths: "optional" })
     .addOption(new Option("--stage <stage>", "which stage to print").choices([...stages]).default("pattern"))
     .option("--head-dim <D>", "head dimension (kernel and wgsl stages)", "64")
     .option("--block-m <rows>", "query rows per tile")
     .option("--block-n <keys>", "keys per tile")
+    .addOption(new Option("--arch <arch>", "GPU architecture for --stage ptx").choices(["sm_80", "sm_90"]).default("sm_80"))
     .option("--time", "print how long each pass took, on stderr")
     .action((file: string, options: IrOptions) => {
       const times: [string, number][] = [];
@@ -71,6 +76,13 @@ export function registerIr(program: Command): void {
             case "wgsl": {
               const launches = timed("lower", () => lowerAttention(binding, layer, { headDim, dtype: "f32", ...schedule }));
               return timed("emit", () => launches.map((l) => emitWgsl(l.kernel)).join("\n"));
+            }
+            case "cuda": case "ptx": {
+              // The CUDA kernel has its own tiles (64 × 64) and tensor-core types (f16 here).
+              const launches = timed("lower", () => lowerAttention(binding, layer, { headDim, dtype: "f16", ...cudaTile }));
+              const sources = timed("emit", () => launches.map((l) => emitCuda(l.kernel)));
+              if (options.stage === "cuda") return sources.join("\n");
+              return timed("nvrtc", () => sources.map((source) => compileCuda(source, options.arch).ptx).join("\n"));
             }
           }
         })();

@@ -23,7 +23,7 @@ import { printEstimator, type Estimator } from "../../ir/estimate/estimator.js";
 import { roundedTo } from "../../util/half.js";
 import { readNpy, writeNpy, type NpyArray } from "../../util/npy.js";
 import { addBindingOptions, bindFromOptions, type BindingOptions } from "../binding-options.js";
-import { CommandFailed, integerOption } from "../io.js";
+import { CommandFailed, integerOption, report as reportLine } from "../io.js";
 
 interface RunOptions extends BindingOptions {
   readonly q: string;
@@ -117,13 +117,13 @@ export function registerRun(program: Command): void {
       }
       if (options.json === true) process.stdout.write(JSON.stringify(report) + "\n");
       else {
-        process.stdout.write(`ran ${binding.pattern.name} on ${run.description} (${run.dtype}): H ${H}, Q ${Q}, K ${K}, D ${D} in ${milliseconds.toFixed(1)} ms\n`);
+        reportLine(`ran ${binding.pattern.name} on ${run.description} (${run.dtype}): H ${H}, Q ${Q}, K ${K}, D ${D} in ${milliseconds.toFixed(1)} ms\n`);
         if (report["estimator"] !== undefined) {
           const density = report["density"] === undefined ? "" : `; ${(100 * Number(report["density"])).toFixed(2)} % of causal pairs kept`;
-          process.stdout.write(`estimated on the device: ${String(report["estimator"])}${density}\n`);
+          reportLine(`estimated on the device: ${String(report["estimator"])}${density}\n`);
         }
         if (report["check"] !== undefined) {
-          process.stdout.write(`check against the dense reference: max abs error ${Number(report["maxAbsError"]).toExponential(2)} (tolerance ${Number(report["tolerance"]).toExponential(2)}): ${String(report["check"])}\n`);
+          reportLine(`check against the dense reference: max abs error ${Number(report["maxAbsError"]).toExponential(2)} (tolerance ${Number(report["tolerance"]).toExponential(2)}): ${String(report["check"])}\n`);
         }
       }
     });
