@@ -1,6 +1,7 @@
 import { Option, type Command } from "commander";
-import { evaluateMask } from "../../ir/mask/evaluate.js";
-import { planPng } from "../../ir/plan/picture.js";
+import { figurePng } from "../../ir/picture/figure-png.js";
+import { figureSvg } from "../../ir/picture/figure-svg.js";
+import { planFigure } from "../../ir/picture/pictures.js";
 import { planText, type BlockPlan, type PlanStats } from "../../ir/plan/plan.js";
 import { planStats } from "../../ir/plan/stats.js";
 import { planPattern } from "../../passes/plan.js";
@@ -9,16 +10,13 @@ import { addBindingOptions, bindFromOptions, type BindingOptions } from "../bind
 import { integerOption, writeOutput } from "../io.js";
 
 interface PlanOptions extends BindingOptions {
-  readonly format: "txt" | "json" | "png" | "summary";
+  readonly format: "txt" | "json" | "png" | "svg" | "summary";
   readonly out?: string;
   readonly blockM: string;
   readonly blockN: string;
   readonly headDim: string;
   readonly searchTiles?: boolean;
 }
-
-/** Masks at most this large are drawn under the plan picture. */
-const maskUnderPicturePairs = 2 ** 26;
 
 export function registerPlan(program: Command): void {
   const command = program
@@ -30,18 +28,18 @@ export function registerPlan(program: Command): void {
     .option("--block-n <keys>", "keys per tile (BLOCK_N)", "64")
     .option("--head-dim <D>", "head dimension, for the FLOP count", "128")
     .option("--search-tiles", "also report tile efficiency for tile shapes 16…128 (summary and json)")
-    .addOption(new Option("--format <format>", "txt: F/P/. per key tile; json; png; summary").choices(["txt", "json", "png", "summary"]).default("summary"))
+    .addOption(new Option("--format <format>", "txt: F/P/. per key tile; json; png or svg: a picture of the tiles and kept pairs; summary").choices(["txt", "json", "png", "svg", "summary"]).default("summary"))
     .option("--out <file>", "write to a file instead of stdout")
     .action((file: string, options: PlanOptions) => {
       const { binding, head, layer } = bindFromOptions(file, options);
       const schedule = { blockM: positive(options.blockM, "--block-m"), blockN: positive(options.blockN, "--block-n") };
       const { plan, regions } = planPattern(binding, { head, layer }, schedule);
       if (options.format === "txt") return writeOutput(planText(plan) + "\n", options.out);
-      if (options.format === "png") {
-        const { Q, K } = binding.sizes;
-        return writeOutput(planPng(plan, Q * K <= maskUnderPicturePairs ? evaluateMask(binding, head, layer) : undefined), options.out);
-      }
       const stats = planStats(plan, regions, binding, head, layer, integerOption(options.headDim, "--head-dim"));
+      if (options.format === "png" || options.format === "svg") {
+        const figure = planFigure(binding, head, layer, plan, stats);
+        return writeOutput(options.format === "png" ? figurePng(figure) : figureSvg(figure), options.out);
+      }
       const search = options.searchTiles === true ? searchSchedules(binding, { head, layer }, stats.keptPairs) : undefined;
       if (options.format === "json") {
         const json = {
