@@ -88,7 +88,7 @@ describe("WGSL kernels on the software adapter", () => {
           const blockN = shape.narrow ? 8 : blockNFor(shape.headDim);
           await checkAgainstReference(binding, Math.abs(shape.seed) % shape.layers, shape.headDim, shape.blockM, blockN, shape.seed, "sparse", shape.dtype);
         }),
-        { numRuns: Number(process.env.STIPPLE_RUNS ?? 12) },
+        { numRuns: Number(process.env.STIPPLE_RUNS ?? 9) },
       );
     });
   }
