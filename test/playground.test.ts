@@ -48,17 +48,18 @@ describe("playground in headless Chromium", () => {
     page.on("pageerror", (error) => errors.push(error.message));
     await page.goto(url);
     await page.waitForSelector("body[data-ready=true]");
-    await page.waitForFunction(() => document.getElementById("adapter")?.textContent?.startsWith("WebGPU:") === true, undefined, { timeout: 30_000 });
+    // Page-side code is passed as text: this test is compiled without the DOM's types.
+    await page.waitForFunction("document.getElementById('adapter')?.textContent?.startsWith('WebGPU:') === true", undefined, { timeout: 30_000 });
     expect(await page.textContent("#diagnostics")).toBe("no diagnostics");
     expect(await page.textContent("#wgsl")).toContain("fn keeps(");
     await page.click("#run");
     await page.waitForSelector("#result[data-state=done]", { timeout: 60_000 });
-    const reported = await page.evaluate(() => ({ ...document.getElementById("result")?.dataset }));
+    const reported = await page.evaluate<Record<string, string>>("({ ...document.getElementById('result').dataset })");
     expect(reported["pass"]).toBe("true");
     expect(Number(reported["maxAbsError"]) / Number(reported["scale"])).toBeLessThanOrEqual(Number(reported["tolerance"]));
 
     // Do not take the page's word for it: recompute the reference here from the tensors it ran.
-    const run = await page.evaluate(() => (window as unknown as { stippleLastRun: { source: string; params: Record<string, number>; sizes: { Q: number; K: number; H: number; KVH: number }; headDim: number; q: number[]; k: number[]; v: number[]; out: number[] } }).stippleLastRun);
+    const run = await page.evaluate<{ source: string; params: Record<string, number>; sizes: { Q: number; K: number; H: number; KVH: number }; headDim: number; q: number[]; k: number[]; v: number[]; out: number[] }>("window.stippleLastRun");
     const program = compileProgram(["p.stip"], memoryHost({ "p.stip": run.source }));
     const pattern = [...program.patterns.values()][0];
     if (pattern === undefined) throw new Error("the page's pattern does not check here");
@@ -73,12 +74,12 @@ describe("playground in headless Chromium", () => {
     expect(maxAbsError / scale).toBeLessThanOrEqual(1e-4);
 
     // The mask canvas shows the pattern: ink at (row 0, key 0) (a sink), white far off the diagonal.
-    const pixels = await page.evaluate(() => {
-      const canvas = document.getElementById("mask") as HTMLCanvasElement;
+    const pixels = await page.evaluate<{ sink: number[]; off: number[] }>(`(() => {
+      const canvas = document.getElementById("mask");
       const context = canvas.getContext("2d");
-      const at = (x: number, y: number) => Array.from(context?.getImageData(x, y, 1, 1).data ?? []);
-      return { sink: at(0, canvas.height - 1), off: at(canvas.width - 1, 0), size: [canvas.width, canvas.height] };
-    });
+      const at = (x, y) => Array.from(context.getImageData(x, y, 1, 1).data);
+      return { sink: at(0, canvas.height - 1), off: at(canvas.width - 1, 0) };
+    })()`);
     expect(pixels.sink.slice(0, 3)).toEqual([30, 60, 140]);
     expect(pixels.off.slice(0, 3)).toEqual([255, 255, 255]);
     const screenshot = await page.screenshot({ fullPage: true });
@@ -92,7 +93,7 @@ describe("playground in headless Chromium", () => {
     await page.goto(url);
     await page.waitForSelector("body[data-ready=true]");
     await page.fill("#source", "pattern broken(window: int(0..) = 4) = causal & q - k < windw\n");
-    await page.waitForFunction(() => document.getElementById("diagnostics")?.textContent?.includes("STP101") === true);
+    await page.waitForFunction("document.getElementById('diagnostics')?.textContent?.includes('STP101') === true");
     const text = await page.textContent("#diagnostics");
     expect(text).toContain("playground.stip:1:");
     expect(text).toContain("did you mean `window`?");

@@ -18,6 +18,7 @@ export function registerBindings(program: Command): void {
     .command("bindings")
     .description("generate a typed TypeScript module per pattern: its parameters and runtime inputs as interfaces, and a compile/run that only accepts them")
     .argument("<files...>", ".stip files (bindings are made for the patterns each declares)")
+    .addHelpText("after", "\nExample:\n  stipple bindings examples/*.stip --out src/patterns\n  then: import { compileAShape } from \"./patterns/a_shape.js\"; compileAShape({ params: { window: 1024 }, headDim: 64 }).run(gpu, { q, k, v }, { qLen, kvLen })")
     .requiredOption("--out <dir>", "folder to write NAME.ts into (created if missing)")
     .option("--import-from <specifier>", "where the generated modules import Stipple from", "stipple")
     .option("--json", "list the written files as JSON")

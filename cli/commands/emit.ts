@@ -26,7 +26,8 @@ export function registerEmit(program: Command): void {
   const command = program
     .command("emit")
     .description("print the attention kernel's source: the same pattern, parameters and schedule always give the same text; lengths arrive at launch")
-    .argument("<file>", ".stip file");
+    .argument("<file>", ".stip file")
+    .addHelpText("after", "\nExamples:\n  stipple emit examples/a_shape.stip --param sink=64 --param window=1024 --target wgsl --head-dim 128\n  stipple emit examples/a_shape.stip --target cuda --dtype bf16 --head-dim 128 --out a_shape.cu\n  stipple emit examples/a_shape.stip --target flex   # a FlexAttention mask_mod with the same mask");
   addBindingOptions(command, { lengths: "optional" })
     .addOption(new Option("--target <target>", "kernel language, or flex: a PyTorch FlexAttention mask_mod of the same mask").choices(["wgsl", "cuda", "ptx", "flex"]).default("wgsl"))
     .option("--head-dim <D>", `head dimension (WGSL: ${wgslCapabilities.headDims.join(", ")}; CUDA: ${cudaCapabilities.headDims.join(", ")})`, "64")

@@ -37,7 +37,8 @@ export function registerIr(program: Command): void {
   const command = program
     .command("ir")
     .description("print one stage of the compiler for a pattern: ast, pattern (checked Pattern IR), simplified, regions, plan, kernel (kernel IR), wgsl, cuda or ptx")
-    .argument("<file>", ".stip file");
+    .argument("<file>", ".stip file")
+    .addHelpText("after", "\nExamples:\n  stipple ir examples/grid.stip --stage regions\n  stipple ir examples/a_shape.stip --stage kernel --time");
   addBindingOptions(command, { lengths: "optional" })
     .addOption(new Option("--stage <stage>", "which stage to print").choices([...stages]).default("pattern"))
     .option("--head-dim <D>", "head dimension (kernel and wgsl stages)", "64")

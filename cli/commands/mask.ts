@@ -21,7 +21,8 @@ export function registerMask(program: Command): void {
   const command = program
     .command("mask")
     .description("evaluate the exact mask of one head and layer: `#` kept, `.` dropped (txt), 0/1 rows (json), or a picture with axes, legend and density (png, svg; any length, shaded by density)")
-    .argument("<file>", ".stip file");
+    .argument("<file>", ".stip file")
+    .addHelpText("after", "\nExamples:\n  stipple mask examples/a_shape.stip --param sink=2 --param window=4 --q-len 16 --kv-len 16\n  stipple mask examples/a_shape.stip --q-len 1048576 --kv-len 1048576 --format svg --out mask.svg");
   addBindingOptions(command)
     .addOption(new Option("--format <format>", "output format").choices(["txt", "json", "png", "svg"]).default("txt"))
     .option("--out <file>", "write to a file instead of stdout")

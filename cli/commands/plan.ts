@@ -22,7 +22,8 @@ export function registerPlan(program: Command): void {
   const command = program
     .command("plan")
     .description("plan the tiles a kernel visits: per query tile, key segments that are full (no mask) or partial; empty tiles are skipped")
-    .argument("<file>", ".stip file");
+    .argument("<file>", ".stip file")
+    .addHelpText("after", "\nExamples:\n  stipple plan examples/a_shape.stip --q-len 131072 --kv-len 131072\n  stipple plan examples/grid.stip --q-len 4096 --kv-len 4096 --format png --out plan.png");
   addBindingOptions(command)
     .option("--block-m <rows>", "query rows per tile (BLOCK_M)", "64")
     .option("--block-n <keys>", "keys per tile (BLOCK_N)", "64")

@@ -47,7 +47,8 @@ export function registerRun(program: Command): void {
   const command = program
     .command("run")
     .description("run the pattern's attention kernel on WebGPU (a software adapter works) or CUDA on .npy tensors; --check compares with the dense reference")
-    .argument("<file>", ".stip file");
+    .argument("<file>", ".stip file")
+    .addHelpText("after", "\nExamples:\n  stipple run examples/a_shape.stip --param sink=64 --param window=512 --q q.npy --k k.npy --v v.npy --out o.npy --check\n  stipple run examples/vertical_slash.stip --estimate --save-estimate chosen.json --q q.npy --k k.npy --v v.npy --out o.npy\n  (q.npy [H, Q, D], k.npy and v.npy [KVH, K, D], float32 or float16)");
   addBindingOptions(command, { lengths: "tensors" })
     .requiredOption("--q <q.npy>", "queries [H, Q, D], float32 or float16")
     .requiredOption("--k <k.npy>", "keys [KVH, K, D]")
