@@ -180,6 +180,20 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.liveAllocations()).toBe(before);
   });
 
+  it("refuses a launch larger than the device's free memory (STP317) before allocating anything", () => {
+    const { launches, sizes } = launchesOf("sliding_window", { qLen: 70, kvLen: 70 }, "f16");
+    const zeros = { q: new Float32Array(70 * 64), k: new Float32Array(70 * 64), v: new Float32Array(70 * 64) };
+    const before = stub.liveAllocations();
+    process.env["STUB_FREE_MEMORY"] = "20000";
+    try {
+      expect(() => runCudaAttention(context, launches, zeros, sizes)).toThrow(/^STP317: this launch needs 0\.00 GiB of device memory; Stipple libcuda stub has 0\.00 GiB free of 16\.00 GiB/);
+      expect(stub.liveAllocations()).toBe(before);
+    } finally {
+      delete process.env["STUB_FREE_MEMORY"];
+    }
+    expect(runCudaAttention(context, launches, zeros, sizes).out.length).toBe(70 * 64);
+  });
+
   it("turns a failed PTX load into STP906 with the driver's error name and JIT log", () => {
     let caught: unknown;
     try {

@@ -33,6 +33,8 @@ export interface CudaDriver {
   /** Retains the device's primary context and makes it current. */
   useDevice(device: number): Handle;
   alloc(bytes: number): DevicePointer;
+  /** Free and total device memory of the current context, in bytes (cuMemGetInfo). */
+  memoryInfo(): { readonly free: number; readonly total: number };
   free(pointer: DevicePointer): void;
   upload(pointer: DevicePointer, data: ArrayBufferView): void;
   download(pointer: DevicePointer, into: ArrayBufferView): void;
@@ -86,6 +88,7 @@ function bindDriver(path: string): CudaDriver {
     cuCtxSetCurrent: fn("int cuCtxSetCurrent(CUhandle context)"),
     cuCtxSynchronize: fn("int cuCtxSynchronize()"),
     cuMemAlloc: fn("int cuMemAlloc_v2(_Out_ uint64_t *pointer, size_t bytes)"),
+    cuMemGetInfo: fn("int cuMemGetInfo_v2(_Out_ size_t *free, _Out_ size_t *total)"),
     cuMemFree: fn("int cuMemFree_v2(uint64_t pointer)"),
     cuMemcpyHtoD: fn("int cuMemcpyHtoD_v2(uint64_t destination, const void *source, size_t bytes)"),
     cuMemcpyDtoH: fn("int cuMemcpyDtoH_v2(void *destination, uint64_t source, size_t bytes)"),
@@ -147,6 +150,11 @@ function bindDriver(path: string): CudaDriver {
       return context;
     },
     alloc: (bytes) => BigInt(out<number | bigint>("cuMemAlloc_v2", (slot) => api.cuMemAlloc(slot, Math.max(4, bytes)))),
+    memoryInfo() {
+      const free: unknown[] = [0], total: unknown[] = [0];
+      check(api.cuMemGetInfo(free, total), "cuMemGetInfo_v2");
+      return { free: Number(free[0]), total: Number(total[0]) };
+    },
     free: (pointer) => check(api.cuMemFree(pointer), "cuMemFree_v2"),
     upload: (pointer, data) => check(api.cuMemcpyHtoD(pointer, data, data.byteLength), "cuMemcpyHtoD_v2"),
     download: (pointer, into) => check(api.cuMemcpyDtoH(into, pointer, into.byteLength), "cuMemcpyDtoH_v2"),

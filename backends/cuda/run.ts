@@ -1,3 +1,4 @@
+import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
 import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
@@ -35,6 +36,7 @@ export class CudaAttentionBuffers {
     const element = checkCudaKernel(first.kernel);
     const D = first.kernel.headDim;
     checkTensors(tensors, sizes, D, element);
+    checkDeviceMemory(context, sizes, D, guard ? guardWords : 0);
     this.guardWords = guard ? guardWords : 0;
     this.outLength = sizes.H * sizes.Q * D;
     this.lseLength = sizes.H * sizes.Q;
@@ -151,4 +153,18 @@ export function timeCudaAttention(context: CudaContext, launches: readonly Kerne
     driver.destroyEvent(start);
     driver.destroyEvent(end);
   }
+}
+
+/**
+ * Refuses (STP317) a launch whose buffers do not fit in the device's free memory, before anything is
+ * allocated: q, k, v as 16-bit elements, out and lse as f32 (with their canaries when guarded).
+ */
+function checkDeviceMemory(context: CudaContext, sizes: Sizes, headDim: number, guard: number): void {
+  const needed = 2 * headDim * (sizes.H * sizes.Q + 2 * sizes.KVH * sizes.K) + 4 * (sizes.H * sizes.Q * (headDim + 1) + 4 * guard);
+  const { free, total } = context.driver.memoryInfo();
+  if (needed <= free) return;
+  const gib = (n: number): string => `${(n / 2 ** 30).toFixed(2)} GiB`;
+  throw new DiagnosticError([diagnostic("STP317", `this launch needs ${gib(needed)} of device memory; ${context.name} has ${gib(free)} free of ${gib(total)} (Q = ${sizes.Q}, K = ${sizes.K}, H = ${sizes.H})`, {
+    hint: "run fewer heads or a shorter sequence per launch (split the batch), or free device memory",
+  })]);
 }
