@@ -168,7 +168,11 @@ async function fuzz(seed: number, options: FuzzOptions): Promise<{ counts: Count
           record(message.n, message.ms, message.origin, message.verdict, message.fuzzCase);
           current = message.n + 1;
         } else if (message.type === "done") dispatch();
-        else throw new Error(`fuzz worker: ${message.message}`);
+        else {
+          // The worker itself broke (no adapter for device cases, say): a problem of the run, not a case.
+          process.stderr.write(`\nfuzz: a worker failed: ${message.message}\n`);
+          process.exit(2);
+        }
       });
     };
     const watchdog = setInterval(() => {
