@@ -1,3 +1,4 @@
+import { progress } from "../util/progress.js";
 import { writeFileSync } from "node:fs";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
 import { runEstimatedAttention } from "../backends/wgsl/estimate/attend.js";
@@ -172,12 +173,17 @@ export async function runWgslDynamic(): Promise<void> {
   }
   process.stdout.write(`time at L ${length}, D 64, 1 head, ${repetitions} repetitions (median)\n`);
   const timed: TimeRow[] = [];
-  for (const c of chosen(cases(length))) {
+  const timedCases = chosen(cases(length));
+  // Each case runs causal-dense at this length several times: minutes on a CPU adapter.
+  const bar = progress("dynamic", timedCases.length);
+  for (const [done, c] of timedCases.entries()) {
+    bar.update(done);
     const row = await timing(gpu, c, length, repetitions);
     timed.push(row);
     process.stdout.write(`  ${row.estimator}\n    density ${(100 * row.density).toFixed(1)} %: estimate ${row.ms.estimate.toFixed(0)} ms, build ${row.ms.build.toFixed(0)} ms, attend ${row.ms.attend.toFixed(0)} ms ` +
       `(estimate + build = ${(100 * row.overheadShare).toFixed(1)} % of attend); causal-dense ${row.ms.causalDense.toFixed(0)} ms; total speedup ${row.speedup.toFixed(2)}× of ideal ${row.idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)}\n`);
   }
+  bar.finish();
   const file = "bench/results/wgsl-dynamic.json";
   writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median of each stage run alone", length, recovery: recovered, time: timed }, null, 2) + "\n");
   process.stdout.write(`wrote ${file}\n`);
