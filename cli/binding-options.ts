@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { bindPattern, checkHeadLayer, estimatedInputs } from "../compiler/bind.js";
+import { bindPattern, checkHeadLayer, estimatedInputs, keepsNothing } from "../compiler/bind.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { nodeHost } from "../compiler/node-host.js";
 import { compileProgram, programFailed, selectPattern, type Program } from "../compiler/program.js";
@@ -82,7 +82,7 @@ export function bindFromOptions(file: string, options: BindingOptions): BoundSel
     describeInput: (name) => (inputFiles.has(name) ? `runtime input \`${name}\` (${inputFiles.get(name) ?? ""})` : `runtime input \`${name}\``),
   });
   if (!bound.ok) return fail(bound.diagnostics);
-  printDiagnostics(bound.diagnostics, program.sources); // warnings
+  printDiagnostics([...bound.diagnostics, ...keepsNothing(bound.value)], program.sources); // warnings
   const head = integerOption(options.head, "--head", 0);
   const layer = integerOption(options.layer, "--layer", 0);
   const problems = checkHeadLayer(bound.value, head, layer);

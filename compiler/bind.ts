@@ -38,7 +38,7 @@ export function bindPattern(pattern: PatternDef, request: BindRequest): Result<B
   const bound = bindInputs(pattern, request.inputs ?? new Map(), params, sizes, request.describeInput, request.estimated);
   if (bound.diagnostics.length > 0) return failed(bound.diagnostics);
   const binding: Binding = { pattern, params, sizes, inputs: bound.inputs };
-  return ok(binding, keepsNothing(binding));
+  return ok(binding);
 }
 
 export function sizesOf(shape: LaunchShape): Sizes {
@@ -96,9 +96,11 @@ const keepsNothingScan = 256;
 
 /**
  * A warning (STP401) when a static pattern keeps no pair for these parameters and lengths on any head or
- * layer: its kernels would only write zeros, which is rarely what was meant (a window of 0, say).
+ * layer: its kernels would only write zeros, which is rarely what was meant (a window of 0, say). Not part
+ * of bindPattern, which every run calls: a coarse plan costs up to tens of milliseconds (grid at 4k), so
+ * only the places that show warnings ask (the CLI).
  */
-function keepsNothing(binding: Binding): Diagnostic[] {
+export function keepsNothing(binding: Binding): Diagnostic[] {
   const { H, L } = binding.sizes;
   if (dynamismOf(binding.pattern) === "dynamic" || H * L > keepsNothingScan) return [];
   // The plan covers every kept pair, so a plan with no segment proves the mask empty; coarse tiles keep it cheap.
