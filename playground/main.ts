@@ -8,7 +8,8 @@ import { hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderDiagnostics } from "../diagnostics/render.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import type { Binding } from "../ir/pattern/binding.js";
-import { pictureGrid } from "../ir/picture/grid.js";
+import type { Figure } from "../ir/picture/figure.js";
+import { maskFigure, planFigure } from "../ir/picture/pictures.js";
 import type { PatternDef } from "../ir/pattern/pattern.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
@@ -93,13 +94,9 @@ function update(): void {
   const schedule = { blockM: defaultBlockM, blockN: defaultBlockN(headDim) };
   const { plan, regions } = planPattern(bound.value, { head: 0, layer: 0 }, schedule);
   const stats = planStats(plan, regions, bound.value, 0, 0, headDim);
-  const grid = pictureGrid(bound.value, 0, 0, plan, 256);
-  draw("mask", grid.cols, grid.rows, (at) => ink([255, 255, 255], grid.kept[at] ?? 0));
-  draw("plan", grid.cols, grid.rows, (at) => {
-    const full = grid.full[at] ?? 0, partial = grid.partial[at] ?? 0;
-    const mix = (white: number, green: number, orange: number): number => white * (1 - full - partial) + green * full + orange * partial;
-    return ink([mix(255, 161, 253), mix(255, 217, 190), mix(255, 155, 133)], 0.85 * (grid.kept[at] ?? 0));
-  });
+  // The CLI's pictures, cell for cell (ir/picture/pictures.ts), drawn on canvases.
+  draw("mask", maskFigure(bound.value, 0, 0, plan, stats, 256));
+  draw("plan", planFigure(bound.value, 0, 0, plan, stats, 256));
   element("mask-caption").textContent = `mask of head 0: density ${(100 * stats.density).toFixed(2)} %`;
   element("plan-caption").textContent = `plan (${schedule.blockM} × ${schedule.blockN} tiles): green full, orange masked, white skipped; tile efficiency ${(100 * stats.tileEfficiency).toFixed(1)} %`;
   element("wgsl").textContent = lowerAttention(bound.value, 0, { headDim, dtype: "f32", ...schedule }).map((launch) => emitWgsl(launch.kernel)).join("\n");
@@ -107,21 +104,16 @@ function update(): void {
   runButton.disabled = false;
 }
 
-function ink(base: readonly [number, number, number], share: number): [number, number, number] {
-  const s = Math.sqrt(Math.min(1, Math.max(0, share)));
-  return [base[0] + (30 - base[0]) * s, base[1] + (60 - base[1]) * s, base[2] + (140 - base[2]) * s];
-}
-
-function draw(id: string, cols: number, rows: number, colour: (at: number) => readonly [number, number, number]): void {
+function draw(id: string, figure: Figure): void {
+  const { cols, rows, colour } = figure.cells;
   const canvas = element<HTMLCanvasElement>(id);
   canvas.width = cols;
   canvas.height = rows;
   const context = canvas.getContext("2d");
   if (context === null) return;
   const image = context.createImageData(cols, rows);
-  for (let at = 0; at < cols * rows; at++) {
-    const [r, g, b] = colour(at);
-    image.data.set([r, g, b, 255], at * 4);
+  for (let row = 0; row < rows; row++) {
+    for (let col = 0; col < cols; col++) image.data.set([...colour(col, row), 255], (row * cols + col) * 4);
   }
   context.putImageData(image, 0, 0);
 }

@@ -22,8 +22,8 @@ function shadeNote(grid: { keysPerCol: number; queriesPerRow: number }): string 
 }
 
 /** The kept pairs, shaded by the kept share of each cell when a cell covers many pairs. */
-export function maskFigure(binding: Binding, head: number, layer: number, plan: BlockPlan, stats: PlanStats): Figure {
-  const grid = pictureGrid(binding, head, layer, plan);
+export function maskFigure(binding: Binding, head: number, layer: number, plan: BlockPlan, stats: PlanStats, side = 512): Figure {
+  const grid = pictureGrid(binding, head, layer, plan, side);
   return {
     title: title(binding, head, layer, stats),
     xLabel: "key position k", yLabel: "query row i",
@@ -39,8 +39,8 @@ export function maskFigure(binding: Binding, head: number, layer: number, plan: 
 }
 
 /** The plan's tiles (full: no mask; partial: masked; white: skipped) with the kept pairs over them. */
-export function planFigure(binding: Binding, head: number, layer: number, plan: BlockPlan, stats: PlanStats): Figure {
-  const grid = pictureGrid(binding, head, layer, plan);
+export function planFigure(binding: Binding, head: number, layer: number, plan: BlockPlan, stats: PlanStats, side = 512): Figure {
+  const grid = pictureGrid(binding, head, layer, plan, side);
   const colour = (col: number, row: number): Rgb => {
     const at = row * grid.cols + col;
     const full = grid.full[at] ?? 0, partial = grid.partial[at] ?? 0;
