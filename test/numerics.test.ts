@@ -73,6 +73,15 @@ describe("numerics", () => {
     }
   });
 
+  it("a closed form with constants past 2^29 falls back to masked tiles, and still equals the reference", async () => {
+    const binding = bindOrThrow(patternFromSource("pattern big() = causal & q - k < 600000000 & k >= q - 5\n", "big"), { qLen: 50, kvLen: 70 });
+    const [launch] = lowerAttention(binding, 0, { headDim: D, dtype: "f32", blockM: 16, blockN: 16 });
+    expect(launch?.kernel.segments.kind).toBe("allTiles");
+    const { result, reference } = await runChecked(binding, randomTensor(50 * D, 1), randomTensor(70 * D, 2), randomTensor(70 * D, 3));
+    const { maxAbsError, scale } = compareOutputs(reference.out, result.out);
+    expect(maxAbsError / scale).toBeLessThanOrEqual(outputTolerance.f32);
+  });
+
   it("refuses NaN, ±Inf and values beyond the tensor type's range, with their position, before uploading", async () => {
     const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 8, kvLen: 8, heads: 2, kvHeads: 1 });
     const launches = (dtype: Dtype) => lowerAttention(binding, 0, { headDim: D, dtype, blockM: 16, blockN: 16 });
