@@ -119,7 +119,7 @@ export function compile(source: string | { readonly file: string }, options: Com
       const estimated = request.estimate === true ? estimatedInputs(pattern) : new Set<string>();
       if (!(estimated instanceof Set)) throw new DiagnosticError([estimated]);
       if (estimated.size > 0 && device.backend === "cuda") {
-        throw new DiagnosticError([diagnostic("STP501", "the CUDA backend has no estimators yet (it runs static patterns)", { hint: "estimate on a WebGPU device" })]);
+        throw new DiagnosticError([diagnostic("STP501", "the CUDA backend has no estimators yet (it runs dynamic patterns on inputs you give)", { hint: "estimate on a WebGPU device, or pass the inputs in the shape" })]);
       }
       const bound = bind(shape, estimated);
       if (!bound.ok) throw new DiagnosticError(bound.diagnostics);

@@ -26,6 +26,11 @@ export interface LowerOptions {
   readonly blockN: number;
   readonly variant?: KernelVariant;
   readonly scale?: number;
+  /**
+   * Whether dynamic kernels gather listed columns and diagonals apart (passes/key-gathers.ts; default true).
+   * False for a backend without a gather path (CUDA today): its tile index then visits them with their tiles.
+   */
+  readonly gathers?: boolean;
 }
 
 export function lowerAttention(binding: Binding, layer: number, options: LowerOptions): KernelLaunch[] {
@@ -59,7 +64,7 @@ function lowerLaunches(binding: Binding, layer: number, options: LowerOptions): 
  */
 function lowerDynamic(binding: Binding, mask: BoolNode, layer: number, options: LowerOptions, variant: KernelVariant): KernelLaunch {
   const inputs = [...new Map(postOrder(mask).flatMap((node) => ("input" in node ? [[node.input.name, node.input] as const] : []))).values()];
-  const gathers = variant === "sparse" ? keyGathersOf(mask) : undefined;
+  const gathers = variant === "sparse" && options.gathers !== false ? keyGathersOf(mask) : undefined;
   const kernel: AttentionKernel = {
     name: `${binding.pattern.name}_${variant}`,
     headDim: options.headDim,

@@ -3,7 +3,8 @@
 # which this project's machines have):
 #  - NVRTC, for in-process CUDA → PTX through koffi: Debian's libnvrtc11.2 (CUDA 11.8) from the non-free
 #    component, which this script enables (NVRTC is NVIDIA's redistributable runtime compiler);
-#  - a C compiler, to build the stub libcuda the runtime tests load (test/fixtures/libcuda-stub.c).
+#  - a C compiler, to build the stub libcuda the runtime tests load (test/fixtures/libcuda-stub.c), and a
+#    C++ one, to run the generated CUDA tile-index builders on the host (test/cuda-host.ts).
 set -euo pipefail
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -11,6 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 need=()
 ldconfig -p | grep -q 'libnvrtc\.so' || need+=(libnvrtc11.2)
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
 if [ ${#need[@]} -eq 0 ]; then
   echo "CUDA test tools already installed"
   exit 0

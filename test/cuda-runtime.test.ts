@@ -147,6 +147,32 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.lastPtx()).toMatch(/\.entry \w+\(/);
   });
 
+  it("runs a dynamic pattern's tile-index builder before its kernel, both given the packed inputs and the index", () => {
+    const { launches, sizes } = launchesOf("block_sparse", { qLen: 300, kvLen: 2500, heads: 3, kvHeads: 1 }, "f16", {
+      blocks: Array.from({ length: 3 }, (_, h) => Array.from({ length: 5 }, (_, r) => Array.from({ length: 40 }, (_, c) => ((r + c + h) % 3 === 0 ? 1 : 0)))),
+    });
+    const [launch] = launches;
+    if (launch === undefined) throw new Error("no launch");
+    stub.reset();
+    const before = stub.liveAllocations();
+    const D = 64;
+    runCudaAttention(context, launches, { q: new Float32Array(sizes.H * sizes.Q * D), k: new Float32Array(sizes.KVH * sizes.K * D), v: new Float32Array(sizes.KVH * sizes.K * D) }, sizes);
+    expect(stub.launchCount()).toBe(2);
+    const lengths = [sizes.Q, sizes.K, sizes.H, sizes.KVH, sizes.L, 0].map(BigInt);
+    // The builder: one thread per query tile and index word (5 tiles × 2 words of 40 key tiles), per head.
+    expect(stub.launchKernel(0)).toBe(`${launch.kernel.name}_builder`);
+    expect(stub.launchShape(0)).toEqual([1, 1, 3, 128, 1, 1]);
+    const built = stub.launchArgs(0);
+    expect(built.slice(3, 9)).toEqual(lengths);
+    // The kernel: the same heads, packed inputs and index, after q, k, v, out, lse.
+    expect(stub.launchKernel(1)).toBe(launch.kernel.name);
+    expect(stub.launchShape(1)).toEqual([queryTileCount(launch.kernel, sizes.Q), 1, 3, 128, 1, 1]);
+    const attended = stub.launchArgs(1);
+    expect(attended.slice(5, 8)).toEqual(built.slice(0, 3));
+    expect(attended.slice(8, 14)).toEqual(lengths);
+    expect(stub.liveAllocations()).toBe(before);
+  });
+
   it("guards the outputs: intact canaries pass, a write just before `out` fails the run", () => {
     const { launches, sizes } = launchesOf("sliding_window", { qLen: 70, kvLen: 70 }, "f16");
     const zeros = { q: new Float32Array(70 * 64), k: new Float32Array(70 * 64), v: new Float32Array(70 * 64) };

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compileToPtx, ptxasReport } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
+import { emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
 import { cudaTile, type CudaArch } from "../backends/cuda/schedule.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import type { Dtype } from "../ir/kernel/kernel.js";
@@ -9,21 +10,32 @@ import { lowerAttention, type KernelVariant } from "../passes/lower.js";
 import { bindOrThrow, examplePattern } from "./helpers.js";
 
 /**
- * The CUDA backend without a GPU: every static example's kernel, for each element type and head dim,
- * compiles with nvcc for sm_80 and sm_90, and ptxas reports no spills; golden .cu files. These need nvcc
- * and ptxas (this machine and CI have CUDA 13) and fail, never skip, without them. Execution against the
- * dense reference is `npm run test:gpu`.
+ * The CUDA backend without a GPU: every example's kernel (and a dynamic one's tile-index builder), for each
+ * element type and head dim, compiles with nvcc for sm_80 and sm_90, and ptxas reports no spills; golden .cu
+ * files. These need nvcc and ptxas (this machine and CI have CUDA 13) and fail, never skip, without them.
+ * The builders' logic runs on the host in cuda-builder.test.ts; execution against the dense reference is
+ * `npm run test:gpu`.
  */
-const staticExamples = ["a_shape", "sliding_window", "tri_shape", "dilated", "prefix_lm", "grid", "ladder", "duo"] as const;
-const inputsOf: Record<string, Record<string, unknown>> = { duo: { retrieval: [[0, 1]] } };
+const examples = ["a_shape", "sliding_window", "tri_shape", "dilated", "prefix_lm", "grid", "ladder", "duo", "vertical_slash", "block_sparse", "document"] as const;
+/** Runtime inputs do not change the kernel's text; these only satisfy binding (2 heads, Q = K = 1). */
+const inputsOf: Record<string, Record<string, unknown>> = {
+  duo: { retrieval: [[0, 1]] },
+  vertical_slash: { vertical: [[0], [0]], slash: [[0], [0]] },
+  block_sparse: { blocks: [[[1]], [[1]]] },
+  document: { doc: [0] },
+};
 
-function cudaKernels(name: string, headDim: number, dtype: Dtype, variant: KernelVariant = "sparse"): { heads: readonly number[]; source: string }[] {
+/** The programs of an example: each launch's kernel, then (dynamic sparse kernels) its builder. */
+function cudaKernels(name: string, headDim: number, dtype: Dtype, variant: KernelVariant = "sparse"): { heads: readonly number[]; source: string; builder: boolean }[] {
   const binding = bindOrThrow(examplePattern(name), { qLen: 1, kvLen: 1, heads: 2, kvHeads: 2 }, {}, inputsOf[name] ?? {});
-  return lowerAttention(binding, 0, { headDim, dtype, ...cudaTile, variant }).map((l) => ({ heads: l.heads, source: emitCuda(l.kernel) }));
+  return lowerAttention(binding, 0, { headDim, dtype, ...cudaTile, variant }).flatMap((l) => [
+    { heads: l.heads, source: emitCuda(l.kernel), builder: false },
+    ...(l.kernel.segments.kind === "tileIndex" ? [{ heads: l.heads, source: emitTileBuilderCuda(l.kernel), builder: true }] : []),
+  ]);
 }
 
 describe("golden CUDA", () => {
-  for (const name of staticExamples) {
+  for (const name of examples) {
     it(name, () => {
       const text = cudaKernels(name, 64, "f16").map((k) => `// heads ${k.heads.join(", ")}\n${k.source}`).join("\n");
       const path = `test/golden/cuda/${name}.cu`;
@@ -36,11 +48,13 @@ describe("golden CUDA", () => {
 
 describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
   const archs: readonly CudaArch[] = ["sm_80", "sm_90"];
-  for (const name of staticExamples) {
+  for (const name of examples) {
     it(`${name}: f16 and bf16, head dims 64 and 128`, () => {
       for (const dtype of ["f16", "bf16"] as const) {
         for (const headDim of [64, 128]) {
-          for (const { source } of cudaKernels(name, headDim, dtype)) {
+          for (const { source, builder } of cudaKernels(name, headDim, dtype)) {
+            // A builder's text does not depend on the element type or head dim: compiled once.
+            if (builder && (dtype !== "f16" || headDim !== 64)) continue;
             for (const arch of archs) {
               const report = ptxasReport(compileToPtx(source, arch), arch);
               const where = `${name} ${dtype} D=${headDim} ${arch}`;
@@ -73,7 +87,8 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
     };
     expect(refused(() => cudaKernels("a_shape", 80, "f16"))).toBe("STP501");
     expect(refused(() => cudaKernels("a_shape", 64, "f32"))).toBe("STP501");
-    const dynamic = bindOrThrow(examplePattern("document"), { qLen: 1, kvLen: 1, heads: 1 }, {}, { doc: [0] });
-    expect(refused(() => lowerAttention(dynamic, 0, { headDim: 64, dtype: "f16", ...cudaTile }).map((l) => emitCuda(l.kernel)))).toBe("STP501");
+    // Gathered columns and diagonals are a WGSL path: a kernel lowered with them is refused, not half-run.
+    const gathering = bindOrThrow(examplePattern("vertical_slash"), { qLen: 1, kvLen: 1, heads: 1 }, {}, { vertical: [[0]], slash: [[0]] });
+    expect(refused(() => lowerAttention(gathering, 0, { headDim: 64, dtype: "f16", ...cudaTile, gathers: true }).map((l) => emitCuda(l.kernel)))).toBe("STP501");
   });
 });

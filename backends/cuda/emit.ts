@@ -1,8 +1,10 @@
 import type { AttentionKernel } from "../../ir/kernel/kernel.js";
+import { assertNever } from "../../util/hash.js";
 import { cuda, floatLiteral } from "../c-like/dialect.js";
 import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { checkCudaKernel } from "./schedule.js";
+import { inputAccessorsCuda } from "./inputs.js";
 import { cudaPrelude, latticeCuda, runsCuda } from "./prelude.js";
 
 /**
@@ -13,9 +15,14 @@ import { cudaPrelude, latticeCuda, runsCuda } from "./prelude.js";
  * folded with log2 e), with partial row sums per thread reduced once at the end. Only planned tiles are
  * visited; the mask runs on partial tiles only (and the key bound on the last tile).
  *
+ * Dynamic patterns read their runtime inputs from the packed words (`aux`) and, for the sparse kernel, walk
+ * the tile index that the builder (tile-builder.ts) wrote on the device just before; the CUDA kernel has no
+ * gather path, so its index covers listed columns and diagonals with their tiles (lowered with gathers off).
+ *
  * No headers: types are raw 16-bit words and conversions are inline PTX, so NVRTC needs no include path.
  * Parameters: q [H, Q, D], k and v [KVH, K, D] (16-bit), out [H, Q, D] f32, lse [H, Q] f32, the heads this
- * launch serves, then the lengths. Grid: (query tiles, 1, heads served); 128 threads per block.
+ * launch serves, for dynamic patterns the packed inputs and (sparse) the tile index, then the lengths.
+ * Grid: (query tiles, 1, heads served); 128 threads per block.
  */
 export function emitCuda(kernel: AttentionKernel): string {
   const element = checkCudaKernel(kernel);
@@ -52,7 +59,7 @@ __device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b
 
 extern "C" __global__ void __launch_bounds__(128, 2) ${kernel.name}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, const unsigned short* __restrict__ v_in,
-    float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list,
+    float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list,${dynamicParameters(kernel)}
     int q_len, int k_len, int heads, int kv_heads, int layers, int layer) {
   __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
   __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
@@ -63,7 +70,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) ${kernel.name}(
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, quad = lane % 4;
 ${rows.code}
-  // This thread's two rows (g and g + 8 of its warp's sixteen) and their positions.
+${kernel.segments.kind === "closedForm" ? "" : "  (void)first; (void)last;\n"}${inputAccessorsCuda(printMask(kernel.mask, kernel.inputs, cuda))}  // This thread's two rows (g and g + 8 of its warp's sixteen) and their positions.
   const int row0 = ${rows.rowOf("warp * 16 + g")};
   const int row1 = ${rows.rowOf("warp * 16 + g + 8")};
   const int pos0 = K_LEN - Q_LEN + row0, pos1 = K_LEN - Q_LEN + row1;
@@ -189,7 +196,7 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
     }
   };
 
-  ${kernel.segments.kind === "closedForm" ? closedFormLoops(kernel, cuda, visit).trimStart() : "for (int t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, false, 0); }"}
+  ${segmentLoop(kernel, visit)}
 
   // Row sums were partial per thread: reduce over the quad, then normalize and write.
 #pragma unroll
@@ -211,4 +218,35 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
   }
 }
 `;
+}
+
+/** The pointers a dynamic kernel takes after the heads: its packed inputs, and the tile index it walks. */
+export function dynamicParameters(kernel: AttentionKernel): string {
+  const aux = kernel.inputs.length > 0 ? " const unsigned* __restrict__ aux," : "";
+  return `${aux}${kernel.segments.kind === "tileIndex" ? " const unsigned* __restrict__ tile_index," : ""}`;
+}
+
+/**
+ * The visits of a query tile: closed-form segments from the tile index; a dynamic kernel's set bits of its
+ * tile index row (every thread reads the same words, so the visits' barriers stay uniform); every tile.
+ */
+function segmentLoop(kernel: AttentionKernel, visit: VisitCall): string {
+  switch (kernel.segments.kind) {
+    case "closedForm": return closedFormLoops(kernel, cuda, visit).trimStart();
+    case "tileIndex": return `{
+    const int words = ((K_LEN + BN - 1) / BN + 31) / 32;
+    const unsigned* index_row = tile_index + ((long long)blockIdx.z * ((Q_LEN + BM - 1) / BM) + blockIdx.x) * 2 * words;
+    for (int w = 0; w < words; w++) {
+      unsigned touched = index_row[w];
+      const unsigned full_bits = index_row[words + w];
+      while (touched != 0u) {
+        const int bit = __ffs(touched) - 1;
+        touched &= touched - 1u;
+        visit(w * 32 + bit, ((full_bits >> bit) & 1u) != 0u, false, 0);
+      }
+    }
+  }`;
+    case "allTiles": return "for (int t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, false, 0); }";
+    default: return assertNever(kernel.segments, "segments");
+  }
 }

@@ -1,7 +1,7 @@
 import type { ResidueRun } from "../../ir/kernel/kernel.js";
 
-/** Helpers every CUDA kernel uses: integer division that floors (the pattern language's), and ldmatrix. */
-export const cudaPrelude = `#ifndef INFINITY
+/** Integer division that floors (the pattern language's), for kernels and builders alike. */
+export const integerPreludeCuda = `#ifndef INFINITY
 #define INFINITY __int_as_float(0x7f800000)
 #endif
 
@@ -13,7 +13,10 @@ __device__ __forceinline__ int floor_div(int a, int b) {
 __device__ __forceinline__ int floor_mod(int a, int b) { return a - b * floor_div(a, b); }
 
 __device__ __forceinline__ int ceil_div(int a, int b) { return -floor_div(-a, b); }
+`;
 
+/** Helpers every CUDA attention kernel uses: the integer ones, and ldmatrix. */
+export const cudaPrelude = `${integerPreludeCuda}
 __device__ __forceinline__ unsigned shared_address(const void* p) {
   unsigned address;
   asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(p));

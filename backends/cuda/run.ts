@@ -2,6 +2,7 @@ import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
 import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import { kernelHash, queryTileCount } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
+import { tileIndexShape, tileIndexWords } from "../../ir/plan/tile-index.js";
 import { toHalfWords } from "../../util/half.js";
 import { canary, guardWords, unguarded } from "../guard.js";
 import { checkTensors, type AttentionResult, type AttentionTensors } from "../tensors.js";
@@ -9,6 +10,7 @@ import { compileCuda } from "./compile.js";
 import type { CudaContext } from "./device.js";
 import type { DevicePointer, Handle, KernelArgument } from "./driver.js";
 import { emitCuda } from "./emit.js";
+import { builderName, cudaBuilderThreads, emitTileBuilderCuda } from "./tile-builder.js";
 import { checkCudaKernel, cudaThreadsPerBlock } from "./schedule.js";
 
 /**
@@ -29,6 +31,8 @@ export class CudaAttentionBuffers {
   readonly guardWords: number;
   private readonly owned: DevicePointer[] = [];
   private readonly heads = new Map<string, DevicePointer>();
+  private readonly aux = new Map<KernelLaunch, DevicePointer>();
+  private readonly tileIndexes = new Map<KernelLaunch, DevicePointer>();
 
   constructor(private readonly context: CudaContext, tensors: AttentionTensors, readonly sizes: Sizes, launches: readonly KernelLaunch[], guard = false) {
     const [first] = launches;
@@ -78,6 +82,26 @@ export class CudaAttentionBuffers {
     return pointer;
   }
 
+  /** The packed runtime inputs of a dynamic launch (passes/device-inputs.ts), uploaded once. */
+  auxFor(launch: KernelLaunch): DevicePointer {
+    let pointer = this.aux.get(launch);
+    if (pointer === undefined) {
+      pointer = this.upload(launch.aux?.words ?? new Uint32Array(1));
+      this.aux.set(launch, pointer);
+    }
+    return pointer;
+  }
+
+  /** Where a dynamic launch's builder writes its tile index (ir/plan/tile-index.ts's layout per launch head). */
+  tileIndexFor(launch: KernelLaunch): DevicePointer {
+    let pointer = this.tileIndexes.get(launch);
+    if (pointer === undefined) {
+      pointer = this.allocate(4 * launch.heads.length * tileIndexWords(this.sizes, launch.kernel));
+      this.tileIndexes.set(launch, pointer);
+    }
+    return pointer;
+  }
+
   private allocate(bytes: number): DevicePointer {
     const pointer = this.context.driver.alloc(bytes);
     this.owned.push(pointer);
@@ -95,29 +119,46 @@ export class CudaAttentionBuffers {
   }
 }
 
-/** The loaded kernel of a launch: compiled (NVRTC or nvcc) and loaded once per device. */
-export function loadedKernel(context: CudaContext, launch: KernelLaunch): Handle {
-  const key = `${kernelHash(launch.kernel)}/${context.arch}`;
+/** The programs of a launch: its attention kernel and, for a dynamic sparse kernel, its tile-index builder. */
+type Program = "attention" | "builder";
+
+/** The loaded program of a launch: compiled (NVRTC or nvcc) and loaded once per device. */
+export function loadedKernel(context: CudaContext, launch: KernelLaunch, program: Program = "attention"): Handle {
+  const key = `${kernelHash(launch.kernel)}/${program}/${context.arch}`;
   let loaded = context.modules.get(key);
   if (loaded === undefined) {
-    const { ptx } = compileCuda(emitCuda(launch.kernel), context.arch);
+    const source = program === "attention" ? emitCuda(launch.kernel) : emitTileBuilderCuda(launch.kernel);
+    const { ptx } = compileCuda(source, context.arch);
     const module = context.driver.loadModule(ptx);
-    loaded = { module, kernel: context.driver.kernel(module, launch.kernel.name) };
+    loaded = { module, kernel: context.driver.kernel(module, program === "attention" ? launch.kernel.name : builderName(launch.kernel)) };
     context.modules.set(key, loaded);
   }
   return loaded.kernel;
 }
 
-/** Enqueues every launch (no wait): grid (query tiles, 1, heads served), 128 threads. */
+/**
+ * Enqueues every launch (no wait), each dynamic sparse one after its tile-index builder (same stream, so
+ * in order): attention grid (query tiles, 1, heads served), 128 threads; builder grid (⌈query tiles · index
+ * words / 128⌉, 1, heads served). Argument order is emit.ts's and tile-builder.ts's.
+ */
 export function dispatchCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers): void {
   const { Q, K, H, KVH, L } = buffers.sizes;
+  const pointer = (value: DevicePointer): KernelArgument => ({ kind: "pointer", value });
+  const int = (value: number): KernelArgument => ({ kind: "int", value });
   for (const launch of launches) {
-    const kernel = loadedKernel(context, launch);
-    const pointer = (value: DevicePointer): KernelArgument => ({ kind: "pointer", value });
-    const int = (value: number): KernelArgument => ({ kind: "int", value });
-    context.driver.launch(kernel, [queryTileCount(launch.kernel, Q), 1, launch.heads.length], [cudaThreadsPerBlock, 1, 1], [
-      pointer(buffers.q), pointer(buffers.k), pointer(buffers.v), pointer(buffers.out), pointer(buffers.lse), pointer(buffers.headList(launch.heads)),
-      int(Q), int(K), int(H), int(KVH), int(L), int(launch.layer),
+    const lengths = [int(Q), int(K), int(H), int(KVH), int(L), int(launch.layer)];
+    const heads = pointer(buffers.headList(launch.heads));
+    const dynamic: KernelArgument[] = [];
+    if (launch.kernel.inputs.length > 0) dynamic.push(pointer(buffers.auxFor(launch)));
+    if (launch.kernel.segments.kind === "tileIndex") {
+      const index = pointer(buffers.tileIndexFor(launch));
+      const shape = tileIndexShape(buffers.sizes, launch.kernel);
+      const blocks = Math.ceil((shape.queryTiles * shape.words) / cudaBuilderThreads);
+      context.driver.launch(loadedKernel(context, launch, "builder"), [blocks, 1, launch.heads.length], [cudaBuilderThreads, 1, 1], [heads, pointer(buffers.auxFor(launch)), index, ...lengths]);
+      dynamic.push(index);
+    }
+    context.driver.launch(loadedKernel(context, launch), [queryTileCount(launch.kernel, Q), 1, launch.heads.length], [cudaThreadsPerBlock, 1, 1], [
+      pointer(buffers.q), pointer(buffers.k), pointer(buffers.v), pointer(buffers.out), pointer(buffers.lse), heads, ...dynamic, ...lengths,
     ]);
   }
 }

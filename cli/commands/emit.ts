@@ -51,6 +51,7 @@ export function registerEmit(program: Command): void {
         dtype,
         blockM: onWgsl ? integerOption(options.blockM, "--block-m", defaultBlockM) : cudaTile.blockM,
         blockN: onWgsl ? integerOption(options.blockN, "--block-n", defaultBlockN(headDim)) : cudaTile.blockN,
+        gathers: onWgsl,
       });
       const print = (kernel: AttentionKernel): string => {
         switch (options.target) {

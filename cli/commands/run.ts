@@ -170,7 +170,7 @@ function rebind(binding: Binding, inputs: Record<string, unknown>): Binding {
 
 function runOnCuda(binding: Binding, layer: number, headDim: number, options: RunOptions): PreparedRun {
   if (options.estimate === true) {
-    throw new CommandFailed([diagnostic("STP501", "the CUDA backend has no estimators yet (it runs static patterns)", { hint: "run --estimate with --backend wgsl" })]);
+    throw new CommandFailed([diagnostic("STP501", "the CUDA backend has no estimators yet (it runs dynamic patterns on inputs you give)", { hint: "run --estimate with --backend wgsl, or pass the inputs with --input NAME=FILE" })]);
   }
   if (options.blockM !== undefined || options.blockN !== undefined) {
     throw new CommandFailed([diagnostic("STP902", `the CUDA kernel's tiles are fixed at ${cudaTile.blockM} × ${cudaTile.blockN}`, { hint: "leave --block-m and --block-n out with --backend cuda" })]);

@@ -9,11 +9,13 @@ import { denseAttention } from "../../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../../ir/reference/tolerance.js";
 import { lowerAttention, type KernelVariant } from "../../passes/lower.js";
 import { roundedTo } from "../../util/half.js";
+import { dynamicExample, dynamicExampleNames } from "../dynamic-cases.js";
 import { staticExampleParams } from "../example-params.js";
 import { bindOrThrow, examplePattern, randomTensor } from "../helpers.js";
 
 /**
- * The CUDA kernels executed on an NVIDIA GPU and compared with the Float64 dense reference, evaluated on
+ * The CUDA kernels (static ones, and dynamic ones after their device-built tile index) executed on an NVIDIA
+ * GPU and compared with the Float64 dense reference, evaluated on
  * the inputs rounded as the kernel sees them (tolerances: ir/reference/tolerance.ts). Run by `npm run
  * test:gpu` only (vitest.gpu.config.ts): it needs the driver and a device of compute capability ≥ 8.0, and
  * fails, never skips, without them. Every run is bounds-guarded.
@@ -76,6 +78,20 @@ describe("CUDA kernels on the GPU", () => {
       );
     }, 600_000);
   }
+
+  it("dynamic patterns (vertical_slash, block_sparse, document): the device-built tile index and the kernel match the reference", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...dynamicExampleNames), shapes, fc.integer({ min: 1, max: 200 }), (name, shape, block) => {
+        const qLen = Math.max(1, Math.round(shape.kvLen * shape.queryFraction));
+        const [heads = 1, kvHeads = 1] = shape.gqa;
+        const binding = dynamicExample(name, { qLen, kvLen: shape.kvLen, heads, kvHeads }, block, shape.seed);
+        checkAgainstReference(binding, 0, shape.headDim, shape.element, shape.seed);
+        // The same inputs read everywhere, no index: masked-dense agrees too.
+        checkAgainstReference(binding, 0, shape.headDim, shape.element, shape.seed, "maskedDense");
+      }),
+      { numRuns: Number(process.env["STIPPLE_RUNS"] ?? 40) },
+    );
+  }, 600_000);
 
   it("the causal-dense and masked-dense baselines match the reference too", () => {
     const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 777, kvLen: 1030, heads: 4, kvHeads: 2 }, { sink: 3, window: 170 });

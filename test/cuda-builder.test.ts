@@ -1,0 +1,46 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { cudaTile } from "../backends/cuda/schedule.js";
+import { tileIndexMask } from "../ir/kernel/kernel.js";
+import { headContext } from "../ir/mask/interpret.js";
+import { buildTileIndex, denseLinesOf, tileIndexWords } from "../ir/plan/tile-index.js";
+import { lowerAttention } from "../passes/lower.js";
+import { lengths } from "../fuzz/arbitraries.js";
+import { hostBuilder } from "./cuda-host.js";
+import { dynamicExample, dynamicExampleNames } from "./dynamic-cases.js";
+
+/**
+ * The generated CUDA tile-index builders, compiled for the host with g++ (test/cuda-host.ts) and run over
+ * their grid, write the host reference's tile index bit for bit, on random lengths, heads and inputs. The
+ * kernel text depends on the pattern's compiled-in parameters only, so each (example, block) compiles once.
+ * Their device compile (nvcc, ptxas) is in cuda.test.ts; running on a GPU is `npm run test:gpu`.
+ */
+describe("CUDA tile-index builders, run on the host", () => {
+  for (const name of dynamicExampleNames) {
+    for (const block of name === "block_sparse" ? [64, 37] : [64]) {
+      it(`${name}${name === "block_sparse" ? ` (block ${block})` : ""}: the reference's index for every launch head`, () => {
+        const nominal = dynamicExample(name, { qLen: 1, kvLen: 1, heads: 1, kvHeads: 1 }, block, 1);
+        const [first] = lowerAttention(nominal, 0, { headDim: 64, dtype: "f16", ...cudaTile });
+        if (first === undefined) throw new Error("no launch");
+        expect(first.kernel.segments.kind).toBe("tileIndex");
+        expect(first.kernel.gathers, "CUDA kernels visit listed lines with their tiles").toBeUndefined();
+        const builder = hostBuilder(first);
+        fc.assert(
+          fc.property(lengths(4500), fc.constantFrom<[number, number]>([1, 1], [3, 1], [4, 2]), fc.integer(), ({ qLen, kvLen }, [heads, kvHeads], seed) => {
+            const binding = dynamicExample(name, { qLen, kvLen, heads, kvHeads }, block, seed);
+            const [launch] = lowerAttention(binding, 0, { headDim: 64, dtype: "f16", ...cudaTile });
+            if (launch === undefined) throw new Error("no launch");
+            const index = builder.run(launch, binding.sizes);
+            const perHead = tileIndexWords(binding.sizes, launch.kernel);
+            expect(index.length).toBe(launch.heads.length * perHead);
+            launch.heads.forEach((head, at) => {
+              const host = buildTileIndex(tileIndexMask(launch.kernel), headContext(binding, head, 0), launch.kernel, denseLinesOf(launch.kernel));
+              expect(Array.from(index.subarray(at * perHead, (at + 1) * perHead)), `${name} Q=${qLen} K=${kvLen} head ${head}`).toEqual(Array.from(host));
+            });
+          }),
+          { numRuns: 25 },
+        );
+      }, 120_000);
+    }
+  }
+});

@@ -1,0 +1,342 @@
+// heads 0, 1
+// Stipple attention kernel vertical_slash_sparse: generated, do not edit.
+// f16 q/k/v, f32 accumulation on tensor cores (mma.sync m16n8k16), head dim 64, 64 query rows × 64 keys per tile.
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+
+__device__ __forceinline__ int floor_div(int a, int b) {
+  const int t = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? t - 1 : t;
+}
+
+__device__ __forceinline__ int floor_mod(int a, int b) { return a - b * floor_div(a, b); }
+
+__device__ __forceinline__ int ceil_div(int a, int b) { return -floor_div(-a, b); }
+
+__device__ __forceinline__ unsigned shared_address(const void* p) {
+  unsigned address;
+  asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(p));
+  return address;
+}
+
+__device__ __forceinline__ void ldmatrix_x4(unsigned* r, const unsigned short* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, const unsigned short* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
+}
+
+
+constexpr int BM = 64;
+constexpr int BN = 64;
+constexpr int D = 64;
+// Shared rows are padded by 8 halves (16 bytes) so ldmatrix's eight row addresses fall in different banks.
+constexpr int STRIDE = D + 8;
+constexpr float SCALE_LOG2 = 0.1803368777036667f;
+
+__device__ __forceinline__ unsigned pack2(float lo, float hi) {
+  unsigned r;
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+
+__device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
+    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, const unsigned short* __restrict__ v_in,
+    float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list, const unsigned* __restrict__ aux, const unsigned* __restrict__ tile_index,
+    int q_len, int k_len, int heads, int kv_heads, int layers, int layer) {
+  __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
+  __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
+  const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
+  (void)HEADS; (void)LAYERS; (void)LAYER;
+  const int head = head_list[blockIdx.z];
+  const int kv_head = head * KV_HEADS / HEADS;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, quad = lane % 4;
+  const auto tile = (int)blockIdx.x;
+  // Positions of the tile's first and last query rows.
+  const auto first = K_LEN - Q_LEN + tile * BM;
+  const auto last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
+  (void)first; (void)last;
+  auto aux_bit = [&](unsigned slot, int leaf, int index, int count) -> bool {
+    if (index < 0 || index >= count) return false;
+    const unsigned word = aux[aux[4u * slot] + aux[4u * slot + 1u] * (unsigned)leaf + (unsigned)index / 32u];
+    return ((word >> ((unsigned)index % 32u)) & 1u) != 0u;
+  };
+  auto in_index = [&](unsigned slot, int leaf, int value) -> bool { return aux_bit(slot, leaf, value, (int)aux[4u * slot + 3u]); };
+  // This thread's two rows (g and g + 8 of its warp's sixteen) and their positions.
+  const int row0 = tile * BM + warp * 16 + g;
+  const int row1 = tile * BM + warp * 16 + g + 8;
+  const int pos0 = K_LEN - Q_LEN + row0, pos1 = K_LEN - Q_LEN + row1;
+
+  auto keeps = [&](int q, int k) -> bool {
+    const int i = q - (K_LEN - Q_LEN);
+    (void)i;
+    return ((k <= q) && (in_index(0u, head, k) || in_index(1u, head, (q - k))));
+  };
+
+  // Q tile → registers (A fragments), staged through k_s.
+  for (int c = threadIdx.x; c < BM * D / 8; c += 128) {
+    const int r = c / (D / 8), col = (c % (D / 8)) * 8;
+    const int qrow = tile * BM + r;
+    uint4 value = make_uint4(0, 0, 0, 0);
+    if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head * Q_LEN + qrow) * D + col);
+    *reinterpret_cast<uint4*>(k_s + r * STRIDE + col) = value;
+  }
+  __syncthreads();
+  unsigned q_frag[D / 16][4];
+#pragma unroll
+  for (int kc = 0; kc < D / 16; kc++) {
+    ldmatrix_x4(q_frag[kc], k_s + (warp * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + kc * 16 + 8 * (lane / 16));
+  }
+
+  float o[D / 8][4];
+#pragma unroll
+  for (int n = 0; n < D / 8; n++) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f; }
+  float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
+
+  // Visits key tile t, or lattice tile t (keys gathered), folding it into the online softmax.
+  auto visit = [&](int t, bool full, bool on_lattice, int o_lattice) {
+    auto key_of = [&](int j) -> int { return t * BN + j; };
+    __syncthreads();  // the previous tile's readers are done with k_s and v_s
+    for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
+      const int j = c / (D / 8), col = (c % (D / 8)) * 8;
+      const int key = key_of(j);
+      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+      if (key >= 0 && key < K_LEN) {
+        const long long at = ((long long)kv_head * K_LEN + key) * D + col;
+        kv = *reinterpret_cast<const uint4*>(k_in + at);
+        vv = *reinterpret_cast<const uint4*>(v_in + at);
+      }
+      *reinterpret_cast<uint4*>(k_s + j * STRIDE + col) = kv;
+      *reinterpret_cast<uint4*>(v_s + j * STRIDE + col) = vv;
+    }
+    __syncthreads();
+
+    // S = Q·Kᵀ for this warp's 16 rows × BN keys.
+    float s[BN / 8][4];
+#pragma unroll
+    for (int n = 0; n < BN / 8; n++) {
+      s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+#pragma unroll
+      for (int kc = 0; kc < D / 16; kc += 2) {
+        unsigned b[4];
+        ldmatrix_x4(b, k_s + (n * 8 + lane % 8) * STRIDE + kc * 16 + 8 * (lane / 8));
+        mma16816(s[n], q_frag[kc], b[0], b[1]);
+        mma16816(s[n], q_frag[kc + 1], b[2], b[3]);
+      }
+    }
+    // Scale; mask partial tiles (pattern), and any tile that reaches past the last key (bounds).
+    const bool past_end = on_lattice || t * BN + BN > K_LEN;
+#pragma unroll
+    for (int n = 0; n < BN / 8; n++) {
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int key = key_of(n * 8 + 2 * quad + (e & 1));
+        const int pos = e < 2 ? pos0 : pos1;
+        bool kept = true;
+        if (!full) kept = key >= 0 && key < K_LEN && keeps(pos, key);
+        else if (past_end) kept = key >= 0 && key < K_LEN;
+        s[n][e] = kept ? s[n][e] * SCALE_LOG2 : -INFINITY;
+      }
+    }
+    // Online softmax over the two rows: new maxima (quad-reduced), rescale, exponentiate.
+    float tile_max0 = -INFINITY, tile_max1 = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < BN / 8; n++) {
+      tile_max0 = fmaxf(tile_max0, fmaxf(s[n][0], s[n][1]));
+      tile_max1 = fmaxf(tile_max1, fmaxf(s[n][2], s[n][3]));
+    }
+#pragma unroll
+    for (int offset = 1; offset < 4; offset *= 2) {
+      tile_max0 = fmaxf(tile_max0, __shfl_xor_sync(0xffffffffu, tile_max0, offset));
+      tile_max1 = fmaxf(tile_max1, __shfl_xor_sync(0xffffffffu, tile_max1, offset));
+    }
+    const float new0 = fmaxf(m0, tile_max0), new1 = fmaxf(m1, tile_max1);
+    // A row that has kept nothing yet stays at -inf; subtracting 0 then keeps exp2 at 0 instead of NaN.
+    const float base0 = new0 == -INFINITY ? 0.0f : new0, base1 = new1 == -INFINITY ? 0.0f : new1;
+    const float alpha0 = exp2f(m0 - base0), alpha1 = exp2f(m1 - base1);
+    m0 = new0;
+    m1 = new1;
+    l0 *= alpha0;
+    l1 *= alpha1;
+#pragma unroll
+    for (int n = 0; n < D / 8; n++) { o[n][0] *= alpha0; o[n][1] *= alpha0; o[n][2] *= alpha1; o[n][3] *= alpha1; }
+#pragma unroll
+    for (int n = 0; n < BN / 8; n++) {
+      s[n][0] = exp2f(s[n][0] - base0); s[n][1] = exp2f(s[n][1] - base0);
+      s[n][2] = exp2f(s[n][2] - base1); s[n][3] = exp2f(s[n][3] - base1);
+      l0 += s[n][0] + s[n][1];
+      l1 += s[n][2] + s[n][3];
+    }
+    // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk.
+#pragma unroll
+    for (int c = 0; c < BN / 16; c++) {
+      const unsigned p[4] = {pack2(s[2 * c][0], s[2 * c][1]), pack2(s[2 * c][2], s[2 * c][3]),
+                             pack2(s[2 * c + 1][0], s[2 * c + 1][1]), pack2(s[2 * c + 1][2], s[2 * c + 1][3])};
+#pragma unroll
+      for (int n = 0; n < D / 8; n += 2) {
+        unsigned b[4];
+        ldmatrix_x4_trans(b, v_s + (c * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + n * 8 + 8 * (lane / 16));
+        mma16816(o[n], p, b[0], b[1]);
+        mma16816(o[n + 1], p, b[2], b[3]);
+      }
+    }
+  };
+
+  {
+    const int words = ((K_LEN + BN - 1) / BN + 31) / 32;
+    const unsigned* index_row = tile_index + ((long long)blockIdx.z * ((Q_LEN + BM - 1) / BM) + blockIdx.x) * 2 * words;
+    for (int w = 0; w < words; w++) {
+      unsigned touched = index_row[w];
+      const unsigned full_bits = index_row[words + w];
+      while (touched != 0u) {
+        const int bit = __ffs(touched) - 1;
+        touched &= touched - 1u;
+        visit(w * 32 + bit, ((full_bits >> bit) & 1u) != 0u, false, 0);
+      }
+    }
+  }
+
+  // Row sums were partial per thread: reduce over the quad, then normalize and write.
+#pragma unroll
+  for (int offset = 1; offset < 4; offset *= 2) {
+    l0 += __shfl_xor_sync(0xffffffffu, l0, offset);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, offset);
+  }
+  const float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
+#pragma unroll
+  for (int n = 0; n < D / 8; n++) {
+    const int col = n * 8 + 2 * quad;
+    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + ((long long)head * Q_LEN + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
+    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + ((long long)head * Q_LEN + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
+  }
+  if (quad == 0) {
+    // lse in natural log: the maxima are in base 2.
+    if (row0 < Q_LEN) lse[(long long)head * Q_LEN + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
+    if (row1 < Q_LEN) lse[(long long)head * Q_LEN + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
+  }
+}
+
+// heads 0, 1
+// Stipple tile-index builder for vertical_slash_sparse: generated, do not edit.
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+
+__device__ __forceinline__ int floor_div(int a, int b) {
+  const int t = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? t - 1 : t;
+}
+
+__device__ __forceinline__ int floor_mod(int a, int b) { return a - b * floor_div(a, b); }
+
+__device__ __forceinline__ int ceil_div(int a, int b) { return -floor_div(-a, b); }
+
+struct Range { int x, y; };
+__device__ __forceinline__ Range rng(int lo, int hi) { return Range{lo, hi}; }
+__device__ __forceinline__ Range r_add(Range a, Range b) { return Range{a.x + b.x, a.y + b.y}; }
+__device__ __forceinline__ Range r_sub(Range a, Range b) { return Range{a.x - b.y, a.y - b.x}; }
+__device__ __forceinline__ Range r_neg(Range a) { return Range{-a.y, -a.x}; }
+__device__ __forceinline__ Range r_min(Range a, Range b) { return Range{min(a.x, b.x), min(a.y, b.y)}; }
+__device__ __forceinline__ Range r_max(Range a, Range b) { return Range{max(a.x, b.x), max(a.y, b.y)}; }
+// Products and floor quotients (divisor >= 1) are monotone in each argument: the corners bound them.
+__device__ __forceinline__ Range corners(int a, int b, int c, int d) { return Range{min(min(a, b), min(c, d)), max(max(a, b), max(c, d))}; }
+__device__ __forceinline__ Range r_mul(Range a, Range b) { return corners(a.x * b.x, a.x * b.y, a.y * b.x, a.y * b.y); }
+__device__ __forceinline__ Range r_div(Range a, Range b) {
+  return corners(floor_div(a.x, b.x), floor_div(a.x, b.y), floor_div(a.y, b.x), floor_div(a.y, b.y));
+}
+__device__ __forceinline__ Range r_mod(Range a, Range b) {
+  if (b.x == b.y && floor_div(a.x, b.x) == floor_div(a.y, b.x)) return Range{floor_mod(a.x, b.x), floor_mod(a.y, b.x)};
+  return Range{0, b.y - 1};
+}
+
+__device__ __forceinline__ unsigned c_not(unsigned a) { return 2u - a; }
+__device__ __forceinline__ unsigned c_and(unsigned a, unsigned b) {
+  if (a == 0u || b == 0u) return 0u;
+  return a == 2u && b == 2u ? 2u : 1u;
+}
+__device__ __forceinline__ unsigned c_or(unsigned a, unsigned b) { return c_not(c_and(c_not(a), c_not(b))); }
+__device__ __forceinline__ unsigned c_ite(unsigned c, unsigned t, unsigned e) {
+  if (c == 2u) return t;
+  if (c == 0u) return e;
+  return t == e ? t : 1u;
+}
+__device__ __forceinline__ unsigned c_lt(Range a, Range b) {
+  if (a.y < b.x) return 2u;
+  return a.x >= b.y ? 0u : 1u;
+}
+__device__ __forceinline__ unsigned c_le(Range a, Range b) {
+  if (a.y <= b.x) return 2u;
+  return a.x > b.y ? 0u : 1u;
+}
+__device__ __forceinline__ unsigned c_eq(Range a, Range b) {
+  if (a.y < b.x || b.y < a.x) return 0u;
+  return a.x == a.y && b.x == b.y ? 2u : 1u;
+}
+__device__ __forceinline__ unsigned class_of_count(int members, int total) {
+  if (members == 0) return 0u;
+  return members == total ? 2u : 1u;
+}
+
+constexpr int BM = 64;
+constexpr int BN = 64;
+
+extern "C" __global__ void __launch_bounds__(128) vertical_slash_sparse_builder(
+    const int* __restrict__ head_list, const unsigned* __restrict__ aux, unsigned* __restrict__ tile_index,
+    int q_len, int k_len, int heads, int kv_heads, int layers, int layer) {
+  const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
+  (void)HEADS; (void)KV_HEADS; (void)LAYERS; (void)LAYER;
+  const int tiles = (Q_LEN + BM - 1) / BM;
+  const int key_tiles = (K_LEN + BN - 1) / BN;
+  const int words = (key_tiles + 31) / 32;
+  const int at = (int)(blockIdx.x * 128u + threadIdx.x);
+  if (at >= tiles * words) return;
+  const int tile = at / words, w = at % words;
+  const int head = head_list[blockIdx.z];
+  const int kv_head = head * KV_HEADS / HEADS;
+  (void)kv_head;
+  // Members of an index list among the values r.x..r.y (values outside the list's range are not members).
+  auto index_members = [&](unsigned slot, int leaf, Range r) -> int {
+    const int lo = max(r.x, 0), hi = min(r.y, (int)aux[4u * slot + 3u] - 1);
+    int members = 0;
+    if (lo <= hi) {
+      const unsigned base = aux[4u * slot] + aux[4u * slot + 1u] * (unsigned)leaf;
+      for (int w = lo / 32; w <= hi / 32; w++) {
+        const unsigned first = (unsigned)max(lo - w * 32, 0);
+        const unsigned width = (unsigned)min(hi - w * 32, 31) - first + 1u;
+        const unsigned mask = width == 32u ? 0xffffffffu : ((1u << width) - 1u) << first;
+        members += __popc(aux[base + (unsigned)w] & mask);
+      }
+    }
+    return members;
+  };
+  auto in_index_class = [&](unsigned slot, int leaf, Range r) -> unsigned { return class_of_count(index_members(slot, leaf, r), r.y - r.x + 1); };
+  auto classify = [&](Range q, Range k, Range i) -> unsigned { (void)q; (void)k; (void)i; return c_and(c_le(k, q), c_or(in_index_class(0u, head, k), in_index_class(1u, head, r_sub(q, k)))); };
+  // Gathered lines dense in a tile are visited with it (ir/plan/tile-index.ts, DenseLines).
+  auto dense_lines = [&](Range q, Range k) -> bool { (void)q; (void)k; return false; };
+  const Range rows = rng(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
+  const Range positions = rng(rows.x + K_LEN - Q_LEN, rows.y + K_LEN - Q_LEN);
+  unsigned touched = 0u, full = 0u;
+  for (int b = 0; b < 32; b++) {
+    const int t = w * 32 + b;
+    if (t >= key_tiles) break;
+    const Range keys = rng(t * BN, min(t * BN + BN, K_LEN) - 1);
+    const unsigned kind = classify(positions, keys, rows);
+    const bool dense = kind == 0u && dense_lines(positions, keys);
+    if (kind != 0u || dense) touched |= 1u << b;
+    if (kind == 2u) full |= 1u << b;
+  }
+  const long long base = ((long long)blockIdx.z * tiles + tile) * 2 * words;
+  tile_index[base + w] = touched;
+  tile_index[base + words + w] = full;
+}
