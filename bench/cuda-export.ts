@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileCuda } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
-import { cudaTile, type CudaArch } from "../backends/cuda/schedule.js";
+import { cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
 import { printMaskModule } from "../backends/flex/mask-mod.js";
 import { bindPattern } from "../compiler/bind.js";
 import { nodeHost } from "../compiler/node-host.js";
@@ -39,7 +39,7 @@ export function exportCudaBenchmark(outDir: string, lengths: readonly number[], 
     if (pattern === undefined) throw new Error(`example ${c.pattern} did not check`);
     const bound = bindPattern(pattern, { params: new Map(Object.entries(c.params)), shape: { qLen: 1, kvLen: 1, heads, kvHeads: heads }, inputs: new Map(Object.entries(c.inputs)) });
     if (!bound.ok) throw new Error(bound.diagnostics.map((d) => d.message).join("\n"));
-    const launches = lowerAttention(bound.value, 0, { headDim, dtype: "bf16", ...cudaTile, variant: c.variant });
+    const launches = lowerAttention(bound.value, 0, { headDim, dtype: "bf16", ...cudaLowering, variant: c.variant });
     const maskFile = `${c.name}.mask_mod.py`;
     writeFileSync(join(outDir, maskFile), printMaskModule(c.pattern, launches, Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(", ")));
     return {

@@ -1,5 +1,5 @@
 import { emitCuda } from "../backends/cuda/emit.js";
-import { cudaTile } from "../backends/cuda/schedule.js";
+import { cudaLowering } from "../backends/cuda/schedule.js";
 import type { WebGpuContext } from "../backends/wgsl/device.js";
 import { emitWgsl } from "../backends/wgsl/emit.js";
 import { runAttention } from "../backends/wgsl/run.js";
@@ -189,7 +189,7 @@ function checkLowering(binding: Binding, layer: number, random: Random): void {
   if (heads.length !== binding.sizes.H || heads.some((h, at) => h !== at)) throw new OracleFailure("lower", `the launches serve heads ${heads.join(", ")} of ${binding.sizes.H}`);
   for (const { kernel } of launches) at("emit", () => emitWgsl(kernel));
   if (dynamismOf(binding.pattern) !== "static") return;
-  const cuda = at("lower", () => lowerAttention(binding, layer, { headDim: 64, dtype: "f16", ...cudaTile }));
+  const cuda = at("lower", () => lowerAttention(binding, layer, { headDim: 64, dtype: "f16", ...cudaLowering }));
   for (const { kernel } of cuda) refusable(() => at("emit", () => emitCuda(kernel)));
 }
 

@@ -70,7 +70,8 @@ describe("compile(): the library entry point", () => {
 
   it("returns what a target cannot do as diagnostics, not exceptions", () => {
     const codes = (compiled: ReturnType<typeof compile>): string[] => (compiled.ok ? [] : compiled.diagnostics.map((d) => d.code));
-    expect(codes(compile({ file: "examples/vertical_slash.stip" }, { headDim: 64, target: "cuda" }))).toEqual(["STP501"]);
+    // Dynamic patterns compile for CUDA too (with their tile-index builder); head dim 80 does not yet.
+    expect(codes(compile({ file: "examples/vertical_slash.stip" }, { headDim: 64, target: "cuda" }))).toEqual([]);
     expect(codes(compile("pattern p = causal", { headDim: 80, target: "cuda" }))).toEqual(["STP501"]);
     expect(codes(compile("pattern p = causal", { headDim: 64, dtype: "bf16" }))).toEqual(["STP902"]);
   });

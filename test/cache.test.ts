@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileCuda } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
-import { cudaTile } from "../backends/cuda/schedule.js";
+import { cudaLowering } from "../backends/cuda/schedule.js";
 import { openWebGpu } from "../backends/wgsl/device.js";
 import { runAttention } from "../backends/wgsl/run.js";
 import { lowerAttention } from "../passes/lower.js";
@@ -67,7 +67,7 @@ describe("disk compile cache", () => {
   it("serves CUDA PTX compiled once to later compiles", () => {
     const cache = diskCache(scratch());
     const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 64, kvLen: 64 }, { sink: 4, window: 16 });
-    const [launch] = lowerAttention(binding, 0, { headDim: 64, dtype: "f16", ...cudaTile });
+    const [launch] = lowerAttention(binding, 0, { headDim: 64, dtype: "f16", ...cudaLowering });
     if (launch === undefined) throw new Error("no launch");
     const source = emitCuda(launch.kernel);
     const first = compileCuda(source, "sm_80", cache);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cudaTile } from "../backends/cuda/schedule.js";
+import { cudaLowering } from "../backends/cuda/schedule.js";
 import { tileIndexMask } from "../ir/kernel/kernel.js";
 import { headContext } from "../ir/mask/interpret.js";
 import { buildTileIndex, denseLinesOf, tileIndexWords } from "../ir/plan/tile-index.js";
@@ -20,7 +20,7 @@ describe("CUDA tile-index builders, run on the host", () => {
     for (const block of name === "block_sparse" ? [64, 37] : [64]) {
       it(`${name}${name === "block_sparse" ? ` (block ${block})` : ""}: the reference's index for every launch head`, () => {
         const nominal = dynamicExample(name, { qLen: 1, kvLen: 1, heads: 1, kvHeads: 1 }, block, 1);
-        const [first] = lowerAttention(nominal, 0, { headDim: 64, dtype: "f16", ...cudaTile });
+        const [first] = lowerAttention(nominal, 0, { headDim: 64, dtype: "f16", ...cudaLowering });
         if (first === undefined) throw new Error("no launch");
         expect(first.kernel.segments.kind).toBe("tileIndex");
         expect(first.kernel.gathers, "CUDA kernels visit listed lines with their tiles").toBeUndefined();
@@ -28,7 +28,7 @@ describe("CUDA tile-index builders, run on the host", () => {
         fc.assert(
           fc.property(lengths(4500), fc.constantFrom<[number, number]>([1, 1], [3, 1], [4, 2]), fc.integer(), ({ qLen, kvLen }, [heads, kvHeads], seed) => {
             const binding = dynamicExample(name, { qLen, kvLen, heads, kvHeads }, block, seed);
-            const [launch] = lowerAttention(binding, 0, { headDim: 64, dtype: "f16", ...cudaTile });
+            const [launch] = lowerAttention(binding, 0, { headDim: 64, dtype: "f16", ...cudaLowering });
             if (launch === undefined) throw new Error("no launch");
             const index = builder.run(launch, binding.sizes);
             const perHead = tileIndexWords(binding.sizes, launch.kernel);

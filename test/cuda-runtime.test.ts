@@ -9,7 +9,7 @@ import { emitCuda } from "../backends/cuda/emit.js";
 import { koffi } from "../backends/cuda/ffi.js";
 import { findNvrtc } from "../backends/cuda/nvrtc.js";
 import { runCudaAttention } from "../backends/cuda/run.js";
-import { cudaTile } from "../backends/cuda/schedule.js";
+import { cudaLowering } from "../backends/cuda/schedule.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import { queryTileCount, type KernelLaunch } from "../ir/kernel/kernel.js";
 import { lowerAttention } from "../passes/lower.js";
@@ -69,7 +69,7 @@ beforeAll(() => {
 
 function launchesOf(name: string, shape: { qLen: number; kvLen: number; heads?: number; kvHeads?: number; layers?: number }, dtype: "f16" | "bf16", inputs: Record<string, unknown> = {}, layer = 0): { launches: KernelLaunch[]; sizes: ReturnType<typeof bindOrThrow>["sizes"] } {
   const binding = bindOrThrow(examplePattern(name), shape, {}, inputs);
-  return { launches: lowerAttention(binding, layer, { headDim: 64, dtype, ...cudaTile }), sizes: binding.sizes };
+  return { launches: lowerAttention(binding, layer, { headDim: 64, dtype, ...cudaLowering }), sizes: binding.sizes };
 }
 
 describe("NVRTC through koffi", () => {

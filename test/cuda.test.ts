@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { compileToPtx, ptxasReport } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
-import { cudaTile, type CudaArch } from "../backends/cuda/schedule.js";
+import { cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import type { Dtype } from "../ir/kernel/kernel.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
@@ -28,7 +28,7 @@ const inputsOf: Record<string, Record<string, unknown>> = {
 /** The programs of an example: each launch's kernel, then (dynamic sparse kernels) its builder. */
 function cudaKernels(name: string, headDim: number, dtype: Dtype, variant: KernelVariant = "sparse"): { heads: readonly number[]; source: string; builder: boolean }[] {
   const binding = bindOrThrow(examplePattern(name), { qLen: 1, kvLen: 1, heads: 2, kvHeads: 2 }, {}, inputsOf[name] ?? {});
-  return lowerAttention(binding, 0, { headDim, dtype, ...cudaTile, variant }).flatMap((l) => [
+  return lowerAttention(binding, 0, { headDim, dtype, ...cudaLowering, variant }).flatMap((l) => [
     { heads: l.heads, source: emitCuda(l.kernel), builder: false },
     ...(l.kernel.segments.kind === "tileIndex" ? [{ heads: l.heads, source: emitTileBuilderCuda(l.kernel), builder: true }] : []),
   ]);
@@ -89,6 +89,6 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
     expect(refused(() => cudaKernels("a_shape", 64, "f32"))).toBe("STP501");
     // Gathered columns and diagonals are a WGSL path: a kernel lowered with them is refused, not half-run.
     const gathering = bindOrThrow(examplePattern("vertical_slash"), { qLen: 1, kvLen: 1, heads: 1 }, {}, { vertical: [[0]], slash: [[0]] });
-    expect(refused(() => lowerAttention(gathering, 0, { headDim: 64, dtype: "f16", ...cudaTile, gathers: true }).map((l) => emitCuda(l.kernel)))).toBe("STP501");
+    expect(refused(() => lowerAttention(gathering, 0, { headDim: 64, dtype: "f16", ...cudaLowering, gathers: true }).map((l) => emitCuda(l.kernel)))).toBe("STP501");
   });
 });

@@ -17,12 +17,14 @@ export const cudaCapabilities = {
 /** 4 warps, each serving 16 of a tile's 64 query rows. */
 export const cudaThreadsPerBlock = 128;
 
+/** 4 warps × 16 query rows, 64 keys per tile: K and V tiles of 64 × (D + 8) halves fit 48 KiB at D = 128. */
+export const cudaTile = { blockM: 64, blockN: 64 } as const;
+
 /**
- * The CUDA kernel's schedule: 4 warps × 16 query rows, 64 keys per tile (K and V tiles of 64 × (D + 8)
- * halves fit 48 KiB at D = 128); listed columns and diagonals of dynamic patterns are visited with their
- * tiles (the kernel has no gather path yet).
+ * How to lower for the CUDA kernel: its tiles, and listed columns and diagonals of dynamic patterns visited
+ * with their tiles (the kernel has no gather path yet).
  */
-export const cudaTile = { blockM: 64, blockN: 64, gathers: false } as const;
+export const cudaLowering = { ...cudaTile, gathers: false } as const;
 
 /** Throws STP501 for what the kernel cannot do; returns the tensor-core element type. */
 export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
@@ -32,6 +34,6 @@ export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
   if (!cudaCapabilities.headDims.includes(kernel.headDim)) fail(`head dim ${kernel.headDim} is not supported by the CUDA kernel`, `use one of ${cudaCapabilities.headDims.join(", ")}`);
   if (kernel.blockM !== cudaTile.blockM || kernel.blockN !== cudaTile.blockN) fail(`the CUDA kernel uses ${cudaTile.blockM} × ${cudaTile.blockN} tiles, not ${kernel.blockM} × ${kernel.blockN}`, "leave --block-m and --block-n out for --target cuda");
   if (!(cudaCapabilities.elements as readonly string[]).includes(kernel.dtype)) fail(`CUDA kernels take ${cudaCapabilities.elements.join(" or ")} tensors (tensor cores), not ${kernel.dtype}`, "use --dtype f16 or bf16 (stipple run converts f32 .npy input)");
-  if (kernel.gathers !== undefined) fail(`kernel ${kernel.name} gathers listed columns or diagonals apart; the CUDA kernel has no gather path`, "lower for CUDA with its schedule (cudaTile: gathers off), which visits the lines with their tiles");
+  if (kernel.gathers !== undefined) fail(`kernel ${kernel.name} gathers listed columns or diagonals apart; the CUDA kernel has no gather path`, "lower with cudaLowering (gathers off), which visits the lines with their tiles");
   return kernel.dtype === "bf16" ? "bf16" : "f16";
 }

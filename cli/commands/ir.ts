@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import { compileCuda } from "../../backends/cuda/compile.js";
 import { emitCuda } from "../../backends/cuda/emit.js";
-import { cudaTile, type CudaArch } from "../../backends/cuda/schedule.js";
+import { cudaLowering, type CudaArch } from "../../backends/cuda/schedule.js";
 import { emitWgsl } from "../../backends/wgsl/emit.js";
 import { defaultBlockM, defaultBlockN } from "../../backends/wgsl/schedule.js";
 import { parseStip } from "../../grammar/parse.js";
@@ -80,7 +80,7 @@ export function registerIr(program: Command): void {
             }
             case "cuda": case "ptx": {
               // The CUDA kernel has its own tiles (64 × 64) and tensor-core types (f16 here).
-              const launches = timed("lower", () => lowerAttention(binding, layer, { headDim, dtype: "f16", ...cudaTile }));
+              const launches = timed("lower", () => lowerAttention(binding, layer, { headDim, dtype: "f16", ...cudaLowering }));
               const sources = timed("emit", () => launches.map((l) => emitCuda(l.kernel)));
               if (options.stage === "cuda") return sources.join("\n");
               return timed("nvrtc", () => sources.map((source) => compileCuda(source, options.arch).ptx).join("\n"));

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import { openCuda } from "../../backends/cuda/device.js";
 import { runCudaAttention } from "../../backends/cuda/run.js";
-import { checkCudaKernel, cudaCapabilities, cudaTile, type CudaElement } from "../../backends/cuda/schedule.js";
+import { checkCudaKernel, cudaCapabilities, cudaLowering, cudaTile, type CudaElement } from "../../backends/cuda/schedule.js";
 import type { AttentionResult } from "../../backends/tensors.js";
 import { openWebGpu, type AdapterChoice } from "../../backends/wgsl/device.js";
 import { runAttention } from "../../backends/wgsl/run.js";
@@ -176,7 +176,7 @@ function runOnCuda(binding: Binding, layer: number, headDim: number, options: Ru
     throw new CommandFailed([diagnostic("STP902", `the CUDA kernel's tiles are fixed at ${cudaTile.blockM} × ${cudaTile.blockN}`, { hint: "leave --block-m and --block-n out with --backend cuda" })]);
   }
   const dtype = options.dtype === "bf16" ? "bf16" : "f16";
-  const launches = lowerAttention(binding, layer, { headDim, dtype, ...cudaTile });
+  const launches = lowerAttention(binding, layer, { headDim, dtype, ...cudaLowering });
   for (const { kernel } of launches) checkCudaKernel(kernel);
   const gpu = openCuda(integerOption(options.device, "--device", 0));
   return { launches, description: gpu.description, dtype, execute: (tensors) => Promise.resolve(runCudaAttention(gpu, launches, tensors, binding.sizes)) };

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openCuda, type CudaContext } from "../../backends/cuda/device.js";
 import { runCudaAttention } from "../../backends/cuda/run.js";
-import { cudaTile, type CudaElement } from "../../backends/cuda/schedule.js";
+import { cudaLowering, type CudaElement } from "../../backends/cuda/schedule.js";
 import { evaluateMask } from "../../ir/mask/evaluate.js";
 import type { Binding } from "../../ir/pattern/binding.js";
 import { denseAttention } from "../../ir/reference/dense-attention.js";
@@ -32,7 +32,7 @@ function checkAgainstReference(binding: Binding, layer: number, headDim: number,
   const q = randomTensor(H * Q * headDim, seed, magnitude);
   const k = randomTensor(KVH * K * headDim, seed + 1, magnitude);
   const v = randomTensor(KVH * K * headDim, seed + 2);
-  const launches = lowerAttention(binding, layer, { headDim, dtype: element, ...cudaTile, variant });
+  const launches = lowerAttention(binding, layer, { headDim, dtype: element, ...cudaLowering, variant });
   const result = runCudaAttention(gpu, launches, { q, k, v }, binding.sizes, { guard: true });
   const reference = denseAttention({
     q: { shape: [H, Q, headDim], data: roundedTo(q, element) },
