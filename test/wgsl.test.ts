@@ -6,7 +6,7 @@ import { AttentionBuffers, buildTileIndexOnDevice, runAttention } from "../backe
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import { headContext } from "../ir/mask/interpret.js";
 import { tileIndexMask } from "../ir/kernel/kernel.js";
-import { buildTileIndex, denseLinesOf, tileIndexWords } from "../ir/plan/tile-index.js";
+import { buildTileIndex, denseLinesOf, tileIndexRow, tileIndexShape, tileIndexWords } from "../ir/plan/tile-index.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
@@ -116,7 +116,7 @@ describe("WGSL kernels on the software adapter", () => {
           const device = await buildTileIndexOnDevice(gpu, launch, buffers);
           const perHead = tileIndexWords(binding.sizes, launch.kernel);
           launch.heads.forEach((head, at) => {
-            const host = buildTileIndex(tileIndexMask(launch.kernel), headContext(binding, head, 0), launch.kernel, denseLinesOf(launch.kernel));
+            const host = buildTileIndex(tileIndexMask(launch.kernel), headContext(binding, head, 0), launch.kernel, denseLinesOf(launch.kernel), launch.kernel.mask);
             expect(Array.from(device.subarray(at * perHead, (at + 1) * perHead)), `${name} head ${head}`).toEqual(Array.from(host));
           });
         } finally {
@@ -125,6 +125,31 @@ describe("WGSL kernels on the software adapter", () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it("tiles that listed lines fill are visited whole (full, no mask), and still match the reference", async () => {
+    // A local band of 100 listed diagonals and a run of 40 sink columns, as MInference's budgets give.
+    const band = Array.from({ length: 100 }, (_, o) => o);
+    const binding = bindOrThrow(examplePattern("vertical_slash"), { qLen: 300, kvLen: 420, heads: 2, kvHeads: 1 }, {}, {
+      vertical: [Array.from({ length: 40 }, (_, k) => k), [3, 200]], slash: [band, [0, ...band.slice(0, 50)]],
+    });
+    const [launch] = lowerAttention(binding, 0, { headDim: 32, dtype: "f32", blockM: 16, blockN: 16 });
+    if (launch === undefined) throw new Error("no launch");
+    const host = buildTileIndex(tileIndexMask(launch.kernel), headContext(binding, 0, 0), launch.kernel, denseLinesOf(launch.kernel), launch.kernel.mask);
+    const shape = tileIndexShape(binding.sizes, launch.kernel);
+    const fullTiles = Array.from({ length: shape.queryTiles }, (_, t) => tileIndexRow(host, shape, t).split("F").length - 1).reduce((a, b) => a + b, 0);
+    const tileMaskOnly = buildTileIndex(tileIndexMask(launch.kernel), headContext(binding, 0, 0), launch.kernel, denseLinesOf(launch.kernel));
+    const fullByTileMask = Array.from({ length: shape.queryTiles }, (_, t) => tileIndexRow(tileMaskOnly, shape, t).split("F").length - 1).reduce((a, b) => a + b, 0);
+    expect(fullByTileMask, "the tile mask alone (lines left out) makes no band tile full").toBe(0);
+    expect(fullTiles, "band and sink tiles are full").toBeGreaterThan(20);
+    const buffers = new AttentionBuffers(gpu, { q: new Float32Array(2 * 300 * 32), k: new Float32Array(420 * 32), v: new Float32Array(420 * 32) }, binding.sizes, launch.kernel);
+    try {
+      const device = await buildTileIndexOnDevice(gpu, launch, buffers);
+      expect(Array.from(device.subarray(0, host.length))).toEqual(Array.from(host));
+    } finally {
+      buffers.destroy();
+    }
+    await checkAgainstReference(binding, 0, 32, 16, 16, 5);
   });
 
   it("the causal-dense and masked-dense baselines match the reference too", async () => {

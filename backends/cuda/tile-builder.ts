@@ -27,6 +27,8 @@ export const builderName = (kernel: AttentionKernel): string => `${kernel.name}_
 export function emitTileBuilderCuda(kernel: AttentionKernel): string {
   const printer = new MaskPrinter(kernel.inputs, cuda);
   const classifier = printTileClass(tileIndexMask(kernel), kernel.inputs, cuda);
+  // A touched tile is full when the whole mask keeps every pair (they differ when lines are gathered).
+  const whole = kernel.gathers === undefined ? undefined : printTileClass(kernel.mask, kernel.inputs, cuda);
   const lines = denseLines(kernel, printer);
   return `// Stipple tile-index builder for ${kernel.name}: generated, do not edit.
 ${integerPreludeCuda}${rangeHelpersCuda}
@@ -47,8 +49,8 @@ extern "C" __global__ void __launch_bounds__(${cudaBuilderThreads}) ${builderNam
   const int head = head_list[blockIdx.z];
   const int kv_head = head * KV_HEADS / HEADS;
   (void)kv_head;
-${inputAccessorsCuda(`${classifier} ${lines}`)}  auto classify = [&](Range q, Range k, Range i) -> unsigned { (void)q; (void)k; (void)i; return ${classifier}; };
-  // Gathered lines dense in a tile are visited with it (ir/plan/tile-index.ts, DenseLines).
+${inputAccessorsCuda(`${classifier} ${whole ?? ""} ${lines}`)}  auto classify = [&](Range q, Range k, Range i) -> unsigned { (void)q; (void)k; (void)i; return ${classifier}; };
+${whole === undefined ? "" : `  auto classify_whole = [&](Range q, Range k, Range i) -> unsigned { (void)q; (void)k; (void)i; return ${whole}; };\n`}  // Gathered lines dense in a tile are visited with it (ir/plan/tile-index.ts, DenseLines).
   auto dense_lines = [&](Range q, Range k) -> bool { (void)q; (void)k; return ${lines}; };
   const Range rows = rng(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
   const Range positions = rng(rows.x + K_LEN - Q_LEN, rows.y + K_LEN - Q_LEN);
@@ -59,8 +61,9 @@ ${inputAccessorsCuda(`${classifier} ${lines}`)}  auto classify = [&](Range q, Ra
     const Range keys = rng(t * BN, min(t * BN + BN, K_LEN) - 1);
     const unsigned kind = classify(positions, keys, rows);
     const bool dense = kind == 0u && dense_lines(positions, keys);
-    if (kind != 0u || dense) touched |= 1u << b;
-    if (kind == 2u) full |= 1u << b;
+    if (kind == 0u && !dense) continue;
+    touched |= 1u << b;
+    if (${whole === undefined ? "kind == 2u" : "kind == 2u || classify_whole(positions, keys, rows) == 2u"}) full |= 1u << b;
   }
   const long long base = ((long long)blockIdx.z * tiles + tile) * 2 * words;
   tile_index[base + w] = touched;

@@ -38,7 +38,7 @@ fn floor_div(a: i32, b: i32) -> i32 {
 fn floor_mod(a: i32, b: i32) -> i32 {
   return a - b * floor_div(a, b);
 }
-${classifierWgsl(tileIndexMask(kernel), kernel.inputs)}${denseLinesWgsl(kernel)}
+${classifierWgsl(tileIndexMask(kernel), kernel.inputs)}${kernel.gathers === undefined ? "" : classifierWgsl(kernel.mask, kernel.inputs, "classify_whole", false)}${denseLinesWgsl(kernel)}
 @compute @workgroup_size(${builderWorkgroupSize})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   let Q_LEN = lengths.q_len;
@@ -64,8 +64,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let keys = vec2<i32>(t * BN, min(t * BN + BN, K_LEN) - 1);
     let kind = classify(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head);
     let dense = kind == 0u && dense_lines(rows + vec2<i32>(K_LEN - Q_LEN), keys, head, kv_head);
-    touched |= select(0u, 1u << u32(b), kind != 0u || dense);
-    full |= select(0u, 1u << u32(b), kind == 2u);
+    if (kind == 0u && !dense) { continue; }
+    touched |= 1u << u32(b);
+    // Full when the whole mask keeps every pair (gathered lines can fill a touched tile; ir/plan/tile-index.ts).
+    ${kernel.gathers === undefined ? "full |= select(0u, 1u << u32(b), kind == 2u);" : "full |= select(0u, 1u << u32(b), kind == 2u || classify_whole(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head) == 2u);"}
   }
   let base = (i32(group.z) * tiles + tile) * 2 * words;
   tile_index[base + w] = touched;
@@ -83,12 +85,12 @@ export const lengthLetsWgsl = `  let Q_LEN = lengths.q_len;
   let LAYER = lengths.layer;`;
 
 /**
- * `classify(q, k, i, head, kv_head)`: the tile class (0 none, 1 some, 2 all) of `mask` on the ranges q, k, i,
- * with the range helpers it needs. The attention kernel prints it too, to drop gathered columns no row keeps.
+ * `classify(q, k, i, head, kv_head)` (or `name`): the tile class (0 none, 1 some, 2 all) of `mask` on the
+ * ranges q, k, i, with the range helpers it needs (unless already printed). The attention kernel prints it too, to drop gathered columns no row keeps.
  */
-export function classifierWgsl(mask: BoolNode, inputs: readonly InputRef[]): string {
-  return `${rangeHelpersWgsl}
-fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -> u32 {
+export function classifierWgsl(mask: BoolNode, inputs: readonly InputRef[], name = "classify", withHelpers = true): string {
+  return `${withHelpers ? rangeHelpersWgsl : ""}
+fn ${name}(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -> u32 {
 ${lengthLetsWgsl}
   return ${printTileClass(mask, inputs, wgsl)};
 }

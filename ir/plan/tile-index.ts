@@ -52,8 +52,14 @@ export function denseLinesOf(kernel: Pick<AttentionKernel, "gathers">): DenseLin
   return { ...(columns === undefined ? {} : { columns: columns.input }), ...(diagonals === undefined ? {} : { diagonals: diagonals.input }) };
 }
 
-/** The reference builder: one head's tile index from the tile classifier (and the density rule), on the host. */
-export function buildTileIndex(mask: BoolNode, context: HeadContext, schedule: Schedule, lines: DenseLines = {}): Uint32Array {
+/**
+ * The reference builder: one head's tile index from the tile classifier (and the density rule), on the host.
+ * `mask` decides which tiles are touched; a touched tile is full when `wholeMask` keeps every pair of it.
+ * They differ when lines are gathered: the tile mask leaves the lines out, but a band of listed diagonals or
+ * a run of listed columns that fills a tile makes it full (no mask test on its pairs), which is most of a
+ * vertical-slash pattern's local band. The gathers skip keys in touched tiles, so the tile owns its pairs.
+ */
+export function buildTileIndex(mask: BoolNode, context: HeadContext, schedule: Schedule, lines: DenseLines = {}, wholeMask: BoolNode = mask): Uint32Array {
   const { sizes } = context.binding;
   const shape = tileIndexShape(sizes, schedule);
   const index = new Uint32Array(tileIndexWords(sizes, schedule));
@@ -65,8 +71,10 @@ export function buildTileIndex(mask: BoolNode, context: HeadContext, schedule: S
       const kind = classifyTile(mask, context, { rowStart, rowEnd, kStart, kEnd });
       const bit = (1 << (t % 32)) >>> 0, word = Math.floor(t / 32);
       const dense = kind === "none" && denseLines(lines, context, schedule, sizes.K - sizes.Q + rowStart, sizes.K - sizes.Q + rowEnd - 1, kStart, kEnd - 1);
-      if (kind !== "none" || dense) index[touched + word] = ((index[touched + word] ?? 0) | bit) >>> 0;
-      if (kind === "all") index[full + word] = ((index[full + word] ?? 0) | bit) >>> 0;
+      if (kind === "none" && !dense) continue;
+      index[touched + word] = ((index[touched + word] ?? 0) | bit) >>> 0;
+      const whole = kind === "all" || wholeMask === mask ? kind : classifyTile(wholeMask, context, { rowStart, rowEnd, kStart, kEnd });
+      if (whole === "all") index[full + word] = ((index[full + word] ?? 0) | bit) >>> 0;
     }
   }
   return index;

@@ -330,7 +330,8 @@ extern "C" __global__ void __launch_bounds__(128) document_sparse_builder(
     const Range keys = rng(t * BN, min(t * BN + BN, K_LEN) - 1);
     const unsigned kind = classify(positions, keys, rows);
     const bool dense = kind == 0u && dense_lines(positions, keys);
-    if (kind != 0u || dense) touched |= 1u << b;
+    if (kind == 0u && !dense) continue;
+    touched |= 1u << b;
     if (kind == 2u) full |= 1u << b;
   }
   const long long base = ((long long)blockIdx.z * tiles + tile) * 2 * words;

@@ -377,7 +377,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let keys = vec2<i32>(t * BN, min(t * BN + BN, K_LEN) - 1);
     let kind = classify(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head);
     let dense = kind == 0u && dense_lines(rows + vec2<i32>(K_LEN - Q_LEN), keys, head, kv_head);
-    touched |= select(0u, 1u << u32(b), kind != 0u || dense);
+    if (kind == 0u && !dense) { continue; }
+    touched |= 1u << u32(b);
+    // Full when the whole mask keeps every pair (gathered lines can fill a touched tile; ir/plan/tile-index.ts).
     full |= select(0u, 1u << u32(b), kind == 2u);
   }
   let base = (i32(group.z) * tiles + tile) * 2 * words;

@@ -588,6 +588,16 @@ fn classify(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -
   return 0u;
 }
 
+fn classify_whole(q: vec2<i32>, k: vec2<i32>, i: vec2<i32>, head: i32, kv_head: i32) -> u32 {
+  let Q_LEN = lengths.q_len;
+  let K_LEN = lengths.k_len;
+  let HEADS = lengths.heads;
+  let KV_HEADS = lengths.kv_heads;
+  let LAYERS = lengths.layers;
+  let LAYER = lengths.layer;
+  return c_and(c_le(k, q), c_or(in_index_class(0u, head, k), in_index_class(1u, head, r_sub(q, k))));
+}
+
 // Gathered lines dense in a tile are visited with it (ir/plan/tile-index.ts, DenseLines).
 fn dense_lines(q: vec2<i32>, k: vec2<i32>, head: i32, kv_head: i32) -> bool {
   let HEADS = lengths.heads;
@@ -622,8 +632,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let keys = vec2<i32>(t * BN, min(t * BN + BN, K_LEN) - 1);
     let kind = classify(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head);
     let dense = kind == 0u && dense_lines(rows + vec2<i32>(K_LEN - Q_LEN), keys, head, kv_head);
-    touched |= select(0u, 1u << u32(b), kind != 0u || dense);
-    full |= select(0u, 1u << u32(b), kind == 2u);
+    if (kind == 0u && !dense) { continue; }
+    touched |= 1u << u32(b);
+    // Full when the whole mask keeps every pair (gathered lines can fill a touched tile; ir/plan/tile-index.ts).
+    full |= select(0u, 1u << u32(b), kind == 2u || classify_whole(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head) == 2u);
   }
   let base = (i32(group.z) * tiles + tile) * 2 * words;
   tile_index[base + w] = touched;
