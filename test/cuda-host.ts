@@ -5,13 +5,15 @@ import { join } from "node:path";
 import type { KernelLaunch } from "../ir/kernel/kernel.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
 import { tileIndexWords } from "../ir/plan/tile-index.js";
+import { combineName, cudaCombineThreads, emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { builderName, cudaBuilderThreads, emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
 
 /**
- * Runs a generated CUDA tile-index builder on the host, for machines without a GPU: the builder is plain
- * integer C++ (see backends/cuda/tile-builder.ts), so with CUDA's qualifiers defined away and blockIdx /
- * threadIdx as globals, g++ compiles the very text nvcc gets, and a loop over the grid runs it. This tests
- * the generated code's logic (against the host reference); nvcc and ptxas check it compiles for the device.
+ * Runs generated CUDA programs that are plain C++ (the tile-index builder, the split-K combine) on the host,
+ * for machines without a GPU: with CUDA's qualifiers defined away and blockIdx / threadIdx as globals, g++
+ * compiles the very text nvcc gets, and a loop over the grid runs it (they use no barriers or shared memory).
+ * This tests the generated code's logic against host references; nvcc and ptxas check it compiles for the
+ * device.
  */
 const hostShim = `#include <cmath>
 #include <cstdio>
@@ -68,13 +70,19 @@ export interface HostBuilder {
   run(launch: KernelLaunch, sizes: Sizes): Uint32Array;
 }
 
+/** Compiles generated CUDA with its host driver for the host (g++, warnings as errors); returns the binary's directory and path. */
+function compileForHost(name: string, code: string): { dir: string; binary: string } {
+  const dir = mkdtempSync(join(tmpdir(), `stipple-host-${name}-`));
+  const source = join(dir, `${name}.cpp`);
+  const binary = join(dir, name);
+  writeFileSync(source, `${hostShim}${code}`);
+  execFileSync("g++", ["-std=c++17", "-O1", "-Wall", "-Werror", "-Wno-unused-variable", "-o", binary, source], { stdio: ["ignore", "ignore", "pipe"] });
+  return { dir, binary };
+}
+
 /** Compiles the builder of `launch`'s kernel for the host with g++ (the kernel text, not the sizes, matters). */
 export function hostBuilder(launch: KernelLaunch): HostBuilder {
-  const dir = mkdtempSync(join(tmpdir(), "stipple-host-builder-"));
-  const source = join(dir, "builder.cpp");
-  const binary = join(dir, "builder");
-  writeFileSync(source, `${hostShim}${emitTileBuilderCuda(launch.kernel)}${hostMain(builderName(launch.kernel))}`);
-  execFileSync("g++", ["-std=c++17", "-O1", "-Wall", "-Werror", "-Wno-unused-variable", "-o", binary, source], { stdio: ["ignore", "ignore", "pipe"] });
+  const { dir, binary } = compileForHost("builder", `${emitTileBuilderCuda(launch.kernel)}${hostMain(builderName(launch.kernel))}`);
   return {
     run: (at, sizes) => {
       const perHead = tileIndexWords(sizes, at.kernel);
@@ -87,6 +95,49 @@ export function hostBuilder(launch: KernelLaunch): HostBuilder {
       execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
       const bytes = readFileSync(output);
       return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    },
+  };
+}
+
+/** The split-K combine kernel run on the host: partials in ([splits, H, Q, D], [splits, H, Q]), merged out. */
+export interface HostCombine {
+  run(partOut: Float32Array, partLse: Float32Array, shape: { splits: number; heads: number; q: number }, headList: readonly number[]): { out: Float32Array; lse: Float32Array };
+}
+
+export function hostCombine(headDim: number): HostCombine {
+  const driver = `
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  FILE* in = fopen(argv[1], "rb");
+  if (in == nullptr) return 2;
+  int header[4];  // splits, heads, Q, heads served
+  if (fread(header, 4, 4, in) != 4) return 2;
+  const int splits = header[0], heads = header[1], q = header[2], served = header[3];
+  std::vector<int> list(served);
+  std::vector<float> part_out((size_t)splits * heads * q * D), part_lse((size_t)splits * heads * q);
+  std::vector<float> out((size_t)heads * q * D, 7.0f), lse((size_t)heads * q, 7.0f);
+  if (fread(list.data(), 4, served, in) != (size_t)served || fread(part_out.data(), 4, part_out.size(), in) != part_out.size() || fread(part_lse.data(), 4, part_lse.size(), in) != part_lse.size()) return 2;
+  fclose(in);
+  for (blockIdx.z = 0; blockIdx.z < (unsigned)served; blockIdx.z++)
+    for (blockIdx.x = 0; blockIdx.x < (unsigned)((q + ${cudaCombineThreads} - 1) / ${cudaCombineThreads}); blockIdx.x++)
+      for (threadIdx.x = 0; threadIdx.x < ${cudaCombineThreads}; threadIdx.x++)
+        ${combineName(headDim)}(part_out.data(), part_lse.data(), out.data(), lse.data(), list.data(), q, heads, splits);
+  FILE* result = fopen(argv[2], "wb");
+  if (result == nullptr || fwrite(out.data(), 4, out.size(), result) != out.size() || fwrite(lse.data(), 4, lse.size(), result) != lse.size()) return 2;
+  fclose(result);
+  return 0;
+}
+`;
+  const { dir, binary } = compileForHost("combine", `${emitSplitCombineCuda(headDim)}${driver}`);
+  return {
+    run: (partOut, partLse, { splits, heads, q }, headList) => {
+      const input = join(dir, "input.bin"), output = join(dir, "output.bin");
+      const header = Buffer.from(Int32Array.from([splits, heads, q, headList.length, ...headList]).buffer);
+      writeFileSync(input, Buffer.concat([header, Buffer.from(partOut.buffer, partOut.byteOffset, partOut.byteLength), Buffer.from(partLse.buffer, partLse.byteOffset, partLse.byteLength)]));
+      execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
+      const bytes = readFileSync(output);
+      const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      return { out: all.slice(0, heads * q * headDim), lse: all.slice(heads * q * headDim) };
     },
   };
 }

@@ -10,6 +10,7 @@ import { koffi } from "../backends/cuda/ffi.js";
 import { findNvrtc } from "../backends/cuda/nvrtc.js";
 import { runCudaAttention } from "../backends/cuda/run.js";
 import { cudaLowering } from "../backends/cuda/schedule.js";
+import { splitsFor } from "../backends/split-k.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import { queryTileCount, type KernelLaunch } from "../ir/kernel/kernel.js";
 import { lowerAttention } from "../passes/lower.js";
@@ -156,7 +157,7 @@ describe("the driver-API runtime against a stub libcuda", () => {
     stub.reset();
     const before = stub.liveAllocations();
     const D = 64;
-    runCudaAttention(context, launches, { q: new Float32Array(sizes.H * sizes.Q * D), k: new Float32Array(sizes.KVH * sizes.K * D), v: new Float32Array(sizes.KVH * sizes.K * D) }, sizes);
+    runCudaAttention(context, launches, { q: new Float32Array(sizes.H * sizes.Q * D), k: new Float32Array(sizes.KVH * sizes.K * D), v: new Float32Array(sizes.KVH * sizes.K * D) }, sizes, { splits: 1 });
     expect(stub.launchCount()).toBe(2);
     const lengths = [sizes.Q, sizes.K, sizes.H, sizes.KVH, sizes.L, 0].map(BigInt);
     // The builder: one thread per query tile and index word (5 tiles × 2 words of 40 key tiles), per head.
@@ -171,6 +172,36 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(attended.slice(5, 8)).toEqual(built.slice(0, 3));
     expect(attended.slice(8, 14)).toEqual(lengths);
     expect(stub.liveAllocations()).toBe(before);
+  });
+
+  it("splits decode over the key tiles (split-K) into partials, then combines them into out and lse", () => {
+    // One query row, 20k keys, 4 heads: 4 blocks on the stub's 132 multiprocessors, so auto splits.
+    const { launches, sizes } = launchesOf("sliding_window", { qLen: 1, kvLen: 20000, heads: 4, kvHeads: 2 }, "f16");
+    const [launch] = launches;
+    if (launch === undefined) throw new Error("no launch");
+    const D = 64;
+    const tensors = { q: new Float32Array(4 * D), k: new Float32Array(2 * 20000 * D), v: new Float32Array(2 * 20000 * D) };
+    stub.reset();
+    const before = stub.liveAllocations();
+    runCudaAttention(context, launches, tensors, sizes, { guard: true });
+    expect(stub.launchCount()).toBe(2);
+    const [, splits = 0] = stub.launchShape(0);
+    expect(splits).toBe(splitsFor(launch.kernel, sizes, 4, 2 * 132));
+    expect(splits).toBeGreaterThan(1);
+    const attended = stub.launchArgs(0);
+    expect(attended[12], "the split count, last").toBe(BigInt(splits));
+    expect(stub.launchKernel(1)).toBe("stipple_split_combine_d64");
+    expect(stub.launchShape(1)).toEqual([1, 1, 4, 128, 1, 1]);
+    const combined = stub.launchArgs(1);
+    expect(combined.slice(0, 2), "the combine reads the partials the kernel wrote").toEqual(attended.slice(3, 5));
+    expect(combined.slice(2, 4), "and writes the outputs").not.toEqual(attended.slice(3, 5));
+    expect(combined.slice(5, 8)).toEqual([1n, 4n, BigInt(splits)]);
+    expect(stub.liveAllocations()).toBe(before);
+    // A forced single split: no partials, no combine.
+    stub.reset();
+    runCudaAttention(context, launches, tensors, sizes, { splits: 1 });
+    expect(stub.launchCount()).toBe(1);
+    expect(stub.launchShape(0)[1]).toBe(1);
   });
 
   it("guards the outputs: intact canaries pass, a write just before `out` fails the run", () => {

@@ -2,8 +2,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compileToPtx, ptxasReport } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
+import { emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
-import { cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
+import { cudaCapabilities, cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import type { Dtype } from "../ir/kernel/kernel.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
@@ -67,6 +68,12 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
       }
     }, 300_000);
   }
+
+  it("the split-K combine compiles for every head dim", () => {
+    for (const headDim of cudaCapabilities.headDims) {
+      for (const arch of archs) expect(ptxasReport(compileToPtx(emitSplitCombineCuda(headDim), arch), arch).spillStores, `D=${headDim} ${arch}`).toBe(0);
+    }
+  }, 120_000);
 
   it("the causal-dense and masked-dense baselines compile too", () => {
     for (const variant of ["causalDense", "maskedDense"] as const) {

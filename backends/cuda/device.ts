@@ -12,6 +12,8 @@ export interface CudaContext {
   readonly computeCapability: readonly [number, number];
   /** The PTX target: sm_80 for compute capability 8.x, sm_90 for 9.x and later (newer GPUs JIT the PTX). */
   readonly arch: CudaArch;
+  /** Streaming multiprocessors (split-K sizes decode launches to fill them). */
+  readonly multiprocessors: number;
   /** Device, capability, driver: reported with every run and benchmark. */
   readonly description: string;
   /** Modules loaded on this device, by kernel hash and arch: a kernel is compiled and loaded once. */
@@ -41,7 +43,7 @@ export function openCuda(ordinal = 0): CudaContext {
   const context = driver.useDevice(device);
   const arch: CudaArch = major >= 9 ? "sm_90" : "sm_80";
   const created: CudaContext = {
-    backend: "cuda", driver, device, context, name, computeCapability: capability, arch,
+    backend: "cuda", driver, device, context, name, computeCapability: capability, arch, multiprocessors: driver.multiprocessors(device),
     description: `${name} (compute ${major}.${minor}, ${arch} PTX, CUDA driver ${driver.version})`,
     modules: new Map(),
   };

@@ -21,8 +21,9 @@ import { cudaPrelude, latticeCuda, runsCuda } from "./prelude.js";
  *
  * No headers: types are raw 16-bit words and conversions are inline PTX, so NVRTC needs no include path.
  * Parameters: q [H, Q, D], k and v [KVH, K, D] (16-bit), out [H, Q, D] f32, lse [H, Q] f32, the heads this
- * launch serves, for dynamic patterns the packed inputs and (sparse) the tile index, then the lengths.
- * Grid: (query tiles, 1, heads served); 128 threads per block.
+ * launch serves, for dynamic patterns the packed inputs and (sparse) the tile index, then the lengths and
+ * the split count. Grid: (query tiles, splits, heads served); 128 threads per block. With splits > 1 (decode),
+ * out and lse are the per-split partials [splits, H, Q, D] and [splits, H, Q] (split-combine.ts merges them).
  */
 export function emitCuda(kernel: AttentionKernel): string {
   const element = checkCudaKernel(kernel);
@@ -33,7 +34,8 @@ export function emitCuda(kernel: AttentionKernel): string {
   const rows = rowMapping(kernel, "(int)blockIdx.x", cuda);
   const mma = `mma.sync.aligned.m16n8k16.row.col.f32.${element}.${element}.f32`;
   const pack = `cvt.rn.${element}x2.f32`;
-  const visit: VisitCall = (t, full, onLattice) => `visit(${t}, ${full}, ${onLattice === undefined ? "false, 0" : `${onLattice.when}, ${onLattice.offset}`});`;
+  // Split-K: block y takes the visits v ≡ y (mod splits), as the WGSL kernel does.
+  const visit: VisitCall = (t, full, onLattice) => `if (floor_mod(v, splits) == split) visit(${t}, ${full}, ${onLattice === undefined ? "false, 0" : `${onLattice.when}, ${onLattice.offset}`});`;
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
 // ${element} q/k/v, f32 accumulation on tensor cores (mma.sync m16n8k16), head dim ${D}, ${BM} query rows × ${BN} keys per tile.
 ${cudaPrelude}
@@ -60,12 +62,13 @@ __device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b
 extern "C" __global__ void __launch_bounds__(128, 2) ${kernel.name}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, const unsigned short* __restrict__ v_in,
     float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list,${dynamicParameters(kernel)}
-    int q_len, int k_len, int heads, int kv_heads, int layers, int layer) {
+    int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits) {
   __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
   __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
   const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
-  (void)HEADS; (void)LAYERS; (void)LAYER;
+  (void)LAYERS; (void)LAYER;
   const int head = head_list[blockIdx.z];
+  const int split = blockIdx.y;
   const int kv_head = head * KV_HEADS / HEADS;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, quad = lane % 4;
@@ -198,7 +201,9 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
 
   ${segmentLoop(kernel, visit)}
 
-  // Row sums were partial per thread: reduce over the quad, then normalize and write.
+  // Row sums were partial per thread: reduce over the quad, then normalize and write (split-K: this split's
+  // rows of the partials [splits, H, Q], merged by the combine kernel, split-combine.ts).
+  const long long out_row = ((long long)split * HEADS + head) * Q_LEN;
 #pragma unroll
   for (int offset = 1; offset < 4; offset *= 2) {
     l0 += __shfl_xor_sync(0xffffffffu, l0, offset);
@@ -208,13 +213,13 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
 #pragma unroll
   for (int n = 0; n < D / 8; n++) {
     const int col = n * 8 + 2 * quad;
-    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + ((long long)head * Q_LEN + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
-    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + ((long long)head * Q_LEN + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
+    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
+    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
   }
   if (quad == 0) {
     // lse in natural log: the maxima are in base 2.
-    if (row0 < Q_LEN) lse[(long long)head * Q_LEN + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
-    if (row1 < Q_LEN) lse[(long long)head * Q_LEN + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
+    if (row0 < Q_LEN) lse[out_row + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
+    if (row1 < Q_LEN) lse[out_row + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
   }
 }
 `;
@@ -242,11 +247,12 @@ function segmentLoop(kernel: AttentionKernel, visit: VisitCall): string {
       while (touched != 0u) {
         const int bit = __ffs(touched) - 1;
         touched &= touched - 1u;
-        visit(w * 32 + bit, ((full_bits >> bit) & 1u) != 0u, false, 0);
+        const int t = w * 32 + bit;
+        if (t % splits == split) visit(t, ((full_bits >> bit) & 1u) != 0u, false, 0);
       }
     }
   }`;
-    case "allTiles": return "for (int t = 0; t <= (K_LEN - 1) / BN; t++) { visit(t, false, false, 0); }";
+    case "allTiles": return "for (int t = split; t <= (K_LEN - 1) / BN; t += splits) { visit(t, false, false, 0); }";
     default: return assertNever(kernel.segments, "segments");
   }
 }

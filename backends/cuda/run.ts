@@ -11,6 +11,9 @@ import type { CudaContext } from "./device.js";
 import type { DevicePointer, Handle, KernelArgument } from "./driver.js";
 import { emitCuda } from "./emit.js";
 import { builderName, cudaBuilderThreads, emitTileBuilderCuda } from "./tile-builder.js";
+import { combineName, cudaCombineThreads, emitSplitCombineCuda } from "./split-combine.js";
+import { maxSplits, splitsFor } from "../split-k.js";
+import { assertNever } from "../../util/hash.js";
 import { checkCudaKernel, cudaThreadsPerBlock } from "./schedule.js";
 
 /**
@@ -33,6 +36,7 @@ export class CudaAttentionBuffers {
   private readonly heads = new Map<string, DevicePointer>();
   private readonly aux = new Map<KernelLaunch, DevicePointer>();
   private readonly tileIndexes = new Map<KernelLaunch, DevicePointer>();
+  private readonly partials = new Map<number, { readonly out: DevicePointer; readonly lse: DevicePointer }>();
 
   constructor(private readonly context: CudaContext, tensors: AttentionTensors, readonly sizes: Sizes, launches: readonly KernelLaunch[], guard = false) {
     const [first] = launches;
@@ -82,6 +86,24 @@ export class CudaAttentionBuffers {
     return pointer;
   }
 
+  /** Per-split outputs and lse of a split-K launch ([splits, H, Q, D] and [splits, H, Q]), guarded as the outputs are. */
+  partialsFor(splits: number): { readonly out: DevicePointer; readonly lse: DevicePointer } {
+    let partials = this.partials.get(splits);
+    if (partials === undefined) {
+      partials = { out: this.output(splits * this.outLength), lse: this.output(splits * this.lseLength) };
+      this.partials.set(splits, partials);
+    }
+    return partials;
+  }
+
+  /** Checks the canaries around every split partial (guarded runs; the outputs are checked as they are read). */
+  checkPartials(): void {
+    for (const [splits, partials] of this.partials) {
+      this.read(partials.out, splits * this.outLength, `out (${splits} split partials)`);
+      this.read(partials.lse, splits * this.lseLength, `lse (${splits} split partials)`);
+    }
+  }
+
   /** The packed runtime inputs of a dynamic launch (passes/device-inputs.ts), uploaded once. */
   auxFor(launch: KernelLaunch): DevicePointer {
     let pointer = this.aux.get(launch);
@@ -119,29 +141,47 @@ export class CudaAttentionBuffers {
   }
 }
 
-/** The programs of a launch: its attention kernel and, for a dynamic sparse kernel, its tile-index builder. */
-type Program = "attention" | "builder";
+/** The programs of a launch: its attention kernel, for a dynamic sparse kernel its tile-index builder, and the split-K combine. */
+type Program = "attention" | "builder" | "combine";
 
 /** The loaded program of a launch: compiled (NVRTC or nvcc) and loaded once per device. */
 export function loadedKernel(context: CudaContext, launch: KernelLaunch, program: Program = "attention"): Handle {
-  const key = `${kernelHash(launch.kernel)}/${program}/${context.arch}`;
+  // The combine kernel depends on the head dim only.
+  const key = program === "combine" ? `combine/${launch.kernel.headDim}/${context.arch}` : `${kernelHash(launch.kernel)}/${program}/${context.arch}`;
   let loaded = context.modules.get(key);
   if (loaded === undefined) {
-    const source = program === "attention" ? emitCuda(launch.kernel) : emitTileBuilderCuda(launch.kernel);
+    const { source, name } = programSource(launch, program);
     const { ptx } = compileCuda(source, context.arch);
     const module = context.driver.loadModule(ptx);
-    loaded = { module, kernel: context.driver.kernel(module, program === "attention" ? launch.kernel.name : builderName(launch.kernel)) };
+    loaded = { module, kernel: context.driver.kernel(module, name) };
     context.modules.set(key, loaded);
   }
   return loaded.kernel;
 }
 
+function programSource(launch: KernelLaunch, program: Program): { source: string; name: string } {
+  switch (program) {
+    case "attention": return { source: emitCuda(launch.kernel), name: launch.kernel.name };
+    case "builder": return { source: emitTileBuilderCuda(launch.kernel), name: builderName(launch.kernel) };
+    case "combine": return { source: emitSplitCombineCuda(launch.kernel.headDim), name: combineName(launch.kernel.headDim) };
+    default: return assertNever(program, "CUDA program");
+  }
+}
+
 /**
- * Enqueues every launch (no wait), each dynamic sparse one after its tile-index builder (same stream, so
- * in order): attention grid (query tiles, 1, heads served), 128 threads; builder grid (⌈query tiles · index
- * words / 128⌉, 1, heads served). Argument order is emit.ts's and tile-builder.ts's.
+ * Blocks of 128 threads a device runs at once: two per multiprocessor (the kernel's launch bounds), which
+ * split-K tries to fill.
  */
-export function dispatchCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers): void {
+const concurrencyOf = (context: CudaContext): number => 2 * context.multiprocessors;
+
+/**
+ * Enqueues every launch (no wait), each dynamic sparse one after its tile-index builder and each split one
+ * before its combine (same stream, so in order): attention grid (query tiles, splits, heads served), 128
+ * threads; builder grid (⌈query tiles · index words / 128⌉, 1, heads served); combine grid (⌈Q / 128⌉, 1,
+ * heads served). `splits`: "auto" splits the keys only when the query tiles cannot fill the device
+ * (../split-k.ts). Argument order is emit.ts's, tile-builder.ts's and split-combine.ts's.
+ */
+export function dispatchCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers, splitting: "auto" | number = "auto"): void {
   const { Q, K, H, KVH, L } = buffers.sizes;
   const pointer = (value: DevicePointer): KernelArgument => ({ kind: "pointer", value });
   const int = (value: number): KernelArgument => ({ kind: "int", value });
@@ -157,23 +197,33 @@ export function dispatchCudaAttention(context: CudaContext, launches: readonly K
       context.driver.launch(loadedKernel(context, launch, "builder"), [blocks, 1, launch.heads.length], [cudaBuilderThreads, 1, 1], [heads, pointer(buffers.auxFor(launch)), index, ...lengths]);
       dynamic.push(index);
     }
-    context.driver.launch(loadedKernel(context, launch), [queryTileCount(launch.kernel, Q), 1, launch.heads.length], [cudaThreadsPerBlock, 1, 1], [
-      pointer(buffers.q), pointer(buffers.k), pointer(buffers.v), pointer(buffers.out), pointer(buffers.lse), heads, ...dynamic, ...lengths,
+    const splits = splitting === "auto" ? splitsFor(launch.kernel, buffers.sizes, launch.heads.length, concurrencyOf(context)) : Math.min(maxSplits, Math.max(1, Math.floor(splitting)));
+    const partials = splits > 1 ? buffers.partialsFor(splits) : undefined;
+    context.driver.launch(loadedKernel(context, launch), [queryTileCount(launch.kernel, Q), splits, launch.heads.length], [cudaThreadsPerBlock, 1, 1], [
+      pointer(buffers.q), pointer(buffers.k), pointer(buffers.v), pointer(partials?.out ?? buffers.out), pointer(partials?.lse ?? buffers.lse), heads, ...dynamic, ...lengths, int(splits),
     ]);
+    if (partials !== undefined) {
+      context.driver.launch(loadedKernel(context, launch, "combine"), [Math.ceil(Q / cudaCombineThreads), 1, launch.heads.length], [cudaCombineThreads, 1, 1], [
+        pointer(partials.out), pointer(partials.lse), pointer(buffers.out), pointer(buffers.lse), heads, int(Q), int(H), int(splits),
+      ]);
+    }
   }
 }
 
 export interface CudaRunOptions {
   /** Bounds guard (a test mode): outputs between canaries, checked after the kernel (see ../guard.ts). */
   readonly guard?: boolean;
+  /** Split-K: "auto" (default; decode-sized launches only) or a count of splits. */
+  readonly splits?: "auto" | number;
 }
 
 /** Uploads, runs, waits and reads back: the whole attention in one call. */
 export function runCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: CudaRunOptions = {}): AttentionResult {
   const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches, options.guard === true);
   try {
-    dispatchCudaAttention(context, launches, buffers);
+    dispatchCudaAttention(context, launches, buffers, options.splits);
     context.driver.synchronize();
+    buffers.checkPartials();
     return { out: buffers.read(buffers.out, buffers.outLength, "out"), lse: buffers.read(buffers.lse, buffers.lseLength, "lse") };
   } finally {
     buffers.free();

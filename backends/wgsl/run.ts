@@ -10,7 +10,8 @@ import { checkTensors, type AttentionResult, type AttentionTensors } from "../te
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux } from "./emit.js";
 import { checkWgslKernel } from "./schedule.js";
-import { combineWorkgroupSize, emitSplitCombineWgsl, maxSplits, packFor, splitsFor } from "./split-combine.js";
+import { maxSplits, splitsFor } from "../split-k.js";
+import { combineWorkgroupSize, emitSplitCombineWgsl, packFor } from "./split-combine.js";
 import { builderGridWidth, builderWorkgroupSize, emitTileBuilderWgsl } from "./tile-builder.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();

@@ -1,6 +1,5 @@
 import type { AttentionKernel } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
-import { queryTileCount } from "../../ir/kernel/kernel.js";
 import { groupsRows } from "../c-like/segments.js";
 
 /** Invocations per combine workgroup (one per query row). */
@@ -66,22 +65,6 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   lse[at] = bitcast<u32>(best + log(total));
 }
 `;
-}
-
-/** Splits never get fewer key tiles than this each (each split pays a combine share and its own setup). */
-export const minTilesPerSplit = 16;
-export const maxSplits = 64;
-
-/**
- * How many splits a launch gets on a device that runs `concurrency` workgroups at once: 1 when its query
- * tiles and heads already make that many; otherwise enough to reach it, at most one per `minTilesPerSplit`
- * key tiles and `maxSplits`.
- */
-export function splitsFor(kernel: AttentionKernel, sizes: Sizes, heads: number, concurrency: number, pack = 1): number {
-  const workgroups = queryTileCount(kernel, pack * sizes.Q) * (heads / pack);
-  if (workgroups >= concurrency) return 1;
-  const keyTiles = Math.ceil(sizes.K / kernel.blockN);
-  return Math.max(1, Math.min(maxSplits, Math.ceil(concurrency / workgroups), Math.floor(keyTiles / minTilesPerSplit)));
 }
 
 /**

@@ -17,7 +17,7 @@ import { lowerAttention } from "../../passes/lower.js";
 import { withInputs } from "../../compiler/bind.js";
 import { causalShare } from "../../ir/plan/stats.js";
 import { runEstimatedAttention } from "../../backends/wgsl/estimate/attend.js";
-import { maxSplits } from "../../backends/wgsl/split-combine.js";
+import { maxSplits } from "../../backends/split-k.js";
 import { estimatorOf } from "../../ir/estimate/catalog.js";
 import { printEstimator, type Estimator } from "../../ir/estimate/estimator.js";
 import { roundedTo } from "../../util/half.js";
@@ -62,7 +62,7 @@ export function registerRun(program: Command): void {
     .option("--device <n>", "cuda: the device ordinal (default 0)")
     .option("--block-m <rows>", "wgsl: query rows per tile")
     .option("--block-n <keys>", "wgsl: keys per tile")
-    .option("--splits <n|auto>", "wgsl: deal each query tile's key tiles to this many workgroups, merged by their lse (split-K, flash-decoding); auto splits when the query tiles alone cannot fill the device, as in decode", "auto")
+    .option("--splits <n|auto>", "deal each query tile's key tiles to this many workgroups (blocks on CUDA), merged by their lse (split-K, flash-decoding); auto splits when the query tiles alone cannot fill the device, as in decode", "auto")
     .option("--estimate", "choose the runtime inputs on the device with the estimator the pattern names (its `estimate` clause), then build and attend")
     .option("--save-estimate <file.json>", "with --estimate: write the chosen inputs as { name: value } (the shapes --input takes)")
     .option("--json", "print the report as JSON")
@@ -148,10 +148,7 @@ async function runOnWebGpu(binding: Binding, layer: number, headDim: number, opt
     blockM: integerOption(options.blockM, "--block-m", defaultBlockM),
     blockN: integerOption(options.blockN, "--block-n", defaultBlockN(headDim)),
   });
-  const splits = options.splits === undefined || options.splits === "auto" ? "auto" : integerOption(options.splits, "--splits", 1);
-  if (splits !== "auto" && (splits < 1 || splits > maxSplits)) {
-    throw new CommandFailed([diagnostic("STP902", `--splits ${splits} is outside 1…${maxSplits}`, { hint: "use auto, or a count of splits up to " + String(maxSplits) })]);
-  }
+  const splits = splitsOption(options);
   // The estimator's settings are checked against the bound values before an adapter is opened.
   const estimator = options.estimate === true ? estimatorOf(binding) : undefined;
   const gpu = await openWebGpu(options.adapter);
@@ -159,6 +156,15 @@ async function runOnWebGpu(binding: Binding, layer: number, headDim: number, opt
     return { launches, description: gpu.description, dtype, estimator, execute: (tensors) => runEstimatedAttention(gpu, estimator, launches, tensors, binding.sizes, { splits }) };
   }
   return { launches, description: gpu.description, dtype, execute: (tensors) => runAttention(gpu, launches, tensors, binding.sizes, { splits }) };
+}
+
+/** --splits: auto, or a count within 1…maxSplits. */
+function splitsOption(options: RunOptions): "auto" | number {
+  const splits = options.splits === undefined || options.splits === "auto" ? "auto" : integerOption(options.splits, "--splits", 1);
+  if (splits !== "auto" && (splits < 1 || splits > maxSplits)) {
+    throw new CommandFailed([diagnostic("STP902", `--splits ${splits} is outside 1…${maxSplits}`, { hint: "use auto, or a count of splits up to " + String(maxSplits) })]);
+  }
+  return splits;
 }
 
 /** The binding with the inputs an estimator chose in place of the empty ones (they always bind: a bug otherwise). */
@@ -178,8 +184,9 @@ function runOnCuda(binding: Binding, layer: number, headDim: number, options: Ru
   const dtype = options.dtype === "bf16" ? "bf16" : "f16";
   const launches = lowerAttention(binding, layer, { headDim, dtype, ...cudaLowering });
   for (const { kernel } of launches) checkCudaKernel(kernel);
+  const splits = splitsOption(options);
   const gpu = openCuda(integerOption(options.device, "--device", 0));
-  return { launches, description: gpu.description, dtype, execute: (tensors) => Promise.resolve(runCudaAttention(gpu, launches, tensors, binding.sizes)) };
+  return { launches, description: gpu.description, dtype, execute: (tensors) => Promise.resolve(runCudaAttention(gpu, launches, tensors, binding.sizes, { splits })) };
 }
 
 function npy(path: string, option: string): NpyArray {

@@ -27,13 +27,13 @@ beforeAll(() => {
   process.stdout.write(`CUDA device: ${gpu.description}\n`);
 });
 
-function checkAgainstReference(binding: Binding, layer: number, headDim: number, element: CudaElement, seed: number, variant: KernelVariant = "sparse", magnitude = 1): void {
+function checkAgainstReference(binding: Binding, layer: number, headDim: number, element: CudaElement, seed: number, variant: KernelVariant = "sparse", magnitude = 1, splits: "auto" | number = "auto"): void {
   const { Q, K, H, KVH } = binding.sizes;
   const q = randomTensor(H * Q * headDim, seed, magnitude);
   const k = randomTensor(KVH * K * headDim, seed + 1, magnitude);
   const v = randomTensor(KVH * K * headDim, seed + 2);
   const launches = lowerAttention(binding, layer, { headDim, dtype: element, ...cudaLowering, variant });
-  const result = runCudaAttention(gpu, launches, { q, k, v }, binding.sizes, { guard: true });
+  const result = runCudaAttention(gpu, launches, { q, k, v }, binding.sizes, { guard: true, splits });
   const reference = denseAttention({
     q: { shape: [H, Q, headDim], data: roundedTo(q, element) },
     k: { shape: [KVH, K, headDim], data: roundedTo(k, element) },
@@ -89,6 +89,17 @@ describe("CUDA kernels on the GPU", () => {
         // The same inputs read everywhere, no index: masked-dense agrees too.
         checkAgainstReference(binding, 0, shape.headDim, shape.element, shape.seed, "maskedDense");
       }),
+      { numRuns: Number(process.env["STIPPLE_RUNS"] ?? 40) },
+    );
+  }, 600_000);
+
+  it("decode (Q 1–16 against long K) splits the keys over blocks (split-K), merged by the lse, and matches the reference", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...examples.map(([name]) => name)), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 20000 }), fc.constantFrom<"auto" | number>("auto", 1, 2, 7, 64), fc.integer(), (name, qLen, kvLen, splits, seed) => {
+          const inputs = name === "duo" ? { retrieval: [[seed & 1, (seed >> 1) & 1]] } : {};
+          const binding = bindOrThrow(examplePattern(name), { qLen, kvLen, heads: 8, kvHeads: 2 }, {}, inputs);
+          checkAgainstReference(binding, 0, 128, "bf16", seed, "sparse", 1, splits);
+        }),
       { numRuns: Number(process.env["STIPPLE_RUNS"] ?? 40) },
     );
   }, 600_000);

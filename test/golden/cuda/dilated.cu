@@ -67,12 +67,13 @@ __device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b
 extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, const unsigned short* __restrict__ v_in,
     float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list,
-    int q_len, int k_len, int heads, int kv_heads, int layers, int layer) {
+    int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits) {
   __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
   __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
   const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
-  (void)HEADS; (void)LAYERS; (void)LAYER;
+  (void)LAYERS; (void)LAYER;
   const int head = head_list[blockIdx.z];
+  const int split = blockIdx.y;
   const int kv_head = head * KV_HEADS / HEADS;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, quad = lane % 4;
@@ -254,10 +255,12 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
     const auto span_hi = lattice_key(t * BN + BN - 1, r0_o);
     const auto overlaps = false;
     const auto lattice_full = t >= r0_full_lo && t <= r0_full_hi && !overlaps;
-    visit(t, ((true) ? (lattice_full) : (false)), true, r0_o);
+    if (floor_mod(v, splits) == split) visit(t, ((true) ? (lattice_full) : (false)), true, r0_o);
   }
 
-  // Row sums were partial per thread: reduce over the quad, then normalize and write.
+  // Row sums were partial per thread: reduce over the quad, then normalize and write (split-K: this split's
+  // rows of the partials [splits, H, Q], merged by the combine kernel, split-combine.ts).
+  const long long out_row = ((long long)split * HEADS + head) * Q_LEN;
 #pragma unroll
   for (int offset = 1; offset < 4; offset *= 2) {
     l0 += __shfl_xor_sync(0xffffffffu, l0, offset);
@@ -267,12 +270,12 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
 #pragma unroll
   for (int n = 0; n < D / 8; n++) {
     const int col = n * 8 + 2 * quad;
-    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + ((long long)head * Q_LEN + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
-    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + ((long long)head * Q_LEN + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
+    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
+    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
   }
   if (quad == 0) {
     // lse in natural log: the maxima are in base 2.
-    if (row0 < Q_LEN) lse[(long long)head * Q_LEN + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
-    if (row1 < Q_LEN) lse[(long long)head * Q_LEN + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
+    if (row0 < Q_LEN) lse[out_row + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
+    if (row1 < Q_LEN) lse[out_row + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
   }
 }

@@ -6,8 +6,8 @@ import { headContext } from "../ir/mask/interpret.js";
 import { buildTileIndex, denseLinesOf, tileIndexWords } from "../ir/plan/tile-index.js";
 import { lowerAttention } from "../passes/lower.js";
 import { lengths } from "../fuzz/arbitraries.js";
-import { hostBuilder } from "./cuda-host.js";
-import { dynamicExample, dynamicExampleNames } from "./dynamic-cases.js";
+import { hostBuilder, hostCombine } from "./cuda-host.js";
+import { dynamicExample, dynamicExampleNames, seededIntegers } from "./dynamic-cases.js";
 
 /**
  * The generated CUDA tile-index builders, compiled for the host with g++ (test/cuda-host.ts) and run over
@@ -48,4 +48,51 @@ describe("CUDA tile-index builders, run on the host", () => {
       );
     }, 120_000);
   }
+});
+
+/** The merge the combine kernel computes, in Float64: lse = log Σ exp(lse_s), out = Σ exp(lse_s − lse) · out_s. */
+function mergeSplits(partOut: Float32Array, partLse: Float32Array, splits: number, rows: number, headDim: number): { out: Float64Array; lse: Float64Array } {
+  const out = new Float64Array(rows * headDim), lse = new Float64Array(rows).fill(-Infinity);
+  for (let row = 0; row < rows; row++) {
+    const lses = Array.from({ length: splits }, (_, s) => partLse[s * rows + row] ?? -Infinity);
+    const best = Math.max(...lses);
+    if (best === -Infinity) continue;
+    const weights = lses.map((l) => Math.exp(l - best));
+    const total = weights.reduce((a, b) => a + b, 0);
+    lse[row] = best + Math.log(total);
+    for (let d = 0; d < headDim; d++) out[row * headDim + d] = weights.reduce((sum, w, s) => sum + w * (partOut[(s * rows + row) * headDim + d] ?? 0), 0) / total;
+  }
+  return { out, lse };
+}
+
+describe("the CUDA split-K combine, run on the host", () => {
+  it("merges the splits' partials by their lse; splits that kept nothing weigh 0, rows none kept give 0 and −∞", () => {
+    const headDim = 32;
+    const combine = hostCombine(headDim);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 300 }), fc.integer(), (splits, heads, q, seed) => {
+        const random = seededIntegers(seed);
+        const rows = heads * q;
+        // Some splits keep nothing for a row (−∞), some rows are kept by none.
+        const partLse = Float32Array.from({ length: splits * rows }, () => (random(4) === 0 ? -Infinity : (random(2000) - 1000) / 50));
+        const partOut = Float32Array.from({ length: splits * rows * headDim }, () => (random(2001) - 1000) / 1000);
+        const served = Array.from({ length: heads }, (_, h) => h).filter((h) => h !== 1 || random(2) === 0);
+        const { out, lse } = combine.run(partOut, partLse, { splits, heads, q }, served);
+        const expected = mergeSplits(partOut, partLse, splits, rows, headDim);
+        for (let h = 0; h < heads; h++) {
+          for (let row = h * q; row < (h + 1) * q; row++) {
+            if (!served.includes(h)) {
+              expect(lse[row], "heads the launch does not serve are left alone").toBe(7);
+              continue;
+            }
+            const want = expected.lse[row] ?? Number.NaN;
+            if (want === -Infinity) expect(lse[row]).toBe(-Infinity);
+            else expect(Math.abs((lse[row] ?? Number.NaN) - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
+            for (let d = 0; d < headDim; d++) expect(Math.abs((out[row * headDim + d] ?? Number.NaN) - (expected.out[row * headDim + d] ?? 0))).toBeLessThanOrEqual(1e-5);
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+  }, 60_000);
 });

@@ -1,0 +1,25 @@
+import type { AttentionKernel } from "../ir/kernel/kernel.js";
+import { queryTileCount } from "../ir/kernel/kernel.js";
+import type { Sizes } from "../ir/pattern/eval-int.js";
+
+/**
+ * Split-K (flash-decoding), the policy both backends share: when a launch has too few query tiles to fill
+ * the device (decode: Q of 1 to 16 rows), its key tiles are dealt out to several blocks per query tile, each
+ * writing its rows normalised by its own sum with their log-sum-exp; a combine kernel merges them.
+ */
+/** Splits never get fewer key tiles than this each (each split pays a combine share and its own setup). */
+export const minTilesPerSplit = 16;
+export const maxSplits = 64;
+
+/**
+ * How many splits a launch gets on a device that runs `concurrency` workgroups at once: 1 when its query
+ * tiles and heads already make that many; otherwise enough to reach it, at most one per `minTilesPerSplit`
+ * key tiles and `maxSplits`.
+ */
+export function splitsFor(kernel: AttentionKernel, sizes: Sizes, heads: number, concurrency: number, pack = 1): number {
+  const workgroups = queryTileCount(kernel, pack * sizes.Q) * (heads / pack);
+  if (workgroups >= concurrency) return 1;
+  const keyTiles = Math.ceil(sizes.K / kernel.blockN);
+  return Math.max(1, Math.min(maxSplits, Math.ceil(concurrency / workgroups), Math.floor(keyTiles / minTilesPerSplit)));
+}
+
