@@ -89,6 +89,8 @@ interface TimeRow {
   readonly length: number;
   /** Kept pairs over causal pairs, of the mask the estimator chose. */
   readonly density: number;
+  /** The sparse kernel's fastest tile shape. */
+  readonly tile: string;
   readonly ms: { readonly estimate: number; readonly build: number; readonly attend: number; readonly causalDense: number };
   /** (estimate + build) / attend. */
   readonly overheadShare: number;
@@ -109,40 +111,78 @@ async function median(repetitions: number, work: () => Promise<unknown>): Promis
   return samples[Math.floor(samples.length / 2)] ?? 0;
 }
 
-/** This compiler's causal-dense kernel at one length, timed once for all the cases of that length. */
-async function causalDenseMs(gpu: WebGpuContext, length: number, repetitions: number): Promise<number> {
+/**
+ * Tile shapes (query rows × keys) tried for the sparse kernels and for causal-dense alike; each reports its
+ * fastest, as the static benchmark and Triton's autotuner do. A band of w diagonals costs about
+ * (w + BM + BN) / w of its pairs in tiles, so narrow budgets prefer short tiles.
+ */
+const tiles: readonly { blockM: number; blockN: number }[] = [16, 32, defaultBlockM].map((blockM) => ({ blockM, blockN: defaultBlockN(64) }));
+const tileName = (tile: { blockM: number; blockN: number }): string => `${tile.blockM}x${tile.blockN}`;
+
+/**
+ * This compiler's causal-dense kernel at one length, timed once for all the cases of that length: each
+ * tile shape probed once, the fastest timed `repetitions` times.
+ */
+async function causalDenseMs(gpu: WebGpuContext, length: number, repetitions: number): Promise<{ ms: number; tile: string }> {
   const headDim = 64;
   const base = binding("block_sparse", { block: 64 }, length, 1, ["blocks"]);
   const problem = plantedBlocks({ heads: 1, length, headDim }, 64, 1);
-  const dense = lowerAttention(base, 0, { headDim, dtype: "f32", blockM: defaultBlockM, blockN: defaultBlockN(headDim), variant: "causalDense" });
   const buffers = new AttentionBuffers(gpu, { q: problem.q.data, k: problem.k.data, v: problem.v.data }, base.sizes, { headDim, dtype: "f32" });
   try {
-    return await median(repetitions, () => dispatchAttention(gpu, dense, buffers));
+    const launches = tiles.map((tile) => lowerAttention(base, 0, { headDim, dtype: "f32", ...tile, variant: "causalDense" }));
+    // Pipelines first, then one timed probe per shape (each is tens of seconds on a CPU adapter).
+    for (const dense of launches) for (const { kernel } of dense) pipelineFor(gpu, kernel);
+    const probes: number[] = [];
+    for (const dense of launches) {
+      const start = performance.now();
+      await dispatchAttention(gpu, dense, buffers);
+      probes.push(performance.now() - start);
+    }
+    const best = probes.indexOf(Math.min(...probes));
+    return { ms: await median(repetitions, () => dispatchAttention(gpu, launches[best] ?? [], buffers)), tile: tileName(tiles[best] ?? tiles[0]!) };
   } finally {
     buffers.destroy();
   }
 }
 
+/**
+ * One case: the estimator on the device (it does not depend on the tiles), then with the inputs it chose,
+ * the builder and the sparse kernel at each tile shape; the fastest build + attend is reported.
+ */
 async function timing(gpu: WebGpuContext, c: Case, length: number, repetitions: number, causalDense: number): Promise<TimeRow> {
   const headDim = 64, heads = 1;
   const problem = c.planted({ heads, length, headDim });
+  const tensors = { q: problem.q.data, k: problem.k.data, v: problem.v.data };
   const base = binding(c.example, c.params, length, heads, outputsOf(c.estimator));
-  const schedule = { headDim, dtype: "f32" as const, blockM: defaultBlockM, blockN: defaultBlockN(headDim) };
-  const [launch] = lowerAttention(base, 0, schedule);
+  const [launch] = lowerAttention(base, 0, { headDim, dtype: "f32", blockM: defaultBlockM, blockN: defaultBlockN(headDim) });
   if (launch === undefined) throw new Error("no launch");
-  const buffers = new AttentionBuffers(gpu, { q: problem.q.data, k: problem.k.data, v: problem.v.data }, base.sizes, launch.kernel);
+  const buffers = new AttentionBuffers(gpu, tensors, base.sizes, launch.kernel);
+  let estimate: number, chosen: Binding;
   try {
-    pipelineFor(gpu, launch.kernel);
-    pipelineFor(gpu, launch.kernel, "builder");
-    const estimate = await median(repetitions, () => dispatchEstimator(gpu, c.estimator, launch, buffers));
-    const build = await median(repetitions, () => dispatchAttention(gpu, [launch], buffers, { build: true, attend: false }));
-    const attend = await median(repetitions, () => dispatchAttention(gpu, [launch], buffers, { build: false, attend: true }));
-    const density = share(rebound(base, await readInputsBack(gpu, launch, buffers)));
-    const speedup = causalDense / (estimate + build + attend);
-    return { estimator: printEstimator(c.estimator), length, density, ms: { estimate, build, attend, causalDense }, overheadShare: (estimate + build) / attend, speedup, idealSpeedup: 1 / density, ratio: speedup * density };
+    estimate = await median(repetitions, () => dispatchEstimator(gpu, c.estimator, launch, buffers));
+    chosen = rebound(base, await readInputsBack(gpu, launch, buffers));
   } finally {
     buffers.destroy();
   }
+  let best = { build: Infinity, attend: Infinity, tile: "" };
+  for (const tile of tiles) {
+    const [sparse] = lowerAttention(chosen, 0, { headDim, dtype: "f32", ...tile });
+    if (sparse === undefined) throw new Error("no launch");
+    const tiled = new AttentionBuffers(gpu, tensors, chosen.sizes, sparse.kernel);
+    try {
+      pipelineFor(gpu, sparse.kernel);
+      pipelineFor(gpu, sparse.kernel, "builder");
+      const build = await median(repetitions, () => dispatchAttention(gpu, [sparse], tiled, { build: true, attend: false }));
+      const attend = await median(repetitions, () => dispatchAttention(gpu, [sparse], tiled, { build: false, attend: true }));
+      if (build + attend < best.build + best.attend) best = { build, attend, tile: tileName(tile) };
+    } finally {
+      tiled.destroy();
+    }
+  }
+  const { build, attend } = best;
+  const density = share(chosen);
+  const speedup = causalDense / (estimate + build + attend);
+  return { estimator: printEstimator(c.estimator), length, density, tile: best.tile, ms: { estimate, build, attend, causalDense }, overheadShare: (estimate + build) / attend, speedup, idealSpeedup: 1 / density, ratio: speedup * density };
 }
 
 /**
@@ -219,19 +259,20 @@ export async function runWgslDynamic(): Promise<void> {
     const cases = chosen(timedCases(length));
     process.stdout.write(`time at L ${length}, D 64, 1 head, ${repetitions} repetitions (median)\n`);
     // Causal-dense once per length (it is minutes on a CPU adapter), then every case against it.
-    const causalDense = await causalDenseMs(gpu, length, repetitions);
-    process.stdout.write(`  causal-dense ${causalDense.toFixed(0)} ms\n`);
+    const dense = await causalDenseMs(gpu, length, repetitions);
+    const causalDense = dense.ms;
+    process.stdout.write(`  causal-dense ${causalDense.toFixed(0)} ms (tiles ${dense.tile})\n`);
     const bar = progress("dynamic", cases.length);
     for (const [done, c] of cases.entries()) {
       bar.update(done);
       const row = await timing(gpu, c, length, repetitions, causalDense);
       timed.push(row);
       process.stdout.write(`  ${row.estimator}\n    density ${(100 * row.density).toFixed(1)} %: estimate ${row.ms.estimate.toFixed(0)} ms, build ${row.ms.build.toFixed(0)} ms, attend ${row.ms.attend.toFixed(0)} ms ` +
-        `(estimate + build = ${(100 * row.overheadShare).toFixed(1)} % of attend); total speedup ${row.speedup.toFixed(2)}× of ideal ${row.idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)}\n`);
+        `(tiles ${row.tile}; estimate + build = ${(100 * row.overheadShare).toFixed(1)} % of attend); total speedup ${row.speedup.toFixed(2)}× of ideal ${row.idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)}\n`);
     }
     bar.finish();
   }
   const file = "bench/results/wgsl-dynamic.json";
-  writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median of each stage run alone; causal-dense once per length", density: "kept pairs / causal pairs", lengths, recovery: recovered, time: timed }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median of each stage run alone; causal-dense once per length; fastest of the tile shapes for the sparse kernels and for causal-dense", tiles: tiles.map(tileName), density: "kept pairs / causal pairs", lengths, recovery: recovered, time: timed }, null, 2) + "\n");
   process.stdout.write(`wrote ${file}\n`);
 }

@@ -1,5 +1,6 @@
 import type { CudaContext } from "../backends/cuda/device.js";
 import { emitCuda } from "../backends/cuda/emit.js";
+import { runCudaEstimatedAttention } from "../backends/cuda/estimate-run.js";
 import { runCudaAttention } from "../backends/cuda/run.js";
 import { cudaTile } from "../backends/cuda/schedule.js";
 import type { AttentionResult } from "../backends/tensors.js";
@@ -119,14 +120,13 @@ export function compile(source: string | { readonly file: string }, options: Com
       }
       const estimated = request.estimate === true ? estimatedInputs(pattern) : new Set<string>();
       if (!(estimated instanceof Set)) throw new DiagnosticError([estimated]);
-      if (estimated.size > 0 && device.backend === "cuda") {
-        throw new DiagnosticError([diagnostic("STP501", "the CUDA backend has no estimators yet (it runs dynamic patterns on inputs you give)", { hint: "estimate on a WebGPU device, or pass the inputs in the shape" })]);
-      }
       const bound = bind(shape, estimated);
       if (!bound.ok) throw new DiagnosticError(bound.diagnostics);
       const planned = lower(bound.value);
-      if (device.backend === "cuda") return runCudaAttention(device, planned, tensors, bound.value.sizes);
       const estimator = estimated.size > 0 ? estimatorOf(bound.value) : undefined;
+      if (device.backend === "cuda") {
+        return estimator === undefined ? runCudaAttention(device, planned, tensors, bound.value.sizes) : runCudaEstimatedAttention(device, estimator, planned, tensors, bound.value.sizes);
+      }
       return estimator === undefined ? runAttention(device, planned, tensors, bound.value.sizes) : runEstimatedAttention(device, estimator, planned, tensors, bound.value.sizes);
     },
   };

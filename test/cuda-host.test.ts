@@ -5,8 +5,13 @@ import { tileIndexMask } from "../ir/kernel/kernel.js";
 import { headContext } from "../ir/mask/interpret.js";
 import { buildTileIndex, denseLinesOf, tileIndexWords } from "../ir/plan/tile-index.js";
 import { lowerAttention } from "../passes/lower.js";
+import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
+import { unpackDeviceInputs } from "../ir/kernel/unpack-inputs.js";
+import { roundedTo, toHalfWords } from "../util/half.js";
+import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
+import { expectSameSelection } from "./selection.js";
 import { lengths } from "../fuzz/arbitraries.js";
-import { hostBuilder, hostCombine } from "./cuda-host.js";
+import { hostBlockTopK, hostBuilder, hostCombine } from "./cuda-host.js";
 import { dynamicExample, dynamicExampleNames, seededIntegers } from "./dynamic-cases.js";
 
 /**
@@ -95,4 +100,41 @@ describe("the CUDA split-K combine, run on the host", () => {
       { numRuns: 40 },
     );
   }, 60_000);
+});
+
+describe("the CUDA block top-k estimator, run on the host", () => {
+  for (const element of ["f16", "bf16"] as const) {
+    it(`${element}: selects the reference's key blocks per query block (ties to the lower index), into the packed inputs`, () => {
+      const estimator = hostBlockTopK(element);
+      fc.assert(
+        fc.property(
+          fc.constantFrom<[number, number]>([1, 1], [2, 1], [4, 2]), fc.integer({ min: 1, max: 600 }), fc.constantFrom(1, 1, 0.5, 0.1), fc.constantFrom(32, 64),
+          fc.integer({ min: 3, max: 64 }), fc.integer({ min: 0, max: 12 }), fc.boolean(), fc.integer(),
+          ([heads, kvHeads], kvLen, queryFraction, headDim, block, topK, flat, seed) => {
+            const qLen = Math.max(1, Math.round(kvLen * queryFraction));
+            // A flat q makes every pooled score equal: the tie rule decides alone.
+            const q = roundedTo(randomTensor(heads * qLen * headDim, seed, flat ? 0 : 2), element), k = roundedTo(randomTensor(kvHeads * kvLen * headDim, seed + 1, 2), element);
+            const rows = Math.ceil(qLen / block), cols = Math.ceil(kvLen / block);
+            const empty = { blocks: Array.from({ length: heads }, () => Array.from({ length: rows }, () => new Array<number>(cols).fill(1))) };
+            const binding = bindOrThrow(examplePattern("block_sparse"), { qLen, kvLen, heads, kvHeads }, { block }, empty);
+            const [launch] = lowerAttention(binding, 0, { headDim, dtype: element, ...cudaLowering });
+            if (launch?.aux === undefined) throw new Error("no dynamic launch");
+            const slot = launch.kernel.inputs.findIndex((input) => input.name === "blocks");
+            const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), launch.aux.words, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads, D: headDim }, { block, topK, slot });
+            const chosen = unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes)["blocks"] as number[][][];
+            const reference = estimateBlockTopK({ shape: [heads, qLen, headDim], data: q }, { shape: [kvHeads, kvLen, headDim], data: k }, { kind: "blockTopK", blocks: "blocks", block, topK });
+            const indices = (row: readonly number[]): number[] => row.flatMap((x, c) => (x === 1 ? [c] : []));
+            for (let h = 0; h < heads; h++) {
+              (reference.blocks[h] ?? []).forEach((row, b) => {
+                expectSameSelection(indices(chosen[h]?.[b] ?? []), indices(row), reference.scores[h]?.[b] ?? [], `${element} head ${h} query block ${b}`);
+              });
+            }
+            // The other inputs' words are untouched (the directory, other slots).
+            expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(launch.aux.words.subarray(0, 4 * launch.kernel.inputs.length)));
+          },
+        ),
+        { numRuns: 40 },
+      );
+    }, 120_000);
+  }
 });

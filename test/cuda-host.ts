@@ -5,11 +5,14 @@ import { join } from "node:path";
 import type { KernelLaunch } from "../ir/kernel/kernel.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
 import { tileIndexWords } from "../ir/plan/tile-index.js";
+import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
+import type { CudaElement } from "../backends/cuda/schedule.js";
 import { combineName, cudaCombineThreads, emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { builderName, cudaBuilderThreads, emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
 
 /**
- * Runs generated CUDA programs that are plain C++ (the tile-index builder, the split-K combine) on the host,
+ * Runs generated CUDA programs that are plain C++ (the tile-index builder, the split-K combine, the block
+ * estimator) on the host,
  * for machines without a GPU: with CUDA's qualifiers defined away and blockIdx / threadIdx as globals, g++
  * compiles the very text nvcc gets, and a loop over the grid runs it (they use no barriers or shared memory).
  * This tests the generated code's logic against host references; nvcc and ptxas check it compiles for the
@@ -29,6 +32,8 @@ static HostDim blockIdx, threadIdx;
 static inline int min(int a, int b) { return a < b ? a : b; }
 static inline int max(int a, int b) { return a > b ? a : b; }
 static inline int __popc(unsigned x) { return __builtin_popcount(x); }
+// Threads run one after another here, so an atomic is a plain read-modify-write.
+static inline unsigned atomicOr(unsigned* p, unsigned v) { const unsigned old = *p; *p |= v; return old; }
 `;
 
 /** The driver: reads lengths, heads and packed inputs from argv[1], runs the grid, writes the index to argv[2]. */
@@ -138,6 +143,55 @@ int main(int argc, char** argv) {
       const bytes = readFileSync(output);
       const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
       return { out: all.slice(0, heads * q * headDim), lse: all.slice(heads * q * headDim) };
+    },
+  };
+}
+
+/** The block top-k estimator's four kernels run on the host, in order, writing into a launch's packed inputs. */
+export interface HostBlockTopK {
+  run(q: Uint16Array, k: Uint16Array, aux: Uint32Array, shape: { Q: number; K: number; H: number; KVH: number; D: number }, setting: { block: number; topK: number; slot: number }): Uint32Array;
+}
+
+export function hostBlockTopK(element: CudaElement): HostBlockTopK {
+  const names = blockTopKKernels(element);
+  const grid = (threads: string, z: string, call: string): string => `
+  for (blockIdx.z = 0; blockIdx.z < (unsigned)(${z}); blockIdx.z++)
+    for (blockIdx.x = 0; blockIdx.x < (unsigned)((${threads} + ${cudaEstimatorThreads} - 1) / ${cudaEstimatorThreads}); blockIdx.x++)
+      for (threadIdx.x = 0; threadIdx.x < ${cudaEstimatorThreads}; threadIdx.x++) ${call};`;
+  const driver = `
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  FILE* in = fopen(argv[1], "rb");
+  if (in == nullptr) return 2;
+  int h[11];  // Q, K, H, KVH, D, block, top_k, slot, q words, k words, aux words
+  if (fread(h, 4, 11, in) != 11) return 2;
+  const int Q = h[0], K = h[1], H = h[2], KVH = h[3], D = h[4], block = h[5], top_k = h[6], slot = h[7];
+  std::vector<unsigned short> q(h[8]), k(h[9]);
+  std::vector<unsigned> aux(h[10]);
+  if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
+  fclose(in);
+  const int rb = (Q + block - 1) / block, cb = (K + block - 1) / block;
+  std::vector<float> pooled((size_t)(H * rb + KVH * cb) * D), scores((size_t)H * rb * cb);
+  const int leaf_words = (int)aux[4 * slot + 1];
+${grid("(rb > cb ? rb : cb) * D", "H > KVH ? H : KVH", `${names.pool}(q.data(), k.data(), pooled.data(), Q, K, H, KVH, block, D, rb, cb)`)}
+${grid("rb * cb", "H", `${names.scores}(pooled.data(), scores.data(), Q, K, H, KVH, block, D, rb, cb)`)}
+${grid("leaf_words * H", "1", `${names.clear}(aux.data(), slot, H)`)}
+${grid("rb * cb", "H", `${names.select}(scores.data(), aux.data(), slot, top_k, rb, cb)`)}
+  FILE* out = fopen(argv[2], "wb");
+  if (out == nullptr || fwrite(aux.data(), 4, aux.size(), out) != aux.size()) return 2;
+  fclose(out);
+  return 0;
+}
+`;
+  const { dir, binary } = compileForHost(`block-top-k-${element}`, `${emitBlockTopKCuda(element)}${driver}`);
+  return {
+    run: (q, k, aux, { Q, K, H, KVH, D }, { block, topK, slot }) => {
+      const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
+      const header = Int32Array.from([Q, K, H, KVH, D, block, topK, slot, q.length, k.length, aux.length]);
+      writeFileSync(input, Buffer.concat([Buffer.from(header.buffer), Buffer.from(q.buffer, q.byteOffset, q.byteLength), Buffer.from(k.buffer, k.byteOffset, k.byteLength), Buffer.from(aux.buffer, aux.byteOffset, aux.byteLength)]));
+      execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
+      const bytes = readFileSync(output);
+      return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     },
   };
 }

@@ -11,6 +11,8 @@ import { findNvrtc } from "../backends/cuda/nvrtc.js";
 import { runCudaAttention } from "../backends/cuda/run.js";
 import { cudaLowering } from "../backends/cuda/schedule.js";
 import { splitsFor } from "../backends/split-k.js";
+import { runCudaEstimatedAttention } from "../backends/cuda/estimate-run.js";
+import { bindPattern } from "../compiler/bind.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import { queryTileCount, type KernelLaunch } from "../ir/kernel/kernel.js";
 import { lowerAttention } from "../passes/lower.js";
@@ -174,6 +176,31 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.liveAllocations()).toBe(before);
   });
 
+  it("estimates block top-k on the device before the builder and the kernel, and reads the chosen blocks back", () => {
+    // Bound with `blocks` estimated: empty until the estimator writes them.
+    const bound = bindPattern(examplePattern("block_sparse"), { shape: { qLen: 300, kvLen: 300, heads: 2, kvHeads: 1 }, params: new Map([["block", 64]]), inputs: new Map(), estimated: new Set(["blocks"]) });
+    if (!bound.ok) throw new Error("does not bind");
+    const binding = bound.value;
+    const launches = lowerAttention(binding, 0, { headDim: 64, dtype: "f16", ...cudaLowering });
+    const D = 64;
+    stub.reset();
+    const before = stub.liveAllocations();
+    const estimator = { kind: "blockTopK", blocks: "blocks", block: 64, topK: 2 } as const;
+    const result = runCudaEstimatedAttention(context, estimator, launches, { q: new Float32Array(2 * 300 * D), k: new Float32Array(300 * D), v: new Float32Array(300 * D) }, binding.sizes, { splits: 1 });
+    expect(Array.from({ length: stub.launchCount() }, (_, at) => stub.launchKernel(at))).toEqual([
+      "stipple_block_pool_f16", "stipple_block_scores_f16", "stipple_clear_input_f16", "stipple_block_select_f16", "block_sparse_sparse_builder", "block_sparse_sparse",
+    ]);
+    // Pool over max(row, col) blocks × D threads and max(H, KVH) heads; scores and select over 5 × 5 blocks per head.
+    expect(stub.launchShape(0)).toEqual([3, 1, 2, 128, 1, 1]);
+    expect(stub.launchShape(3)).toEqual([1, 1, 2, 128, 1, 1]);
+    // The select writes into the packed inputs the builder and the kernel read.
+    expect(stub.launchArgs(3)[1]).toBe(stub.launchArgs(4)[1]);
+    expect(stub.launchArgs(3)[1]).toBe(stub.launchArgs(5)[6]);
+    // The stub runs nothing: the blocks read back are the bound (empty) ones, in --input's shape.
+    expect(result.inputs["blocks"]).toEqual([0, 1].map(() => Array.from({ length: 5 }, () => new Array<number>(5).fill(0))));
+    expect(stub.liveAllocations()).toBe(before);
+  });
+
   it("splits decode over the key tiles (split-K) into partials, then combines them into out and lse", () => {
     // One query row, 20k keys, 4 heads: 4 blocks on the stub's 132 multiprocessors, so auto splits.
     const { launches, sizes } = launchesOf("sliding_window", { qLen: 1, kvLen: 20000, heads: 4, kvHeads: 2 }, "f16");
@@ -292,6 +319,15 @@ describe("stipple run --backend cuda", () => {
   it("refuses what the CUDA kernel cannot do before it touches the driver", async () => {
     const result = await runCli(["run", "examples/a_shape.stip", "--backend", "cuda", "--block-m", "32", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
     expect(result.stderr).toContain("error[STP902]: the CUDA kernel's tiles are fixed at 64 × 64");
+  });
+
+  it("--estimate: block top-k runs through the stub (and reports what it chose); vertical-slash is refused before the driver is touched", async () => {
+    const estimated = await runCli(["run", "examples/block_sparse.stip", "--backend", "cuda", "--estimate", "--json", ...tensors()], { STIPPLE_LIBCUDA: stubPath });
+    expect(estimated.stderr).toBe("");
+    expect(JSON.parse(estimated.stdout)).toMatchObject({ backend: "cuda", estimator: expect.stringContaining("block_top_k") as unknown });
+    const refused = await runCli(["run", "examples/vertical_slash.stip", "--backend", "cuda", "--estimate", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("error[STP501]: the CUDA backend estimates with block_top_k only so far, not vertical_slash");
   });
 
   it("--check fails loudly when the kernel did not compute attention (the stub runs nothing)", async () => {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compileToPtx, ptxasReport } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
+import { emitBlockTopKCuda } from "../backends/cuda/estimate.js";
 import { emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
 import { cudaCapabilities, cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
@@ -68,6 +69,12 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
       }
     }, 300_000);
   }
+
+  it("the block top-k estimator compiles for f16 and bf16", () => {
+    for (const element of cudaCapabilities.elements) {
+      for (const arch of archs) expect(ptxasReport(compileToPtx(emitBlockTopKCuda(element), arch), arch).spillStores, `${element} ${arch}`).toBe(0);
+    }
+  }, 120_000);
 
   it("the split-K combine compiles for every head dim", () => {
     for (const headDim of cudaCapabilities.headDims) {

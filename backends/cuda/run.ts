@@ -114,6 +114,18 @@ export class CudaAttentionBuffers {
     return pointer;
   }
 
+  /** Device memory for a kernel's working data (an estimator's scores), freed with the buffers. */
+  scratch(bytes: number): DevicePointer {
+    return this.allocate(Math.max(4, bytes));
+  }
+
+  /** The packed inputs of a launch as they are on the device now (after an estimator wrote them). */
+  readAux(launch: KernelLaunch): Uint32Array {
+    const words = new Uint32Array((launch.aux?.words ?? new Uint32Array(1)).length);
+    this.context.driver.download(this.auxFor(launch), words);
+    return words;
+  }
+
   /** Where a dynamic launch's builder writes its tile index (ir/plan/tile-index.ts's layout per launch head). */
   tileIndexFor(launch: KernelLaunch): DevicePointer {
     let pointer = this.tileIndexes.get(launch);
@@ -147,14 +159,20 @@ type Program = "attention" | "builder" | "combine";
 /** The loaded program of a launch: compiled (NVRTC or nvcc) and loaded once per device. */
 export function loadedKernel(context: CudaContext, launch: KernelLaunch, program: Program = "attention"): Handle {
   // The combine kernel depends on the head dim only.
-  const key = program === "combine" ? `combine/${launch.kernel.headDim}/${context.arch}` : `${kernelHash(launch.kernel)}/${program}/${context.arch}`;
-  let loaded = context.modules.get(key);
+  const key = program === "combine" ? `combine/${launch.kernel.headDim}` : `${kernelHash(launch.kernel)}/${program}`;
+  return loadedFunction(context, key, () => programSource(launch, program));
+}
+
+/** A kernel `name` of the module `source` prints, compiled and loaded once per device under `key`. */
+export function loadedFunction(context: CudaContext, key: string, source: () => { source: string; name: string }): Handle {
+  const at = `${key}/${context.arch}`;
+  let loaded = context.modules.get(at);
   if (loaded === undefined) {
-    const { source, name } = programSource(launch, program);
-    const { ptx } = compileCuda(source, context.arch);
+    const { source: text, name } = source();
+    const { ptx } = compileCuda(text, context.arch);
     const module = context.driver.loadModule(ptx);
     loaded = { module, kernel: context.driver.kernel(module, name) };
-    context.modules.set(key, loaded);
+    context.modules.set(at, loaded);
   }
   return loaded.kernel;
 }

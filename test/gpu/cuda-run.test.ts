@@ -1,7 +1,11 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openCuda, type CudaContext } from "../../backends/cuda/device.js";
+import { runCudaEstimatedAttention } from "../../backends/cuda/estimate-run.js";
 import { runCudaAttention } from "../../backends/cuda/run.js";
+import { bindPattern, withInputs } from "../../compiler/bind.js";
+import { estimateBlockTopK } from "../../ir/estimate/block-top-k.js";
+import { expectSameSelection } from "../selection.js";
 import { cudaLowering, type CudaElement } from "../../backends/cuda/schedule.js";
 import { evaluateMask } from "../../ir/mask/evaluate.js";
 import type { Binding } from "../../ir/pattern/binding.js";
@@ -100,6 +104,30 @@ describe("CUDA kernels on the GPU", () => {
           const binding = bindOrThrow(examplePattern(name), { qLen, kvLen, heads: 8, kvHeads: 2 }, {}, inputs);
           checkAgainstReference(binding, 0, 128, "bf16", seed, "sparse", 1, splits);
         }),
+      { numRuns: Number(process.env["STIPPLE_RUNS"] ?? 40) },
+    );
+  }, 600_000);
+
+  it("block top-k estimated on the GPU chooses the reference's blocks, and the kernel attends exactly on them", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3000 }), fc.constantFrom(16, 64, 100), fc.integer({ min: 1, max: 12 }), fc.constantFrom<CudaElement>("f16", "bf16"), fc.integer(), (kvLen, block, topK, element, seed) => {
+        const bound = bindPattern(examplePattern("block_sparse"), { shape: { qLen: kvLen, kvLen, heads: 4, kvHeads: 2 }, params: new Map([["block", block]]), inputs: new Map(), estimated: new Set(["blocks"]) });
+        if (!bound.ok) throw new Error("does not bind");
+        const estimator = { kind: "blockTopK", blocks: "blocks", block, topK } as const;
+        const q = randomTensor(4 * kvLen * 64, seed, 2), k = randomTensor(2 * kvLen * 64, seed + 1, 2), v = randomTensor(2 * kvLen * 64, seed + 2);
+        const launches = lowerAttention(bound.value, 0, { headDim: 64, dtype: element, ...cudaLowering });
+        const result = runCudaEstimatedAttention(gpu, estimator, launches, { q, k, v }, bound.value.sizes, { guard: true });
+        const seen = { q: roundedTo(q, element), k: roundedTo(k, element), v: roundedTo(v, element) };
+        const reference = estimateBlockTopK({ shape: [4, kvLen, 64], data: seen.q }, { shape: [2, kvLen, 64], data: seen.k }, estimator);
+        const chosen = result.inputs["blocks"] as number[][][];
+        const indices = (row: readonly number[]): number[] => row.flatMap((x, c) => (x === 1 ? [c] : []));
+        reference.blocks.forEach((rows, h) => rows.forEach((row, b) => expectSameSelection(indices(chosen[h]?.[b] ?? []), indices(row), reference.scores[h]?.[b] ?? [], `head ${h} block ${b}`)));
+        const estimated = withInputs(bound.value, result.inputs);
+        if (!estimated.ok) throw new Error("the chosen blocks do not bind");
+        const dense = denseAttention({ q: { shape: [4, kvLen, 64], data: seen.q }, k: { shape: [2, kvLen, 64], data: seen.k }, v: { shape: [2, kvLen, 64], data: seen.v }, maskOf: (h) => evaluateMask(estimated.value, h, 0) });
+        const { maxAbsError, scale } = compareOutputs(dense.out, result.out);
+        expect(maxAbsError / scale).toBeLessThanOrEqual(outputTolerance[element]);
+      }),
       { numRuns: Number(process.env["STIPPLE_RUNS"] ?? 40) },
     );
   }, 600_000);

@@ -2,7 +2,7 @@ import { diagnostic, DiagnosticError } from "../../../diagnostics/diagnostic.js"
 import type { Estimator } from "../../../ir/estimate/estimator.js";
 import { verticalSlashBudgets } from "../../../ir/estimate/vertical-slash.js";
 import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
-import type { InputRef } from "../../../ir/pattern/nodes.js";
+import { outputSlot } from "../../estimated-input.js";
 import type { WebGpuContext } from "../device.js";
 import type { AttentionBuffers } from "../run.js";
 import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
@@ -26,18 +26,6 @@ function pipelineOf(context: WebGpuContext, code: string): GPUComputePipeline {
     cache.set(code, pipeline);
   }
   return pipeline;
-}
-
-/** The runtime input an estimator writes: it must be the launch's, per query head, of the right kind. */
-function outputSlot(launch: KernelLaunch, name: string, kind: InputRef["kind"]): number {
-  const slot = launch.kernel.inputs.findIndex((input) => input.name === name);
-  const input = launch.kernel.inputs[slot];
-  if (input === undefined || input.kind !== kind || input.dims.length !== 1 || input.dims[0] !== "H") {
-    throw new DiagnosticError([diagnostic("STP314", `the estimator writes input \`${name}\`, which pattern ${launch.kernel.name} does not read as ${kind}[H]`, {
-      hint: "an estimator fills a per-head input of its pattern: index[H] for vertical_slash, blocks[H](b, b) for block_top_k and xattention",
-    })]);
-  }
-  return slot;
 }
 
 /**

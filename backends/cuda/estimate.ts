@@ -1,0 +1,128 @@
+import type { BlockTopKEstimator } from "../../ir/estimate/estimator.js";
+import type { CudaElement } from "./schedule.js";
+
+/** Threads per estimator block. */
+export const cudaEstimatorThreads = 128;
+
+/** The estimator kernels' entry points for an element type. */
+export const blockTopKKernels = (element: CudaElement) => ({
+  pool: `stipple_block_pool_${element}`,
+  scores: `stipple_block_scores_${element}`,
+  clear: `stipple_clear_input_${element}`,
+  select: `stipple_block_select_${element}`,
+}) as const;
+
+/**
+ * 16-bit elements to f32 without intrinsics or inline PTX (the estimators read every element once, so a few
+ * integer operations cost nothing beside the loads), so the same text runs on the host in tests.
+ */
+function elementToFloat(element: CudaElement): string {
+  const body = element === "bf16"
+    ? "  bits.u = (unsigned)h << 16;"
+    : `  const unsigned sign = (unsigned)(h >> 15) << 31, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  if (exponent == 0u) return (sign != 0u ? -1.0f : 1.0f) * (float)mantissa * 5.9604644775390625e-8f;  // subnormal: m · 2^-24
+  bits.u = sign | (exponent == 31u ? 0x7f800000u | (mantissa << 13) : ((exponent + 112u) << 23) | (mantissa << 13));`;
+  return `__device__ __forceinline__ float element_to_float(unsigned short h) {
+  union { unsigned u; float f; } bits;
+${body}
+  return bits.f;
+}`;
+}
+
+/**
+ * MInference's block estimator in CUDA (reference: ir/estimate/block-top-k.ts; the WGSL kernels'
+ * rules, backends/wgsl/estimate/block-top-k.ts): four kernels, no barriers, no shared memory.
+ * 1. pool: one thread per (block, d) and head: q̄ [H][rowBlocks][D], then k̄ [KVH][colBlocks][D] (means);
+ * 2. scores: one thread per (query block, key block) and head: the pooled dot product; key blocks past the
+ *    query block's last position score −∞, those holding a row's diagonal +∞;
+ * 3. clear: zeroes the estimated input's leaves (the select ORs bits in);
+ * 4. select: one thread per (query block, key block) and head: its rank in its row (larger first, ties to
+ *    the lower index, ir/estimate/top-n.ts); kept when the rank is below min(top_k, causal blocks).
+ * The chosen blocks go straight into the launch's packed inputs (passes/device-inputs.ts), where the tile
+ * builder and the kernel read them.
+ */
+export function emitBlockTopKCuda(element: CudaElement): string {
+  const names = blockTopKKernels(element);
+  const threads = cudaEstimatorThreads;
+  return `// Stipple estimator: block top-k (${element} q and k), generated, do not edit.
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+${elementToFloat(element)}
+
+extern "C" __global__ void __launch_bounds__(${threads}) ${names.pool}(
+    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ pooled,
+    int q_len, int k_len, int heads, int kv_heads, int block, int head_dim, int row_blocks, int col_blocks) {
+  const int at = (int)(blockIdx.x * ${threads}u + threadIdx.x);
+  const int head = (int)blockIdx.z, b = at / head_dim, d = at % head_dim;
+  // Query blocks of head z (z < heads), then key blocks of KV head z (z < kv_heads).
+  if (b < row_blocks && head < heads) {
+    const int end = min(q_len, (b + 1) * block);
+    float sum = 0.0f;
+    for (int row = b * block; row < end; row++) sum += element_to_float(q_in[((long long)head * q_len + row) * head_dim + d]);
+    pooled[((long long)head * row_blocks + b) * head_dim + d] = sum / (float)(end - b * block);
+  }
+  if (b < col_blocks && head < kv_heads) {
+    const int end = min(k_len, (b + 1) * block);
+    float sum = 0.0f;
+    for (int key = b * block; key < end; key++) sum += element_to_float(k_in[((long long)head * k_len + key) * head_dim + d]);
+    pooled[((long long)heads * row_blocks + (long long)head * col_blocks + b) * head_dim + d] = sum / (float)(end - b * block);
+  }
+}
+
+extern "C" __global__ void __launch_bounds__(${threads}) ${names.scores}(
+    const float* __restrict__ pooled, float* __restrict__ scores,
+    int q_len, int k_len, int heads, int kv_heads, int block, int head_dim, int row_blocks, int col_blocks) {
+  const int at = (int)(blockIdx.x * ${threads}u + threadIdx.x);
+  if (at >= row_blocks * col_blocks) return;
+  const int head = (int)blockIdx.z, kv_head = head * kv_heads / heads;
+  const int b = at / col_blocks, c = at % col_blocks;
+  const int first = k_len - q_len + b * block;
+  const int last = k_len - q_len + min(q_len, (b + 1) * block) - 1;
+  float score = -INFINITY;
+  if (c * block <= last) {
+    if ((c + 1) * block - 1 >= first) {
+      score = INFINITY;
+    } else {
+      const float* qp = pooled + ((long long)head * row_blocks + b) * head_dim;
+      const float* kp = pooled + ((long long)heads * row_blocks + (long long)kv_head * col_blocks + c) * head_dim;
+      score = 0.0f;
+      for (int d = 0; d < head_dim; d++) score += qp[d] * kp[d];
+    }
+  }
+  scores[((long long)head * row_blocks + b) * col_blocks + c] = score;
+}
+
+extern "C" __global__ void __launch_bounds__(${threads}) ${names.clear}(unsigned* __restrict__ aux, int slot, int heads) {
+  const unsigned words = aux[4 * slot + 1] * (unsigned)heads;
+  const unsigned at = blockIdx.x * ${threads}u + threadIdx.x;
+  if (at < words) aux[aux[4 * slot] + at] = 0u;
+}
+
+extern "C" __global__ void __launch_bounds__(${threads}) ${names.select}(
+    const float* __restrict__ scores, unsigned* __restrict__ aux, int slot, int top_k, int row_blocks, int col_blocks) {
+  const int at = (int)(blockIdx.x * ${threads}u + threadIdx.x);
+  if (at >= row_blocks * col_blocks) return;
+  const int head = (int)blockIdx.z, b = at / col_blocks, c = at % col_blocks;
+  const float* row = scores + ((long long)head * row_blocks + b) * col_blocks;
+  const float mine = row[c];
+  int rank = 0, causal = 0;
+  for (int other = 0; other < col_blocks; other++) {
+    const float score = row[other];
+    if (score != -INFINITY) causal++;
+    if (score > mine || (score == mine && other < c)) rank++;
+  }
+  // −∞ blocks rank at or below every causal one, so min(top_k, causal) never reaches them.
+  if (rank < min(top_k, causal)) {
+    const unsigned bit = (unsigned)(b * col_blocks + c);
+    atomicOr(aux + aux[4 * slot] + aux[4 * slot + 1] * (unsigned)head + bit / 32u, 1u << (bit % 32u));
+  }
+}
+`;
+}
+
+/** The pooled scratch (floats) and the scores (floats) a block top-k run needs. */
+export function blockTopKScratch(estimator: BlockTopKEstimator, sizes: { Q: number; K: number; H: number; KVH: number }, headDim: number): { pooled: number; scores: number; rowBlocks: number; colBlocks: number } {
+  const rowBlocks = Math.ceil(sizes.Q / estimator.block), colBlocks = Math.ceil(sizes.K / estimator.block);
+  return { pooled: (sizes.H * rowBlocks + sizes.KVH * colBlocks) * headDim, scores: sizes.H * rowBlocks * colBlocks, rowBlocks, colBlocks };
+}

@@ -1,0 +1,15 @@
+import { diagnostic, DiagnosticError } from "../diagnostics/diagnostic.js";
+import type { KernelLaunch } from "../ir/kernel/kernel.js";
+import type { InputRef } from "../ir/pattern/nodes.js";
+
+/** The runtime input an estimator writes: it must be the launch's, per query head, of the right kind. */
+export function outputSlot(launch: KernelLaunch, name: string, kind: InputRef["kind"]): number {
+  const slot = launch.kernel.inputs.findIndex((input) => input.name === name);
+  const input = launch.kernel.inputs[slot];
+  if (input === undefined || input.kind !== kind || input.dims.length !== 1 || input.dims[0] !== "H") {
+    throw new DiagnosticError([diagnostic("STP314", `the estimator writes input \`${name}\`, which pattern ${launch.kernel.name} does not read as ${kind}[H]`, {
+      hint: "an estimator fills a per-head input of its pattern: index[H] for vertical_slash, blocks[H](b, b) for block_top_k and xattention",
+    })]);
+  }
+  return slot;
+}
