@@ -10,6 +10,7 @@ import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import type { Dtype } from "../ir/kernel/kernel.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
 import { bindOrThrow, examplePattern } from "./helpers.js";
+import { goldenExamples, goldenInputs } from "./golden-examples.js";
 
 /**
  * The CUDA backend without a GPU: every example's kernel (and a dynamic one's tile-index builder), for each
@@ -18,18 +19,10 @@ import { bindOrThrow, examplePattern } from "./helpers.js";
  * The builders' logic runs on the host in cuda-builder.test.ts; execution against the dense reference is
  * `npm run test:gpu`.
  */
-const examples = ["a_shape", "sliding_window", "tri_shape", "dilated", "prefix_lm", "grid", "ladder", "duo", "vertical_slash", "block_sparse", "document"] as const;
-/** Runtime inputs do not change the kernel's text; these only satisfy binding (2 heads, Q = K = 1). */
-const inputsOf: Record<string, Record<string, unknown>> = {
-  duo: { retrieval: [[0, 1]] },
-  vertical_slash: { vertical: [[0], [0]], slash: [[0], [0]] },
-  block_sparse: { blocks: [[[1]], [[1]]] },
-  document: { doc: [0] },
-};
 
 /** The programs of an example: each launch's kernel, then (dynamic sparse kernels) its builder. */
 function cudaKernels(name: string, headDim: number, dtype: Dtype, variant: KernelVariant = "sparse"): { heads: readonly number[]; source: string; builder: boolean }[] {
-  const binding = bindOrThrow(examplePattern(name), { qLen: 1, kvLen: 1, heads: 2, kvHeads: 2 }, {}, inputsOf[name] ?? {});
+  const binding = bindOrThrow(examplePattern(name), { qLen: 1, kvLen: 1, heads: 2, kvHeads: 2 }, {}, goldenInputs[name] ?? {});
   return lowerAttention(binding, 0, { headDim, dtype, ...cudaLowering, variant }).flatMap((l) => [
     { heads: l.heads, source: emitCuda(l.kernel), builder: false },
     ...(l.kernel.segments.kind === "tileIndex" ? [{ heads: l.heads, source: emitTileBuilderCuda(l.kernel), builder: true }] : []),
@@ -37,7 +30,7 @@ function cudaKernels(name: string, headDim: number, dtype: Dtype, variant: Kerne
 }
 
 describe("golden CUDA", () => {
-  for (const name of examples) {
+  for (const name of goldenExamples) {
     it(name, () => {
       const text = cudaKernels(name, 64, "f16").map((k) => `// heads ${k.heads.join(", ")}\n${k.source}`).join("\n");
       const path = `test/golden/cuda/${name}.cu`;
@@ -50,7 +43,7 @@ describe("golden CUDA", () => {
 
 describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
   const archs: readonly CudaArch[] = ["sm_80", "sm_90"];
-  for (const name of examples) {
+  for (const name of goldenExamples) {
     it(`${name}: f16 and bf16, head dims 64 and 128`, () => {
       for (const dtype of ["f16", "bf16"] as const) {
         for (const headDim of [64, 128]) {

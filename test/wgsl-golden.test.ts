@@ -5,26 +5,18 @@ import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
 import { emitTileBuilderWgsl } from "../backends/wgsl/tile-builder.js";
 import { lowerAttention } from "../passes/lower.js";
 import { bindOrThrow, examplePattern } from "./helpers.js";
+import { goldenExamples, goldenInputs } from "./golden-examples.js";
 
 /**
  * Golden WGSL: every example at its default parameters, head dim 64, default tiles (dynamic ones with their
  * tile-index builder after the attention kernel). Reviewed once,
  * byte-identical thereafter; UPDATE_GOLDEN=1 rewrites them (review the diff).
  */
-const examples = ["a_shape", "sliding_window", "tri_shape", "dilated", "prefix_lm", "grid", "ladder", "duo", "vertical_slash", "block_sparse", "document"] as const;
-
-/** Runtime inputs do not change the kernel's text; these only satisfy binding (2 heads, Q = K = 1). */
-const inputsOf: Record<string, Record<string, unknown>> = {
-  duo: { retrieval: [[0, 1]] },
-  vertical_slash: { vertical: [[0], [0]], slash: [[0], [0]] },
-  block_sparse: { blocks: [[[1]], [[1]]] },
-  document: { doc: [0] },
-};
 
 describe("golden WGSL", () => {
-  for (const name of examples) {
+  for (const name of goldenExamples) {
     it(name, () => {
-      const inputs = inputsOf[name] ?? {};
+      const inputs = goldenInputs[name] ?? {};
       const binding = bindOrThrow(examplePattern(name), { qLen: 1, kvLen: 1, heads: 2, kvHeads: 2 }, {}, inputs);
       const launches = lowerAttention(binding, 0, { headDim: 64, dtype: "f32", blockM: defaultBlockM, blockN: defaultBlockN(64) });
       const text = launches
