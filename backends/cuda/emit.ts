@@ -232,7 +232,7 @@ export function dynamicParameters(kernel: AttentionKernel): string {
 }
 
 /**
- * The visits of a query tile: closed-form segments from the tile index; a dynamic kernel's set bits of its
+ * The visits of a query tile: closed-form segments computed from its position; a dynamic kernel's set bits of its
  * tile index row (every thread reads the same words, so the visits' barriers stay uniform); every tile.
  */
 function segmentLoop(kernel: AttentionKernel, visit: VisitCall): string {

@@ -104,7 +104,8 @@ def main():
                 for function, launch, head_list in kernels:
                     grid = (launch["queryTiles"][str(length)], 1, len(launch["heads"]))
                     pointers = [cupy.uint64(t.data_ptr()) for t in (q, k, v, out, lse, head_list)]
-                    sizes = [cupy.int32(x) for x in (length, length, heads, kv_heads, 1, launch["layer"])]
+                    # Lengths, layer, then the split count: prefill fills the GPU unsplit (backends/cuda/emit.ts).
+                    sizes = [cupy.int32(x) for x in (length, length, heads, kv_heads, 1, launch["layer"], 1)]
                     function(grid, (manifest["threadsPerBlock"],), (*pointers, *sizes))
 
             mask_mod = factory(length, length, heads, kv_heads)
