@@ -234,7 +234,7 @@ function timedCases(length: number): Case[] {
   const blocks = length / 64;
   return [
     ...[0.05, 0.1, 0.2].map((density) => verticalSlashCase(length, Math.round((density * length) / 2 / 64) * 64)),
-    ...[0.05, 0.1, 0.2].map((density) => blockTopKCase(length, Math.max(1, Math.round((density * blocks) / 2)))),
+    ...[0.05, 0.1, 0.2].map((density) => blockTopKCase(length, Math.max(1, Math.ceil((density * blocks) / 2)))),
     ...recoveryCases(length).filter((c) => c.example === "xattention"),
   ];
 }
