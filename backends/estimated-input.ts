@@ -13,3 +13,16 @@ export function outputSlot(launch: KernelLaunch, name: string, kind: InputRef["k
   }
   return slot;
 }
+
+/**
+ * The launch an estimator fills: a dynamic pattern lowers to one launch for every head (passes/lower.ts).
+ * STP314 when the pattern declares the estimated inputs but, for these parameters, never reads them (it
+ * lowered as static).
+ */
+export function estimatedLaunch(launches: readonly KernelLaunch[]): KernelLaunch {
+  const [launch] = launches;
+  if (launch === undefined || launches.length !== 1 || launch.kernel.inputs.length === 0) {
+    throw new DiagnosticError([diagnostic("STP314", "for these parameters the pattern reads none of the inputs its estimator chooses", { hint: "run without --estimate: the kept set does not depend on them" })]);
+  }
+  return launch;
+}

@@ -1,9 +1,9 @@
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
-import type { Estimator } from "../../ir/estimate/estimator.js";
+import type { BlockTopKEstimator, Estimator } from "../../ir/estimate/estimator.js";
 import { unpackDeviceInputs } from "../../ir/kernel/unpack-inputs.js";
 import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
-import { outputSlot } from "../estimated-input.js";
+import { estimatedLaunch, outputSlot } from "../estimated-input.js";
 import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { CudaContext } from "./device.js";
 import type { KernelArgument } from "./driver.js";
@@ -11,17 +11,21 @@ import { blockTopKKernels, blockTopKScratch, cudaEstimatorThreads, emitBlockTopK
 import { CudaAttentionBuffers, dispatchCudaAttention, loadedFunction, type CudaRunOptions } from "./run.js";
 import { checkCudaKernel } from "./schedule.js";
 
+/** STP501 for an estimator the CUDA backend does not have yet: block top-k only so far (checked before a device is opened). */
+export function checkCudaEstimator(estimator: Estimator): asserts estimator is BlockTopKEstimator {
+  if (estimator.kind === "blockTopK") return;
+  throw new DiagnosticError([diagnostic("STP501", `the CUDA backend estimates with block_top_k only so far, not ${estimator.kind === "verticalSlash" ? "vertical_slash" : estimator.kind}`, {
+    hint: "run --estimate with --backend wgsl, or pass the inputs with --input NAME=FILE",
+  })]);
+}
+
 /**
  * Enqueues an estimator on the CUDA device: it writes the runtime inputs it chooses into the launch's packed
  * inputs, where the tile builder and the kernel read them; nothing goes through the host. Block top-k only
  * so far (STP501 for the others, which run on WebGPU).
  */
 export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator, launch: KernelLaunch, buffers: CudaAttentionBuffers): void {
-  if (estimator.kind !== "blockTopK") {
-    throw new DiagnosticError([diagnostic("STP501", `the CUDA backend estimates with block_top_k only so far, not ${estimator.kind === "verticalSlash" ? "vertical_slash" : estimator.kind}`, {
-      hint: "run this estimator with --backend wgsl, or give the inputs with --input",
-    })]);
-  }
+  checkCudaEstimator(estimator);
   const slot = outputSlot(launch, estimator.blocks, "blocks");
   const element = checkCudaKernel(launch.kernel);
   const names = blockTopKKernels(element);
@@ -51,10 +55,8 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
 export function runCudaEstimatedAttention(
   context: CudaContext, estimator: Estimator, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: CudaRunOptions = {},
 ): AttentionResult & { readonly inputs: Record<string, unknown> } {
-  const [launch] = launches;
-  if (launch === undefined || launches.length !== 1 || launch.kernel.inputs.length === 0) {
-    throw new DiagnosticError([diagnostic("STP314", "for these parameters the pattern reads none of the inputs its estimator chooses", { hint: "run without --estimate: the kept set does not depend on them" })]);
-  }
+  checkCudaEstimator(estimator);
+  const launch = estimatedLaunch(launches);
   const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches, options.guard === true);
   try {
     dispatchCudaEstimator(context, estimator, launch, buffers);

@@ -1,5 +1,5 @@
-import { tileIndexMask, type AttentionKernel, type GatheredList } from "../../ir/kernel/kernel.js";
-import { denseLineThresholds } from "../../ir/plan/tile-index.js";
+import { tileIndexMask, type AttentionKernel } from "../../ir/kernel/kernel.js";
+import { denseLinesTest } from "../c-like/dense-lines.js";
 import { cuda } from "../c-like/dialect.js";
 import { MaskPrinter } from "../c-like/predicate.js";
 import { printTileClass } from "../c-like/tile-class.js";
@@ -29,7 +29,7 @@ export function emitTileBuilderCuda(kernel: AttentionKernel): string {
   const classifier = printTileClass(tileIndexMask(kernel), kernel.inputs, cuda);
   // A touched tile is full when the whole mask keeps every pair (they differ when lines are gathered).
   const whole = kernel.gathers === undefined ? undefined : printTileClass(kernel.mask, kernel.inputs, cuda);
-  const lines = denseLines(kernel, printer);
+  const lines = denseLinesTest(kernel, printer);
   return `// Stipple tile-index builder for ${kernel.name}: generated, do not edit.
 ${integerPreludeCuda}${rangeHelpersCuda}
 constexpr int BM = ${kernel.blockM};
@@ -70,16 +70,4 @@ ${whole === undefined ? "" : `  auto classify_whole = [&](Range q, Range k, Rang
   tile_index[base + words + w] = full;
 }
 `;
-}
-
-/** The density rule's test for the lines a kernel gathers (false when it gathers none, as on CUDA today). */
-function denseLines(kernel: AttentionKernel, printer: MaskPrinter): string {
-  const { columns, diagonals } = kernel.gathers ?? {};
-  const thresholds = denseLineThresholds(kernel);
-  const count = (list: GatheredList, range: string): string => `index_members(${printer.slot(list.input)}, ${printer.leafIndex(list.input, list.indices)}, ${range})`;
-  const tests = [
-    ...(columns === undefined ? [] : [`${count(columns, "k")} >= ${thresholds.columns}`]),
-    ...(diagonals === undefined ? [] : [`${count(diagonals, "rng(q.x - k.y, q.y - k.x)")} >= ${thresholds.diagonals}`]),
-  ];
-  return tests.length === 0 ? "false" : tests.join(" || ");
 }

@@ -1,5 +1,5 @@
-import { tileIndexMask, type AttentionKernel, type GatheredList } from "../../ir/kernel/kernel.js";
-import { denseLineThresholds } from "../../ir/plan/tile-index.js";
+import { tileIndexMask, type AttentionKernel } from "../../ir/kernel/kernel.js";
+import { denseLinesTest } from "../c-like/dense-lines.js";
 import { MaskPrinter } from "../c-like/predicate.js";
 import type { BoolNode, InputRef } from "../../ir/pattern/nodes.js";
 import { wgsl } from "../c-like/dialect.js";
@@ -99,15 +99,6 @@ ${lengthLetsWgsl}
 
 /** The density rule of ir/plan/tile-index.ts (DenseLines) for the lines a kernel gathers: `dense_lines(q, k, head, kv_head)`. */
 function denseLinesWgsl(kernel: AttentionKernel): string {
-  const { columns, diagonals } = kernel.gathers ?? {};
-  const printer = new MaskPrinter(kernel.inputs, wgsl);
-  const thresholds = denseLineThresholds(kernel);
-  const count = (list: GatheredList, range: string): string =>
-    `index_members(${printer.slot(list.input)}, ${printer.leafIndex(list.input, list.indices)}, ${range})`;
-  const tests = [
-    ...(columns === undefined ? [] : [`${count(columns, "k")} >= ${thresholds.columns}`]),
-    ...(diagonals === undefined ? [] : [`${count(diagonals, "vec2<i32>(q.x - k.y, q.y - k.x)")} >= ${thresholds.diagonals}`]),
-  ];
   return `
 // Gathered lines dense in a tile are visited with it (ir/plan/tile-index.ts, DenseLines).
 fn dense_lines(q: vec2<i32>, k: vec2<i32>, head: i32, kv_head: i32) -> bool {
@@ -115,7 +106,7 @@ fn dense_lines(q: vec2<i32>, k: vec2<i32>, head: i32, kv_head: i32) -> bool {
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  return ${tests.length === 0 ? "false" : tests.join(" || ")};
+  return ${denseLinesTest(kernel, new MaskPrinter(kernel.inputs, wgsl))};
 }
 `;
 }

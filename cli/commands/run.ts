@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import { openCuda } from "../../backends/cuda/device.js";
-import { runCudaEstimatedAttention } from "../../backends/cuda/estimate-run.js";
+import { checkCudaEstimator, runCudaEstimatedAttention } from "../../backends/cuda/estimate-run.js";
 import { runCudaAttention } from "../../backends/cuda/run.js";
 import { checkCudaKernel, cudaCapabilities, cudaLowering, cudaTile, type CudaElement } from "../../backends/cuda/schedule.js";
 import type { AttentionResult } from "../../backends/tensors.js";
@@ -185,9 +185,7 @@ function runOnCuda(binding: Binding, layer: number, headDim: number, options: Ru
   const splits = splitsOption(options);
   // The estimator's settings are checked against the bound values, and CUDA's support for it, before the device is opened.
   const estimator = options.estimate === true ? estimatorOf(binding) : undefined;
-  if (estimator !== undefined && estimator.kind !== "blockTopK") {
-    throw new CommandFailed([diagnostic("STP501", `the CUDA backend estimates with block_top_k only so far, not ${estimator.kind === "verticalSlash" ? "vertical_slash" : estimator.kind}`, { hint: "run --estimate with --backend wgsl, or pass the inputs with --input NAME=FILE" })]);
-  }
+  if (estimator !== undefined) checkCudaEstimator(estimator);
   const gpu = openCuda(integerOption(options.device, "--device", 0));
   if (estimator !== undefined) {
     return { launches, description: gpu.description, dtype, estimator, execute: (tensors) => Promise.resolve(runCudaEstimatedAttention(gpu, estimator, launches, tensors, binding.sizes, { splits })) };

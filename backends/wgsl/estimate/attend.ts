@@ -1,8 +1,8 @@
-import { diagnostic, DiagnosticError } from "../../../diagnostics/diagnostic.js";
 import type { Estimator } from "../../../ir/estimate/estimator.js";
 import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
 import type { Sizes } from "../../../ir/pattern/eval-int.js";
 import type { AttentionResult, AttentionTensors } from "../../tensors.js";
+import { estimatedLaunch } from "../../estimated-input.js";
 import type { WebGpuContext } from "../device.js";
 import { readInputsBack, runAttention, type RunOptions } from "../run.js";
 import { dispatchEstimator } from "./run.js";
@@ -20,12 +20,7 @@ export interface EstimatedAttention extends AttentionResult {
 export async function runEstimatedAttention(
   context: WebGpuContext, estimator: Estimator, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: RunOptions = {},
 ): Promise<EstimatedAttention> {
-  const [launch] = launches;
-  // A dynamic pattern lowers to one launch for every head (passes/lower.ts): that is the one estimated.
-  if (launch === undefined || launches.length !== 1 || launch.kernel.inputs.length === 0) {
-    // The pattern declares the estimated inputs but, for these parameters, never reads them (it lowered as static).
-    throw new DiagnosticError([diagnostic("STP314", "for these parameters the pattern reads none of the inputs its estimator chooses", { hint: "run without --estimate: the kept set does not depend on them" })]);
-  }
+  const launch = estimatedLaunch(launches);
   let inputs: Record<string, unknown> = {};
   const result = await runAttention(context, launches, tensors, sizes, {
     ...options,

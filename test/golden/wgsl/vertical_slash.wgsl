@@ -604,7 +604,7 @@ fn dense_lines(q: vec2<i32>, k: vec2<i32>, head: i32, kv_head: i32) -> bool {
   let KV_HEADS = lengths.kv_heads;
   let LAYERS = lengths.layers;
   let LAYER = lengths.layer;
-  return index_members(0u, head, k) >= 8 || index_members(1u, head, vec2<i32>(q.x - k.y, q.y - k.x)) >= 16;
+  return index_members(0u, head, k) >= 8 || index_members(1u, head, rng(q.x - k.y, q.y - k.x)) >= 16;
 }
 
 @compute @workgroup_size(64)
