@@ -16,6 +16,7 @@ import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention } from "../passes/lower.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
 import { expectSameSelection } from "./selection.js";
+import { settle } from "../backends/wgsl/settle.js";
 
 /**
  * The estimators on the software adapter against their TS references (ir/estimate/), and estimate → build →
@@ -78,7 +79,7 @@ async function readOut(buffers: AttentionBuffers): Promise<ArrayBuffer> {
   const encoder = gpu.device.createCommandEncoder();
   encoder.copyBufferToBuffer(buffers.out, 0, staging, 0, buffers.outLength * 4);
   gpu.device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
+  await settle(() => staging.mapAsync(GPUMapMode.READ));
   const data = staging.getMappedRange().slice(0);
   staging.unmap();
   staging.destroy();

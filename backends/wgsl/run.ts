@@ -13,6 +13,7 @@ import { checkWgslKernel } from "./schedule.js";
 import { maxSplits, splitsFor } from "../split-k.js";
 import { combineWorkgroupSize, emitSplitCombineWgsl, packFor } from "./split-combine.js";
 import { builderGridWidth, builderWorkgroupSize, emitTileBuilderWgsl } from "./tile-builder.js";
+import { settle } from "./settle.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
@@ -231,7 +232,7 @@ export async function dispatchAttention(context: WebGpuContext, launches: readon
   }
   pass.end();
   context.device.queue.submit([encoder.finish()]);
-  await context.device.queue.onSubmittedWorkDone();
+  await settle(() => context.device.queue.onSubmittedWorkDone());
 }
 
 function record(context: WebGpuContext, pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, bound: readonly [number, GPUBufferBinding][], grid: readonly [number, number, number]): void {
@@ -279,7 +280,7 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
     await options.before?.(buffers);
     context.device.pushErrorScope("validation");
     await dispatchAttention(context, launches, buffers, { build: true, attend: true, splits: options.splits ?? "auto", pack: options.pack ?? true });
-    const error = await context.device.popErrorScope();
+    const error = await settle(() => context.device.popErrorScope());
     if (error !== null) throw new Error(`WebGPU validation failed: ${error.message}`);
     await buffers.checkCanaries();
     const out = new Float32Array((await buffers.readWords(buffers.out)).buffer, 0, buffers.outLength);
@@ -330,7 +331,7 @@ async function readBack(context: WebGpuContext, source: GPUBuffer, length: numbe
   const encoder = context.device.createCommandEncoder();
   encoder.copyBufferToBuffer(source, 0, staging, 0, Math.max(4, length * 4));
   context.device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
+  await settle(() => staging.mapAsync(GPUMapMode.READ));
   const data = new Float32Array(staging.getMappedRange().slice(0, length * 4));
   staging.unmap();
   staging.destroy();

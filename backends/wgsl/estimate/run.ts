@@ -9,6 +9,7 @@ import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
 import { clearInputWgsl, selectTopWgsl } from "./select-top.js";
 import { estimatorWorkgroup, verticalSlashLogitsWgsl, verticalSlashScoresWgsl, verticalSlashSoftmaxWgsl } from "./vertical-slash.js";
 import { maxStagedQuery, xattentionMassWgsl } from "./xattention.js";
+import { settle } from "../settle.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
@@ -111,8 +112,8 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
   }
   pass.end();
   device.queue.submit([encoder.finish()]);
-  await device.queue.onSubmittedWorkDone();
-  const error = await device.popErrorScope();
+  await settle(() => device.queue.onSubmittedWorkDone());
+  const error = await settle(() => device.popErrorScope());
   for (const buffer of scratch) buffer.destroy();
   if (error !== null) throw new Error(`WebGPU validation failed in the ${estimator.kind} estimator: ${error.message}`);
 }
