@@ -11,7 +11,10 @@ import { roundedTo, toHalfWords } from "../util/half.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
 import { expectSameSelection } from "./selection.js";
 import { lengths } from "../fuzz/arbitraries.js";
-import { hostBlockTopK, hostBuilder, hostCombine } from "./cuda-host.js";
+import { hostBlockTopK, hostBuilder, hostCombine, hostVerticalSlash } from "./cuda-host.js";
+import { cudaRankSelectionLimit } from "../backends/cuda/select-top.js";
+import type { Estimator } from "../ir/estimate/estimator.js";
+import { estimateVerticalSlash, verticalSlashBudgets } from "../ir/estimate/vertical-slash.js";
 import { dynamicExample, dynamicExampleNames, seededIntegers } from "./dynamic-cases.js";
 
 /**
@@ -136,5 +139,45 @@ describe("the CUDA block top-k estimator, run on the host", () => {
         { numRuns: 40 },
       );
     }, 120_000);
+  }
+});
+
+describe("the CUDA vertical-slash estimator, run on the host (threads and barriers real)", () => {
+  for (const element of ["f16", "bf16"] as const) {
+    it(`${element}: selects the reference's columns and offsets (ties to the lower index), by rank and by counting rounds, into the packed inputs`, () => {
+      const headDim = 32;
+      const estimator = hostVerticalSlash(element, headDim);
+      // Rows up to cudaRankSelectionLimit keys are selected by rank, longer ones by the counting rounds: both drawn.
+      const kvLengths = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 400 }), weight: 3 }, { arbitrary: fc.integer({ min: cudaRankSelectionLimit + 1, max: cudaRankSelectionLimit + 300 }), weight: 1 });
+      fc.assert(
+        fc.property(
+          fc.constantFrom<[number, number]>([1, 1], [2, 1], [4, 2]), kvLengths, fc.constantFrom(1, 0.5, 0.05), fc.integer({ min: 1, max: 40 }),
+          fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.boolean(), fc.integer(),
+          ([heads, kvHeads], kvLen, queryFraction, lastQ, verticalSize, slashSize, firstColumns, nearDiagonals, flat, seed) => {
+            const qLen = Math.max(1, Math.round(kvLen * queryFraction));
+            // A flat q makes every row's softmax uniform: many equal column and offset scores, the tie rule decides.
+            const q = roundedTo(randomTensor(heads * qLen * headDim, seed, flat ? 0 : 2), element), k = roundedTo(randomTensor(kvHeads * kvLen * headDim, seed + 1, 2), element);
+            const empty = { vertical: Array.from({ length: heads }, () => []), slash: Array.from({ length: heads }, () => []) };
+            const binding = bindOrThrow(examplePattern("vertical_slash"), { qLen, kvLen, heads, kvHeads }, {}, empty);
+            const [launch] = lowerAttention(binding, 0, { headDim, dtype: element, ...cudaLowering });
+            if (launch?.aux === undefined) throw new Error("no dynamic launch");
+            const slotOf = (name: string): number => launch.kernel.inputs.findIndex((input) => input.name === name);
+            const setting: Estimator = { kind: "verticalSlash", vertical: "vertical", slash: "slash", lastQ, verticalSize, slashSize, firstColumns, nearDiagonals };
+            const budgets = verticalSlashBudgets(setting, kvLen);
+            const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), launch.aux.words, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, {
+              rows: Math.min(lastQ, qLen), scale: launch.kernel.scale, firstColumns, nearDiagonals, vertical: budgets.vertical, slash: budgets.slash, verticalSlot: slotOf("vertical"), slashSlot: slotOf("slash"),
+            });
+            const chosen = unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes);
+            const reference = estimateVerticalSlash({ shape: [heads, qLen, headDim], data: q }, { shape: [kvHeads, kvLen, headDim], data: k }, setting, launch.kernel.scale);
+            for (let h = 0; h < heads; h++) {
+              expectSameSelection((chosen["vertical"] as number[][])[h] ?? [], reference.vertical[h] ?? [], reference.columnScores[h] ?? [], `${element} head ${h} columns`);
+              expectSameSelection((chosen["slash"] as number[][])[h] ?? [], reference.slash[h] ?? [], reference.diagonalScores[h] ?? [], `${element} head ${h} offsets`);
+            }
+            expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(launch.aux.words.subarray(0, 4 * launch.kernel.inputs.length)));
+          },
+        ),
+        { numRuns: 12 },
+      );
+    }, 240_000);
   }
 });

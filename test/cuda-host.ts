@@ -6,15 +6,17 @@ import type { KernelLaunch } from "../ir/kernel/kernel.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
 import { tileIndexWords } from "../ir/plan/tile-index.js";
 import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
+import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
+import { cudaSelectThreads } from "../backends/cuda/select-top.js";
 import type { CudaElement } from "../backends/cuda/schedule.js";
 import { combineName, cudaCombineThreads, emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { builderName, cudaBuilderThreads, emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
 
 /**
- * Runs generated CUDA programs that are plain C++ (the tile-index builder, the split-K combine, the block
- * estimator) on the host,
- * for machines without a GPU: with CUDA's qualifiers defined away and blockIdx / threadIdx as globals, g++
- * compiles the very text nvcc gets, and a loop over the grid runs it (they use no barriers or shared memory).
+ * Runs generated CUDA programs that are plain C++ (the tile-index builder, the split-K combine, the
+ * estimators) on the host, for machines without a GPU: with CUDA's qualifiers defined away and blockIdx /
+ * threadIdx as globals, g++ compiles the very text nvcc gets, and a loop over the grid runs it. Programs
+ * with barriers and shared memory run on threadedShim instead (below).
  * This tests the generated code's logic against host references; nvcc and ptxas check it compiles for the
  * device.
  */
@@ -75,13 +77,63 @@ export interface HostBuilder {
   run(launch: KernelLaunch, sizes: Sizes): Uint32Array;
 }
 
+/**
+ * For kernels with barriers and shared memory (the estimators' block reductions and selections): a launch's
+ * threads are real threads (blockIdx and threadIdx thread-local) that walk the grid's blocks together, meeting
+ * at a std::barrier for __syncthreads and between blocks; a __shared__ array is a static local, one per
+ * kernel, which the block's threads share (one block at a time); atomics are real. launch_grid(grid,
+ * threads, call) runs a launch.
+ */
+const threadedShim = `#include <atomic>
+#include <barrier>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __restrict__
+#define __launch_bounds__(...)
+#define __shared__ static
+struct HostDim { unsigned x, y, z; };
+static thread_local HostDim blockIdx, threadIdx;
+static std::barrier<>* block_barrier = nullptr;
+static inline void __syncthreads() { block_barrier->arrive_and_wait(); }
+static inline unsigned __float_as_uint(float x) { unsigned u; std::memcpy(&u, &x, 4); return u; }
+static inline int min(int a, int b) { return a < b ? a : b; }
+static inline int max(int a, int b) { return a > b ? a : b; }
+static inline unsigned atomicOr(unsigned* p, unsigned v) { return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }
+template <class Call> static void launch_grid(HostDim grid, unsigned threads, Call call) {
+  std::barrier<> barrier((std::ptrdiff_t)threads);
+  block_barrier = &barrier;
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; t++) {
+    pool.emplace_back([t, grid, &call, &barrier] {
+      threadIdx = HostDim{t, 0, 0};
+      for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+          for (unsigned x = 0; x < grid.x; x++) {
+            blockIdx = HostDim{x, y, z};
+            call();
+            // The block is over for every thread before its shared memory serves the next.
+            barrier.arrive_and_wait();
+          }
+    });
+  }
+  for (std::thread& thread : pool) thread.join();
+}
+`;
+
 /** Compiles generated CUDA with its host driver for the host (g++, warnings as errors); returns the binary's directory and path. */
-function compileForHost(name: string, code: string): { dir: string; binary: string } {
+function compileForHost(name: string, code: string, shim = hostShim): { dir: string; binary: string } {
   const dir = mkdtempSync(join(tmpdir(), `stipple-host-${name}-`));
   const source = join(dir, `${name}.cpp`);
   const binary = join(dir, name);
-  writeFileSync(source, `${hostShim}${code}`);
-  execFileSync("g++", ["-std=c++17", "-O1", "-Wall", "-Werror", "-Wno-unused-variable", "-o", binary, source], { stdio: ["ignore", "ignore", "pipe"] });
+  writeFileSync(source, `${shim}${code}`);
+  execFileSync("g++", ["-std=c++20", "-pthread", "-O1", "-Wall", "-Werror", "-Wno-unused-variable", "-o", binary, source], { stdio: ["ignore", "ignore", "pipe"] });
   return { dir, binary };
 }
 
@@ -189,6 +241,70 @@ ${grid("rb * cb", "H", `${names.select}(scores.data(), aux.data(), slot, top_k, 
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
       const header = Int32Array.from([Q, K, H, KVH, D, block, topK, slot, q.length, k.length, aux.length]);
       writeFileSync(input, Buffer.concat([Buffer.from(header.buffer), Buffer.from(q.buffer, q.byteOffset, q.byteLength), Buffer.from(k.buffer, k.byteOffset, k.byteLength), Buffer.from(aux.buffer, aux.byteOffset, aux.byteLength)]));
+      execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
+      const bytes = readFileSync(output);
+      return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    },
+  };
+}
+
+/** The vertical-slash estimator's kernels run on the host, in order (threads and barriers real), writing into a launch's packed inputs. */
+export interface HostVerticalSlash {
+  run(q: Uint16Array, k: Uint16Array, aux: Uint32Array, shape: { Q: number; K: number; H: number; KVH: number }, setting: VerticalSlashSetting): Uint32Array;
+}
+
+export interface VerticalSlashSetting {
+  readonly rows: number;
+  readonly scale: number;
+  readonly firstColumns: number;
+  readonly nearDiagonals: number;
+  readonly vertical: number;
+  readonly slash: number;
+  readonly verticalSlot: number;
+  readonly slashSlot: number;
+}
+
+export function hostVerticalSlash(element: CudaElement, headDim: number): HostVerticalSlash {
+  const names = verticalSlashKernels(element, headDim);
+  const blocks = (n: string): string => `(unsigned)((${n} + ${cudaEstimatorThreads} - 1) / ${cudaEstimatorThreads})`;
+  const driver = `
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  FILE* in = fopen(argv[1], "rb");
+  if (in == nullptr) return 2;
+  int h[14];  // Q, K, H, KVH, rows, first columns, near diagonals, vertical n, slash n, vertical slot, slash slot, q words, k words, aux words
+  float scale;
+  if (fread(h, 4, 14, in) != 14 || fread(&scale, 4, 1, in) != 1) return 2;
+  const int Q = h[0], K = h[1], H = h[2], KVH = h[3], rows = h[4];
+  std::vector<unsigned short> q(h[11]), k(h[12]);
+  std::vector<unsigned> aux(h[13]);
+  if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
+  fclose(in);
+  std::vector<float> probs((size_t)H * rows * K, -7.0f);
+  std::vector<unsigned> columns((size_t)H * K), diagonals((size_t)H * K);
+  launch_grid({${blocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.logits}(q.data(), k.data(), probs.data(), Q, K, H, KVH, rows, scale); });
+  launch_grid({(unsigned)rows, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.softmax}(probs.data(), K, rows); });
+  launch_grid({${blocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), columns.data(), K, rows, h[5], 0); });
+  launch_grid({${blocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), diagonals.data(), K, rows, h[6], 1); });
+  for (int pick = 0; pick < 2; pick++) {
+    const int slot = h[9 + pick];
+    const int words = (int)aux[4 * slot + 1] * H;
+    launch_grid({${blocks("words")}, 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
+    launch_grid({1, 1, (unsigned)H}, ${cudaSelectThreads}, [&] { ${names.select}(pick == 0 ? columns.data() : diagonals.data(), aux.data(), nullptr, (unsigned)K, (unsigned)h[7 + pick], (unsigned)slot, 1u); });
+  }
+  FILE* out = fopen(argv[2], "wb");
+  if (out == nullptr || fwrite(aux.data(), 4, aux.size(), out) != aux.size()) return 2;
+  fclose(out);
+  return 0;
+}
+`;
+  const { dir, binary } = compileForHost(`vertical-slash-${element}`, `${emitVerticalSlashCuda(element, headDim)}${driver}`, threadedShim);
+  return {
+    run: (q, k, aux, { Q, K, H, KVH }, setting) => {
+      const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
+      const header = Int32Array.from([Q, K, H, KVH, setting.rows, setting.firstColumns, setting.nearDiagonals, setting.vertical, setting.slash, setting.verticalSlot, setting.slashSlot, q.length, k.length, aux.length]);
+      const scale = Float32Array.of(setting.scale);
+      writeFileSync(input, Buffer.concat([Buffer.from(header.buffer), Buffer.from(scale.buffer), Buffer.from(q.buffer, q.byteOffset, q.byteLength), Buffer.from(k.buffer, k.byteOffset, k.byteLength), Buffer.from(aux.buffer, aux.byteOffset, aux.byteLength)]));
       execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
       const bytes = readFileSync(output);
       return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));

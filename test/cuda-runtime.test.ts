@@ -201,6 +201,33 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.liveAllocations()).toBe(before);
   });
 
+  it("estimates vertical-slash on the device (logits, softmax, column and offset scores, two selections) before the builder and the kernel", () => {
+    const bound = bindPattern(examplePattern("vertical_slash"), { shape: { qLen: 300, kvLen: 300, heads: 2, kvHeads: 1 }, params: new Map(), inputs: new Map(), estimated: new Set(["vertical", "slash"]) });
+    if (!bound.ok) throw new Error("does not bind");
+    const binding = bound.value;
+    const launches = lowerAttention(binding, 0, { headDim: 64, dtype: "f16", ...cudaLowering });
+    const D = 64;
+    stub.reset();
+    const before = stub.liveAllocations();
+    const estimator = { kind: "verticalSlash", vertical: "vertical", slash: "slash", lastQ: 16, verticalSize: 8, slashSize: 8, firstColumns: 2, nearDiagonals: 2 } as const;
+    const result = runCudaEstimatedAttention(context, estimator, launches, { q: new Float32Array(2 * 300 * D), k: new Float32Array(300 * D), v: new Float32Array(300 * D) }, binding.sizes, { splits: 1 });
+    const names = Array.from({ length: stub.launchCount() }, (_, at) => stub.launchKernel(at));
+    expect(names).toEqual([
+      "stipple_vs_logits_f16_d64", "stipple_vs_softmax_f16_d64", "stipple_vs_scores_f16_d64", "stipple_vs_scores_f16_d64",
+      "stipple_vs_clear_f16_d64", "stipple_vs_select_f16_d64", "stipple_vs_clear_f16_d64", "stipple_vs_select_f16_d64",
+      "vertical_slash_sparse_builder", "vertical_slash_sparse",
+    ]);
+    // Logits: a thread per key (3 blocks of 128 for 300 keys) and head; softmax: a block per last row and head.
+    expect(stub.launchShape(0)).toEqual([3, 1, 2, 128, 1, 1]);
+    expect(stub.launchShape(1)).toEqual([16, 1, 2, 128, 1, 1]);
+    // The selections: one block of 256 per head, writing into the packed inputs the builder and the kernel read.
+    expect(stub.launchShape(5)).toEqual([1, 1, 2, 256, 1, 1]);
+    expect(stub.launchArgs(5)[1]).toBe(stub.launchArgs(8)[1]);
+    expect(stub.launchArgs(7)[1]).toBe(stub.launchArgs(9)[6]);
+    expect(result.inputs["vertical"]).toEqual([[], []]);
+    expect(stub.liveAllocations()).toBe(before);
+  });
+
   it("splits decode over the key tiles (split-K) into partials, then combines them into out and lse", () => {
     // One query row, 20k keys, 4 heads: 4 blocks on the stub's 132 multiprocessors, so auto splits.
     const { launches, sizes } = launchesOf("sliding_window", { qLen: 1, kvLen: 20000, heads: 4, kvHeads: 2 }, "f16");
@@ -321,13 +348,15 @@ describe("stipple run --backend cuda", () => {
     expect(result.stderr).toContain("error[STP902]: the CUDA kernel's tiles are fixed at 64 × 64");
   });
 
-  it("--estimate: block top-k runs through the stub (and reports what it chose); vertical-slash is refused before the driver is touched", async () => {
-    const estimated = await runCli(["run", "examples/block_sparse.stip", "--backend", "cuda", "--estimate", "--json", ...tensors()], { STIPPLE_LIBCUDA: stubPath });
-    expect(estimated.stderr).toBe("");
-    expect(JSON.parse(estimated.stdout)).toMatchObject({ backend: "cuda", estimator: expect.stringContaining("block_top_k") as unknown });
-    const refused = await runCli(["run", "examples/vertical_slash.stip", "--backend", "cuda", "--estimate", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
+  it("--estimate: block top-k and vertical-slash run through the stub (and report what they chose); XAttention is refused before the driver is touched", async () => {
+    for (const [example, estimator] of [["block_sparse", "block_top_k"], ["vertical_slash", "vertical_slash"]] as const) {
+      const estimated = await runCli(["run", `examples/${example}.stip`, "--backend", "cuda", "--estimate", "--json", ...tensors()], { STIPPLE_LIBCUDA: stubPath });
+      expect(estimated.stderr).toBe("");
+      expect(JSON.parse(estimated.stdout)).toMatchObject({ backend: "cuda", estimator: expect.stringContaining(estimator) as unknown });
+    }
+    const refused = await runCli(["run", "examples/xattention.stip", "--backend", "cuda", "--estimate", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain("error[STP501]: the CUDA backend estimates with block_top_k only so far, not vertical_slash");
+    expect(refused.stderr).toContain("error[STP501]: the CUDA backend estimates with block_top_k and vertical_slash so far, not xattention");
   });
 
   it("--check fails loudly when the kernel did not compute attention (the stub runs nothing)", async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { compileToPtx, ptxasReport } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { emitBlockTopKCuda } from "../backends/cuda/estimate.js";
+import { emitVerticalSlashCuda } from "../backends/cuda/estimate-vertical-slash.js";
 import { emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
 import { cudaCapabilities, cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
@@ -69,6 +70,14 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
   it("the block top-k estimator compiles for f16 and bf16", () => {
     for (const element of cudaCapabilities.elements) {
       for (const arch of archs) expect(ptxasReport(compileToPtx(emitBlockTopKCuda(element), arch), arch).spillStores, `${element} ${arch}`).toBe(0);
+    }
+  }, 120_000);
+
+  it("the vertical-slash estimator compiles for f16 and bf16, without spills at the largest head dim", () => {
+    // Head dims differ only in the key row held in registers: the largest is the one that could spill.
+    const headDim = Math.max(...cudaCapabilities.headDims);
+    for (const element of cudaCapabilities.elements) {
+      for (const arch of archs) expect(ptxasReport(compileToPtx(emitVerticalSlashCuda(element, headDim), arch), arch).spillStores, `${element} D=${headDim} ${arch}`).toBe(0);
     }
   }, 120_000);
 

@@ -1,6 +1,7 @@
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
 import { koffi } from "./ffi.js";
 import { locateLibrary } from "./library.js";
+import { assertNever } from "../../util/hash.js";
 
 /**
  * The CUDA driver API through koffi: the few calls a JIT runtime needs (devices, the primary context,
@@ -53,7 +54,10 @@ export interface CudaDriver {
 }
 
 /** A kernel argument as the driver wants it: device pointers are 8 bytes, ints 4. */
-export type KernelArgument = { readonly kind: "pointer"; readonly value: DevicePointer } | { readonly kind: "int"; readonly value: number };
+export type KernelArgument =
+  | { readonly kind: "pointer"; readonly value: DevicePointer }
+  | { readonly kind: "int"; readonly value: number }
+  | { readonly kind: "float"; readonly value: number };
 
 let cached: CudaDriver | undefined;
 
@@ -175,7 +179,7 @@ function bindDriver(path: string): CudaDriver {
     launch(kernel, grid, block, args) {
       // kernelParams is an array of pointers, one per argument, each to that argument's bytes.
       const values = Buffer.alloc(8 * Math.max(1, args.length));
-      args.forEach((arg, at) => (arg.kind === "pointer" ? values.writeBigUInt64LE(arg.value, 8 * at) : values.writeInt32LE(arg.value, 8 * at)));
+      args.forEach((arg, at) => writeArgument(values, 8 * at, arg));
       const base = ffi.address(values);
       const params = new BigUint64Array(args.map((_, at) => base + BigInt(8 * at)));
       check(api.cuLaunchKernel(kernel, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, null, params, null), "cuLaunchKernel");
@@ -199,4 +203,21 @@ function driverHint(call: string): string {
   if (call === "cuModuleLoadDataEx") return "the driver could not JIT the PTX: update the NVIDIA driver, or report the pattern file";
   if (call === "cuCtxSynchronize") return "the kernel failed on the device: this is a Stipple bug, please report it with the pattern file and shapes";
   return "this is a Stipple bug or a driver problem: please report it with the pattern file";
+}
+
+/** One kernel argument's bytes at `offset` (pointers 8 bytes, int and float 4). */
+function writeArgument(values: Buffer, offset: number, arg: KernelArgument): void {
+  switch (arg.kind) {
+    case "pointer":
+      values.writeBigUInt64LE(arg.value, offset);
+      return;
+    case "int":
+      values.writeInt32LE(arg.value, offset);
+      return;
+    case "float":
+      values.writeFloatLE(arg.value, offset);
+      return;
+    default:
+      assertNever(arg, "kernel argument");
+  }
 }

@@ -1,5 +1,7 @@
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
-import type { BlockTopKEstimator, Estimator } from "../../ir/estimate/estimator.js";
+import type { BlockTopKEstimator, Estimator, VerticalSlashEstimator } from "../../ir/estimate/estimator.js";
+import { verticalSlashBudgets } from "../../ir/estimate/vertical-slash.js";
+import { assertNever } from "../../util/hash.js";
 import { unpackDeviceInputs } from "../../ir/kernel/unpack-inputs.js";
 import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
@@ -8,45 +10,73 @@ import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { CudaContext } from "./device.js";
 import type { KernelArgument } from "./driver.js";
 import { blockTopKKernels, blockTopKScratch, cudaEstimatorThreads, emitBlockTopKCuda } from "./estimate.js";
+import { emitVerticalSlashCuda, verticalSlashKernels } from "./estimate-vertical-slash.js";
+import { cudaSelectThreads } from "./select-top.js";
 import { CudaAttentionBuffers, dispatchCudaAttention, loadedFunction, type CudaRunOptions } from "./run.js";
 import { checkCudaKernel } from "./schedule.js";
 
-/** STP501 for an estimator the CUDA backend does not have yet: block top-k only so far (checked before a device is opened). */
-export function checkCudaEstimator(estimator: Estimator): asserts estimator is BlockTopKEstimator {
-  if (estimator.kind === "blockTopK") return;
-  throw new DiagnosticError([diagnostic("STP501", `the CUDA backend estimates with block_top_k only so far, not ${estimator.kind === "verticalSlash" ? "vertical_slash" : estimator.kind}`, {
+/** STP501 for an estimator the CUDA backend does not have yet: XAttention (checked before a device is opened). */
+export function checkCudaEstimator(estimator: Estimator): asserts estimator is BlockTopKEstimator | VerticalSlashEstimator {
+  if (estimator.kind === "blockTopK" || estimator.kind === "verticalSlash") return;
+  throw new DiagnosticError([diagnostic("STP501", `the CUDA backend estimates with block_top_k and vertical_slash so far, not ${estimator.kind}`, {
     hint: "run --estimate with --backend wgsl, or pass the inputs with --input NAME=FILE",
   })]);
 }
 
 /**
  * Enqueues an estimator on the CUDA device: it writes the runtime inputs it chooses into the launch's packed
- * inputs, where the tile builder and the kernel read them; nothing goes through the host. Block top-k only
- * so far (STP501 for the others, which run on WebGPU).
+ * inputs, where the tile builder and the kernel read them; nothing goes through the host. Block top-k and
+ * vertical-slash so far (STP501 for XAttention, which runs on WebGPU).
  */
 export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator, launch: KernelLaunch, buffers: CudaAttentionBuffers): void {
   checkCudaEstimator(estimator);
-  const slot = outputSlot(launch, estimator.blocks, "blocks");
   const element = checkCudaKernel(launch.kernel);
-  const names = blockTopKKernels(element);
-  const kernel = (name: string) => loadedFunction(context, `estimate/block-top-k/${element}/${name}`, () => ({ source: emitBlockTopKCuda(element), name }));
   const { Q, K, H, KVH } = buffers.sizes;
   const D = launch.kernel.headDim;
-  const scratch = blockTopKScratch(estimator, buffers.sizes, D);
-  const pooled = buffers.scratch(4 * scratch.pooled), scores = buffers.scratch(4 * scratch.scores);
   const aux = buffers.auxFor(launch);
-  const pointer = (value: bigint): KernelArgument => ({ kind: "pointer", value });
-  const int = (value: number): KernelArgument => ({ kind: "int", value });
-  const blocks = (threads: number): number => Math.max(1, Math.ceil(threads / cudaEstimatorThreads));
-  const shape = [int(Q), int(K), int(H), int(KVH), int(estimator.block), int(D), int(scratch.rowBlocks), int(scratch.colBlocks)];
-  const threads: [number, number, number] = [cudaEstimatorThreads, 1, 1];
   const { driver } = context;
-  driver.launch(kernel(names.pool), [blocks(Math.max(scratch.rowBlocks, scratch.colBlocks) * D), 1, Math.max(H, KVH)], threads, [pointer(buffers.q), pointer(buffers.k), pointer(pooled), ...shape]);
-  driver.launch(kernel(names.scores), [blocks(scratch.rowBlocks * scratch.colBlocks), 1, H], threads, [pointer(pooled), pointer(scores), ...shape]);
-  const leafWords = launch.aux === undefined ? 0 : (launch.aux.words[4 * slot + 1] ?? 0);
-  driver.launch(kernel(names.clear), [blocks(leafWords * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);
-  driver.launch(kernel(names.select), [blocks(scratch.rowBlocks * scratch.colBlocks), 1, H], threads, [pointer(scores), pointer(aux), int(slot), int(estimator.topK), int(scratch.rowBlocks), int(scratch.colBlocks)]);
+  const blocks = (threads: number): number => Math.max(1, Math.ceil(threads / cudaEstimatorThreads));
+  const threads: [number, number, number] = [cudaEstimatorThreads, 1, 1];
+  const leafWords = (slot: number): number => (launch.aux === undefined ? 0 : (launch.aux.words[4 * slot + 1] ?? 0));
+  switch (estimator.kind) {
+    case "blockTopK": {
+      const slot = outputSlot(launch, estimator.blocks, "blocks");
+      const names = blockTopKKernels(element);
+      const kernel = (name: string) => loadedFunction(context, `estimate/block-top-k/${element}/${name}`, () => ({ source: emitBlockTopKCuda(element), name }));
+      const scratch = blockTopKScratch(estimator, buffers.sizes, D);
+      const pooled = buffers.scratch(4 * scratch.pooled), scores = buffers.scratch(4 * scratch.scores);
+      const shape = [int(Q), int(K), int(H), int(KVH), int(estimator.block), int(D), int(scratch.rowBlocks), int(scratch.colBlocks)];
+      driver.launch(kernel(names.pool), [blocks(Math.max(scratch.rowBlocks, scratch.colBlocks) * D), 1, Math.max(H, KVH)], threads, [pointer(buffers.q), pointer(buffers.k), pointer(pooled), ...shape]);
+      driver.launch(kernel(names.scores), [blocks(scratch.rowBlocks * scratch.colBlocks), 1, H], threads, [pointer(pooled), pointer(scores), ...shape]);
+      driver.launch(kernel(names.clear), [blocks(leafWords(slot) * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);
+      driver.launch(kernel(names.select), [blocks(scratch.rowBlocks * scratch.colBlocks), 1, H], threads, [pointer(scores), pointer(aux), int(slot), int(estimator.topK), int(scratch.rowBlocks), int(scratch.colBlocks)]);
+      return;
+    }
+    case "verticalSlash": {
+      const vertical = outputSlot(launch, estimator.vertical, "index"), slash = outputSlot(launch, estimator.slash, "index");
+      const budgets = verticalSlashBudgets(estimator, K);
+      const rows = Math.min(budgets.lastQ, Q);
+      const names = verticalSlashKernels(element, D);
+      const kernel = (name: string) => loadedFunction(context, `estimate/vertical-slash/${element}/d${D}/${name}`, () => ({ source: emitVerticalSlashCuda(element, D), name }));
+      const probs = buffers.scratch(4 * H * rows * K), columns = buffers.scratch(4 * H * K), diagonals = buffers.scratch(4 * H * K);
+      driver.launch(kernel(names.logits), [blocks(K), 1, H], threads, [pointer(buffers.q), pointer(buffers.k), pointer(probs), int(Q), int(K), int(H), int(KVH), int(rows), float(launch.kernel.scale)]);
+      driver.launch(kernel(names.softmax), [rows, 1, H], threads, [pointer(probs), int(K), int(rows)]);
+      driver.launch(kernel(names.scores), [blocks(K), 1, H], threads, [pointer(probs), pointer(columns), int(K), int(rows), int(estimator.firstColumns), int(0)]);
+      driver.launch(kernel(names.scores), [blocks(K), 1, H], threads, [pointer(probs), pointer(diagonals), int(K), int(rows), int(estimator.nearDiagonals), int(1)]);
+      for (const [keys, slot, n] of [[columns, vertical, budgets.vertical], [diagonals, slash, budgets.slash]] as const) {
+        driver.launch(kernel(names.clear), [blocks(leafWords(slot) * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);
+        driver.launch(kernel(names.select), [1, 1, H], [cudaSelectThreads, 1, 1], [pointer(keys), pointer(aux), pointer(0n), int(K), int(n), int(slot), int(1)]);
+      }
+      return;
+    }
+    default:
+      return assertNever(estimator, "CUDA estimator");
+  }
 }
+
+const pointer = (value: bigint): KernelArgument => ({ kind: "pointer", value });
+const int = (value: number): KernelArgument => ({ kind: "int", value });
+const float = (value: number): KernelArgument => ({ kind: "float", value });
 
 /**
  * estimate → build → attend on CUDA in one call, as on WebGPU (backends/wgsl/estimate/attend.ts): the

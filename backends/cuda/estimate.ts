@@ -16,7 +16,7 @@ export const blockTopKKernels = (element: CudaElement) => ({
  * 16-bit elements to f32 without intrinsics or inline PTX (the estimators read every element once, so a few
  * integer operations cost nothing beside the loads), so the same text runs on the host in tests.
  */
-function elementToFloat(element: CudaElement): string {
+export function elementToFloat(element: CudaElement): string {
   const body = element === "bf16"
     ? "  bits.u = (unsigned)h << 16;"
     : `  const unsigned sign = (unsigned)(h >> 15) << 31, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
@@ -93,12 +93,7 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.scores}(
   scores[((long long)head * row_blocks + b) * col_blocks + c] = score;
 }
 
-extern "C" __global__ void __launch_bounds__(${threads}) ${names.clear}(unsigned* __restrict__ aux, int slot, int heads) {
-  const unsigned words = aux[4 * slot + 1] * (unsigned)heads;
-  const unsigned at = blockIdx.x * ${threads}u + threadIdx.x;
-  if (at < words) aux[aux[4 * slot] + at] = 0u;
-}
-
+${clearInputCuda(names.clear)}
 extern "C" __global__ void __launch_bounds__(${threads}) ${names.select}(
     const float* __restrict__ scores, unsigned* __restrict__ aux, int slot, int top_k, int row_blocks, int col_blocks) {
   const int at = (int)(blockIdx.x * ${threads}u + threadIdx.x);
@@ -117,6 +112,16 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.select}(
     const unsigned bit = (unsigned)(b * col_blocks + c);
     atomicOr(aux + aux[4 * slot] + aux[4 * slot + 1] * (unsigned)head + bit / 32u, 1u << (bit % 32u));
   }
+}
+`;
+}
+
+/** Zeroes one input's leaves (all heads) before a selection ORs bits into them: one thread per word. */
+export function clearInputCuda(name: string): string {
+  return `extern "C" __global__ void __launch_bounds__(${cudaEstimatorThreads}) ${name}(unsigned* __restrict__ aux, int slot, int heads) {
+  const unsigned words = aux[4 * slot + 1] * (unsigned)heads;
+  const unsigned at = blockIdx.x * ${cudaEstimatorThreads}u + threadIdx.x;
+  if (at < words) aux[aux[4 * slot] + at] = 0u;
 }
 `;
 }

@@ -4,6 +4,7 @@ import { openCuda, type CudaContext } from "../../backends/cuda/device.js";
 import { runCudaEstimatedAttention } from "../../backends/cuda/estimate-run.js";
 import { runCudaAttention } from "../../backends/cuda/run.js";
 import { bindPattern, withInputs } from "../../compiler/bind.js";
+import { estimateVerticalSlash } from "../../ir/estimate/vertical-slash.js";
 import { estimateBlockTopK } from "../../ir/estimate/block-top-k.js";
 import { expectSameSelection } from "../selection.js";
 import { cudaLowering, type CudaElement } from "../../backends/cuda/schedule.js";
@@ -129,6 +130,32 @@ describe("CUDA kernels on the GPU", () => {
         expect(maxAbsError / scale).toBeLessThanOrEqual(outputTolerance[element]);
       }),
       { numRuns: Number(process.env["STIPPLE_RUNS"] ?? 40) },
+    );
+  }, 600_000);
+
+  it("vertical-slash estimated on the GPU chooses the reference's columns and offsets, and the kernel attends exactly on them", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 300 }), fc.constantFrom<CudaElement>("f16", "bf16"), fc.integer(), (kvLen, lastQ, verticalSize, slashSize, element, seed) => {
+        const bound = bindPattern(examplePattern("vertical_slash"), { shape: { qLen: kvLen, kvLen, heads: 4, kvHeads: 2 }, params: new Map(), inputs: new Map(), estimated: new Set(["vertical", "slash"]) });
+        if (!bound.ok) throw new Error("does not bind");
+        const estimator = { kind: "verticalSlash", vertical: "vertical", slash: "slash", lastQ, verticalSize, slashSize, firstColumns: 4, nearDiagonals: 16 } as const;
+        const q = randomTensor(4 * kvLen * 64, seed, 2), k = randomTensor(2 * kvLen * 64, seed + 1, 2), v = randomTensor(2 * kvLen * 64, seed + 2);
+        const launches = lowerAttention(bound.value, 0, { headDim: 64, dtype: element, ...cudaLowering });
+        const result = runCudaEstimatedAttention(gpu, estimator, launches, { q, k, v }, bound.value.sizes, { guard: true });
+        const seen = { q: roundedTo(q, element), k: roundedTo(k, element), v: roundedTo(v, element) };
+        const reference = estimateVerticalSlash({ shape: [4, kvLen, 64], data: seen.q }, { shape: [2, kvLen, 64], data: seen.k }, estimator);
+        const vertical = result.inputs["vertical"] as number[][], slash = result.inputs["slash"] as number[][];
+        for (let h = 0; h < 4; h++) {
+          expectSameSelection(vertical[h] ?? [], reference.vertical[h] ?? [], reference.columnScores[h] ?? [], `head ${h} columns`);
+          expectSameSelection(slash[h] ?? [], reference.slash[h] ?? [], reference.diagonalScores[h] ?? [], `head ${h} offsets`);
+        }
+        const estimated = withInputs(bound.value, result.inputs);
+        if (!estimated.ok) throw new Error("the chosen columns and offsets do not bind");
+        const dense = denseAttention({ q: { shape: [4, kvLen, 64], data: seen.q }, k: { shape: [2, kvLen, 64], data: seen.k }, v: { shape: [2, kvLen, 64], data: seen.v }, maskOf: (h) => evaluateMask(estimated.value, h, 0) });
+        const { maxAbsError, scale } = compareOutputs(dense.out, result.out);
+        expect(maxAbsError / scale).toBeLessThanOrEqual(outputTolerance[element]);
+      }),
+      { numRuns: Number(process.env["STIPPLE_RUNS"] ?? 30) },
     );
   }, 600_000);
 

@@ -1,0 +1,94 @@
+import { clearInputCuda, cudaEstimatorThreads, elementToFloat } from "./estimate.js";
+import type { CudaElement } from "./schedule.js";
+import { orderKeyCuda, selectTopCuda } from "./select-top.js";
+
+/** The vertical-slash estimator's entry points for an element type and head dim. */
+export const verticalSlashKernels = (element: CudaElement, headDim: number) => ({
+  logits: `stipple_vs_logits_${element}_d${headDim}`,
+  softmax: `stipple_vs_softmax_${element}_d${headDim}`,
+  scores: `stipple_vs_scores_${element}_d${headDim}`,
+  clear: `stipple_vs_clear_${element}_d${headDim}`,
+  select: `stipple_vs_select_${element}_d${headDim}`,
+}) as const;
+
+/**
+ * MInference's vertical-slash estimator in CUDA (reference: ir/estimate/vertical-slash.ts; the WGSL kernels'
+ * rules, backends/wgsl/estimate/vertical-slash.ts), before the shared top-n selection (./select-top.ts):
+ * 1. logits: one thread per key and head (the key's K row in registers, every q row read once per thread;
+ *    a warp reads one q element at a time, so the q loads are broadcasts), into a scratch [head][row][K];
+ * 2. softmax: one block per last row and head: block max and sum, then the row's causal softmax in place
+ *    (0 past the row's position);
+ * 3. scores: one thread per head and key sums its column (`diagonal` 0) or one thread per head and offset o
+ *    sums p[row][position − o] (`diagonal` 1); the first columns and the near offsets are forced (+∞);
+ * 4. clear, then select: the top vertical_size columns and slash_size offsets into the packed inputs.
+ */
+export function emitVerticalSlashCuda(element: CudaElement, headDim: number): string {
+  const names = verticalSlashKernels(element, headDim);
+  const threads = cudaEstimatorThreads;
+  const D = headDim;
+  return `// Stipple estimator: vertical-slash (${element} q and k, head dim ${D}), generated, do not edit.
+${elementToFloat(element)}
+${orderKeyCuda}
+extern "C" __global__ void __launch_bounds__(${threads}) ${names.logits}(
+    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ probs,
+    int q_len, int k_len, int heads, int kv_heads, int rows, float scale) {
+  const int key = (int)(blockIdx.x * ${threads}u + threadIdx.x);
+  const int head = (int)blockIdx.z, kv_head = head * kv_heads / heads;
+  if (key >= k_len) return;
+  float k_row[${D}];
+  for (int d = 0; d < ${D}; d++) k_row[d] = element_to_float(k_in[((long long)kv_head * k_len + key) * ${D} + d]);
+  for (int r = 0; r < rows; r++) {
+    const int row = q_len - rows + r;
+    // Keys past the row's position are never read (the softmax stops at the position).
+    if (key > k_len - q_len + row) continue;
+    float dot = 0.0f;
+    for (int d = 0; d < ${D}; d++) dot += element_to_float(q_in[((long long)head * q_len + row) * ${D} + d]) * k_row[d];
+    probs[((long long)head * rows + r) * k_len + key] = dot * scale;
+  }
+}
+
+// A block max (is_max) or sum; every thread gets the result.
+__device__ float vs_block_reduce(float* partial, float value, bool is_max) {
+  __syncthreads();
+  partial[threadIdx.x] = value;
+  for (unsigned stride = ${threads / 2}u; stride > 0u; stride >>= 1) {
+    __syncthreads();
+    if (threadIdx.x < stride) {
+      const float other = partial[threadIdx.x + stride];
+      partial[threadIdx.x] = is_max ? fmaxf(partial[threadIdx.x], other) : partial[threadIdx.x] + other;
+    }
+  }
+  __syncthreads();
+  return partial[0];
+}
+
+extern "C" __global__ void __launch_bounds__(${threads}) ${names.softmax}(float* __restrict__ probs, int k_len, int rows) {
+  __shared__ float partial[${threads}];
+  const int head = (int)blockIdx.z, r = (int)blockIdx.x;
+  const int position = k_len - rows + r;
+  float* row = probs + ((long long)head * rows + r) * k_len;
+  float row_max = -3.0e38f;
+  for (int key = (int)threadIdx.x; key <= position; key += ${threads}) row_max = fmaxf(row_max, row[key]);
+  const float m = vs_block_reduce(partial, row_max, true);
+  float sum = 0.0f;
+  for (int key = (int)threadIdx.x; key <= position; key += ${threads}) sum += expf(row[key] - m);
+  const float total = vs_block_reduce(partial, sum, false);
+  for (int key = (int)threadIdx.x; key < k_len; key += ${threads}) row[key] = key <= position ? expf(row[key] - m) / total : 0.0f;
+}
+
+extern "C" __global__ void __launch_bounds__(${threads}) ${names.scores}(
+    const float* __restrict__ probs, unsigned* __restrict__ keys, int k_len, int rows, int forced, int diagonal) {
+  const int at = (int)(blockIdx.x * ${threads}u + threadIdx.x);
+  const int head = (int)blockIdx.z;
+  if (at >= k_len) return;
+  float sum = 0.0f;
+  for (int r = 0; r < rows; r++) {
+    const int key = diagonal != 0 ? k_len - rows + r - at : at;
+    if (key >= 0) sum += probs[((long long)head * rows + r) * k_len + key];
+  }
+  keys[(long long)head * k_len + at] = at < forced ? STIPPLE_POS_INF_KEY : order_key(sum);
+}
+
+${clearInputCuda(names.clear)}
+${selectTopCuda(names.select)}`;
+}
