@@ -26,3 +26,16 @@ export function estimatedLaunch(launches: readonly KernelLaunch[]): KernelLaunch
   }
   return launch;
 }
+
+/**
+ * XAttention stages a cell row's stride query rows (stride × head dim values) in workgroup (CUDA: shared)
+ * memory: at most this many, 8 KiB of f32.
+ */
+export const maxStagedQuery = 2048;
+
+/** STP314 when an XAttention stride stages more query values than maxStagedQuery (checked before any dispatch). */
+export function checkStagedQuery(stride: number, headDim: number): void {
+  if (stride * headDim > maxStagedQuery) {
+    throw new DiagnosticError([diagnostic("STP314", `xattention stages stride × head dim = ${stride * headDim} query values per workgroup, more than ${maxStagedQuery}`, { hint: "use a smaller stride" })]);
+  }
+}

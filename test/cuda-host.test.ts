@@ -9,9 +9,10 @@ import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
 import { unpackDeviceInputs } from "../ir/kernel/unpack-inputs.js";
 import { roundedTo, toHalfWords } from "../util/half.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
-import { expectSameSelection } from "./selection.js";
+import { expectSameSelection, expectThresholdCut } from "./selection.js";
 import { lengths } from "../fuzz/arbitraries.js";
-import { hostBlockTopK, hostBuilder, hostCombine, hostVerticalSlash } from "./cuda-host.js";
+import { hostBlockTopK, hostBuilder, hostCombine, hostVerticalSlash, hostXAttention } from "./cuda-host.js";
+import { estimateXAttention } from "../ir/estimate/xattention.js";
 import { cudaRankSelectionLimit } from "../backends/cuda/select-top.js";
 import type { Estimator } from "../ir/estimate/estimator.js";
 import { estimateVerticalSlash, verticalSlashBudgets } from "../ir/estimate/vertical-slash.js";
@@ -177,6 +178,45 @@ describe("the CUDA vertical-slash estimator, run on the host (threads and barrie
           },
         ),
         { numRuns: 12 },
+      );
+    }, 240_000);
+  }
+});
+
+describe("the CUDA XAttention estimator, run on the host (threads and barriers real)", () => {
+  for (const [element, stride] of [["f16", 4], ["bf16", 8], ["f16", 1]] as const) {
+    it(`${element}, stride ${stride}: keeps the forced blocks and the fewest heaviest whose reference mass reaches the threshold, into the packed inputs`, () => {
+      const headDim = 32;
+      const estimator = hostXAttention(element, headDim, stride);
+      fc.assert(
+        fc.property(
+          // Every block sum is a barrier of 128 host threads: lengths stay short, blocks of stride 1 hold 8 cells or more.
+          fc.constantFrom<[number, number]>([1, 1], [2, 1], [3, 1]), fc.integer({ min: 1, max: 260 }), fc.constantFrom(1, 0.5, 0.1), stride === 1 ? fc.integer({ min: 8, max: 16 }) : fc.integer({ min: 1, max: 6 }),
+          fc.constantFrom(0.3, 0.6, 0.9, 0.95, 1), fc.boolean(), fc.integer(),
+          ([heads, kvHeads], kvLen, queryFraction, cells, threshold, flat, seed) => {
+            const qLen = Math.max(1, Math.round(kvLen * queryFraction));
+            const block = stride * cells;
+            const q = roundedTo(randomTensor(heads * qLen * headDim, seed, flat ? 0 : 2), element), k = roundedTo(randomTensor(kvHeads * kvLen * headDim, seed + 1, 2), element);
+            const rows = Math.ceil(qLen / block), cols = Math.ceil(kvLen / block);
+            const empty = { blocks: Array.from({ length: heads }, () => Array.from({ length: rows }, () => new Array<number>(cols).fill(1))) };
+            const binding = bindOrThrow(examplePattern("block_sparse"), { qLen, kvLen, heads, kvHeads }, { block }, empty);
+            const [launch] = lowerAttention(binding, 0, { headDim, dtype: element, ...cudaLowering });
+            if (launch?.aux === undefined) throw new Error("no dynamic launch");
+            const slot = launch.kernel.inputs.findIndex((input) => input.name === "blocks");
+            const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), launch.aux.words, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, { block, threshold, scale: launch.kernel.scale, slot });
+            const chosen = unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes)["blocks"] as number[][][];
+            const reference = estimateXAttention({ shape: [heads, qLen, headDim], data: q }, { shape: [kvHeads, kvLen, headDim], data: k }, { kind: "xattention", blocks: "blocks", block, stride, threshold });
+            for (let h = 0; h < heads; h++) {
+              (reference.blocks[h] ?? []).forEach((expected, b) => {
+                const mine = chosen[h]?.[b] ?? [];
+                if (mine.join() === expected.join()) return;
+                expectThresholdCut(mine, reference.masses[h]?.[b] ?? new Float64Array(0), reference.scores[h]?.[b] ?? [], threshold, `${element} head ${h} query block ${b}: device ${mine.join("")}, reference ${expected.join("")}`);
+              });
+            }
+            expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(launch.aux.words.subarray(0, 4 * launch.kernel.inputs.length)));
+          },
+        ),
+        { numRuns: 10 },
       );
     }, 240_000);
   }

@@ -8,6 +8,7 @@ import { tileIndexWords } from "../ir/plan/tile-index.js";
 import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
 import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
 import { cudaSelectThreads } from "../backends/cuda/select-top.js";
+import { emitXAttentionCuda, xattentionKernels } from "../backends/cuda/estimate-xattention.js";
 import type { CudaElement } from "../backends/cuda/schedule.js";
 import { combineName, cudaCombineThreads, emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { builderName, cudaBuilderThreads, emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
@@ -78,19 +79,19 @@ export interface HostBuilder {
 }
 
 /**
- * For kernels with barriers and shared memory (the estimators' block reductions and selections): a launch's
- * threads are real threads (blockIdx and threadIdx thread-local) that walk the grid's blocks together, meeting
- * at a std::barrier for __syncthreads and between blocks; a __shared__ array is a static local, one per
- * kernel, which the block's threads share (one block at a time); atomics are real. launch_grid(grid,
- * threads, call) runs a launch.
+ * For kernels with barriers and shared memory (the estimators' block reductions and selections): a block's
+ * threads are fibers (ucontext) on one host thread, run round-robin: each runs until its next __syncthreads
+ * (a switch back to the scheduler) or its end, and no fiber passes a barrier before every other has reached
+ * it. A __shared__ array is a static local, one per kernel, which the block's fibers share (one block at a
+ * time). Switching fibers costs far less than waking OS threads at a std::barrier: these tests make hundreds
+ * of thousands of barriers. launch_grid(grid, threads, call) runs a launch.
  */
-const threadedShim = `#include <atomic>
-#include <barrier>
-#include <cmath>
+const threadedShim = `#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
+#include <functional>
+#include <ucontext.h>
 #include <vector>
 #define __global__
 #define __device__
@@ -99,31 +100,53 @@ const threadedShim = `#include <atomic>
 #define __launch_bounds__(...)
 #define __shared__ static
 struct HostDim { unsigned x, y, z; };
-static thread_local HostDim blockIdx, threadIdx;
-static std::barrier<>* block_barrier = nullptr;
-static inline void __syncthreads() { block_barrier->arrive_and_wait(); }
+static HostDim blockIdx, threadIdx;
+static ucontext_t scheduler;
+static std::vector<ucontext_t> fibers;
+static const std::function<void()>* fiber_body = nullptr;
+static inline void __syncthreads() { swapcontext(&fibers[threadIdx.x], &scheduler); }
 static inline unsigned __float_as_uint(float x) { unsigned u; std::memcpy(&u, &x, 4); return u; }
+static inline float __uint_as_float(unsigned u) { float x; std::memcpy(&x, &u, 4); return x; }
 static inline int min(int a, int b) { return a < b ? a : b; }
 static inline int max(int a, int b) { return a > b ? a : b; }
-static inline unsigned atomicOr(unsigned* p, unsigned v) { return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }
-template <class Call> static void launch_grid(HostDim grid, unsigned threads, Call call) {
-  std::barrier<> barrier((std::ptrdiff_t)threads);
-  block_barrier = &barrier;
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; t++) {
-    pool.emplace_back([t, grid, &call, &barrier] {
-      threadIdx = HostDim{t, 0, 0};
-      for (unsigned z = 0; z < grid.z; z++)
-        for (unsigned y = 0; y < grid.y; y++)
-          for (unsigned x = 0; x < grid.x; x++) {
-            blockIdx = HostDim{x, y, z};
-            call();
-            // The block is over for every thread before its shared memory serves the next.
-            barrier.arrive_and_wait();
+// One host thread runs every fiber: an atomic is a plain read-modify-write.
+static inline unsigned atomicOr(unsigned* p, unsigned v) { const unsigned old = *p; *p |= v; return old; }
+static bool fiber_finished = false;
+static void fiber_main() {
+  (*fiber_body)();
+  fiber_finished = true;
+}
+static void launch_grid(HostDim grid, unsigned threads, const std::function<void()>& call) {
+  const size_t stack = 256 * 1024;
+  std::vector<char> stacks(stack * threads);
+  std::vector<bool> done(threads);
+  fibers.assign(threads, ucontext_t{});
+  fiber_body = &call;
+  for (blockIdx.z = 0; blockIdx.z < grid.z; blockIdx.z++)
+    for (blockIdx.y = 0; blockIdx.y < grid.y; blockIdx.y++)
+      for (blockIdx.x = 0; blockIdx.x < grid.x; blockIdx.x++) {
+        for (unsigned t = 0; t < threads; t++) {
+          getcontext(&fibers[t]);
+          fibers[t].uc_stack.ss_sp = stacks.data() + t * stack;
+          fibers[t].uc_stack.ss_size = stack;
+          // A finished fiber returns to the scheduler, which marks it done.
+          fibers[t].uc_link = &scheduler;
+          makecontext(&fibers[t], fiber_main, 0);
+          done[t] = false;
+        }
+        // Rounds: every fiber still running goes on to its next barrier (or its end).
+        for (bool running = true; running;) {
+          running = false;
+          for (unsigned t = 0; t < threads; t++) {
+            if (done[t]) continue;
+            threadIdx = HostDim{t, 0, 0};
+            fiber_finished = false;
+            swapcontext(&scheduler, &fibers[t]);
+            done[t] = fiber_finished;
+            running = running || !fiber_finished;
           }
-    });
-  }
-  for (std::thread& thread : pool) thread.join();
+        }
+      }
 }
 `;
 
@@ -305,6 +328,54 @@ int main(int argc, char** argv) {
       const header = Int32Array.from([Q, K, H, KVH, setting.rows, setting.firstColumns, setting.nearDiagonals, setting.vertical, setting.slash, setting.verticalSlot, setting.slashSlot, q.length, k.length, aux.length]);
       const scale = Float32Array.of(setting.scale);
       writeFileSync(input, Buffer.concat([Buffer.from(header.buffer), Buffer.from(scale.buffer), Buffer.from(q.buffer, q.byteOffset, q.byteLength), Buffer.from(k.buffer, k.byteOffset, k.byteLength), Buffer.from(aux.buffer, aux.byteOffset, aux.byteLength)]));
+      execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
+      const bytes = readFileSync(output);
+      return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    },
+  };
+}
+
+/** The XAttention estimator's kernels run on the host (mass and sizes, clear, select with the sizes), writing into a launch's packed inputs. */
+export interface HostXAttention {
+  run(q: Uint16Array, k: Uint16Array, aux: Uint32Array, shape: { Q: number; K: number; H: number; KVH: number }, setting: { block: number; threshold: number; scale: number; slot: number }): Uint32Array;
+}
+
+export function hostXAttention(element: CudaElement, headDim: number, stride: number): HostXAttention {
+  const names = xattentionKernels(element, headDim, stride);
+  const driver = `
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  FILE* in = fopen(argv[1], "rb");
+  if (in == nullptr) return 2;
+  int h[8];  // Q, K, H, KVH, block, slot, q words, k words, aux words
+  float f[2];  // threshold, scale
+  int aux_words;
+  if (fread(h, 4, 8, in) != 8 || fread(&aux_words, 4, 1, in) != 1 || fread(f, 4, 2, in) != 2) return 2;
+  const int Q = h[0], K = h[1], H = h[2], KVH = h[3], block = h[4], slot = h[5];
+  std::vector<unsigned short> q(h[6]), k(h[7]);
+  std::vector<unsigned> aux(aux_words);
+  if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
+  fclose(in);
+  const int rb = (Q + block - 1) / block, cb = (K + block - 1) / block, cells = (K + ${stride - 1}) / ${stride};
+  std::vector<float> scores((size_t)H * rb * cells, -7.0f), masses((size_t)H * rb * cb, -7.0f);
+  std::vector<unsigned> keys((size_t)H * rb * cb, 7u), limits((size_t)H * rb, 7u);
+  launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.mass}(q.data(), k.data(), scores.data(), masses.data(), keys.data(), limits.data(), Q, K, H, KVH, block, rb, cb, f[0], f[1]); });
+  const int words = (int)aux[4 * slot + 1] * H;
+  launch_grid({(unsigned)((words + ${cudaEstimatorThreads - 1}) / ${cudaEstimatorThreads}), 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
+  launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaSelectThreads}, [&] { ${names.select}(keys.data(), aux.data(), limits.data(), (unsigned)cb, 0xffffffffu, (unsigned)slot, (unsigned)rb); });
+  FILE* out = fopen(argv[2], "wb");
+  if (out == nullptr || fwrite(aux.data(), 4, aux.size(), out) != aux.size()) return 2;
+  fclose(out);
+  return 0;
+}
+`;
+  const { dir, binary } = compileForHost(`xattention-${element}-s${stride}`, `${emitXAttentionCuda(element, headDim, stride)}${driver}`, threadedShim);
+  return {
+    run: (q, k, aux, { Q, K, H, KVH }, { block, threshold, scale, slot }) => {
+      const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
+      const header = Int32Array.from([Q, K, H, KVH, block, slot, q.length, k.length, aux.length]);
+      const floats = Float32Array.of(threshold, scale);
+      writeFileSync(input, Buffer.concat([Buffer.from(header.buffer), Buffer.from(floats.buffer), Buffer.from(q.buffer, q.byteOffset, q.byteLength), Buffer.from(k.buffer, k.byteOffset, k.byteLength), Buffer.from(aux.buffer, aux.byteOffset, aux.byteLength)]));
       execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
       const bytes = readFileSync(output);
       return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));

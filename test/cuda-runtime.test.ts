@@ -228,6 +228,26 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.liveAllocations()).toBe(before);
   });
 
+  it("estimates XAttention on the device (masses and sizes, then a selection bounded by the sizes) before the builder and the kernel", () => {
+    const bound = bindPattern(examplePattern("block_sparse"), { shape: { qLen: 300, kvLen: 300, heads: 2, kvHeads: 1 }, params: new Map([["block", 64]]), inputs: new Map(), estimated: new Set(["blocks"]) });
+    if (!bound.ok) throw new Error("does not bind");
+    const launches = lowerAttention(bound.value, 0, { headDim: 64, dtype: "bf16", ...cudaLowering });
+    stub.reset();
+    const before = stub.liveAllocations();
+    const estimator = { kind: "xattention", blocks: "blocks", block: 64, stride: 8, threshold: 0.9 } as const;
+    runCudaEstimatedAttention(context, estimator, launches, { q: new Float32Array(2 * 300 * 64), k: new Float32Array(300 * 64), v: new Float32Array(300 * 64) }, bound.value.sizes, { splits: 1 });
+    expect(Array.from({ length: stub.launchCount() }, (_, at) => stub.launchKernel(at))).toEqual([
+      "stipple_xa_mass_bf16_d64_s8", "stipple_xa_clear_bf16_d64_s8", "stipple_xa_select_bf16_d64_s8", "block_sparse_sparse_builder", "block_sparse_sparse",
+    ]);
+    // A block per query block (5 of 64 rows) and head, for the masses and for the selection.
+    expect(stub.launchShape(0)).toEqual([5, 1, 2, 128, 1, 1]);
+    expect(stub.launchShape(2)).toEqual([5, 1, 2, 256, 1, 1]);
+    // The select reads the sizes the mass kernel wrote, and writes the packed inputs the builder reads.
+    expect(stub.launchArgs(2)[2]).toBe(stub.launchArgs(0)[5]);
+    expect(stub.launchArgs(2)[1]).toBe(stub.launchArgs(3)[1]);
+    expect(stub.liveAllocations()).toBe(before);
+  });
+
   it("splits decode over the key tiles (split-K) into partials, then combines them into out and lse", () => {
     // One query row, 20k keys, 4 heads: 4 blocks on the stub's 132 multiprocessors, so auto splits.
     const { launches, sizes } = launchesOf("sliding_window", { qLen: 1, kvLen: 20000, heads: 4, kvHeads: 2 }, "f16");
@@ -348,15 +368,12 @@ describe("stipple run --backend cuda", () => {
     expect(result.stderr).toContain("error[STP902]: the CUDA kernel's tiles are fixed at 64 × 64");
   });
 
-  it("--estimate: block top-k and vertical-slash run through the stub (and report what they chose); XAttention is refused before the driver is touched", async () => {
-    for (const [example, estimator] of [["block_sparse", "block_top_k"], ["vertical_slash", "vertical_slash"]] as const) {
+  it("--estimate: block top-k, vertical-slash and XAttention run through the stub (and report what they chose)", async () => {
+    for (const [example, estimator] of [["block_sparse", "block_top_k"], ["vertical_slash", "vertical_slash"], ["xattention", "xattention"]] as const) {
       const estimated = await runCli(["run", `examples/${example}.stip`, "--backend", "cuda", "--estimate", "--json", ...tensors()], { STIPPLE_LIBCUDA: stubPath });
-      expect(estimated.stderr).toBe("");
+      expect(estimated.stderr, example).toBe("");
       expect(JSON.parse(estimated.stdout)).toMatchObject({ backend: "cuda", estimator: expect.stringContaining(estimator) as unknown });
     }
-    const refused = await runCli(["run", "examples/xattention.stip", "--backend", "cuda", "--estimate", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
-    expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain("error[STP501]: the CUDA backend estimates with block_top_k and vertical_slash so far, not xattention");
   });
 
   it("--check fails loudly when the kernel did not compute attention (the stub runs nothing)", async () => {

@@ -4,6 +4,8 @@ import { compileToPtx, ptxasReport } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { emitBlockTopKCuda } from "../backends/cuda/estimate.js";
 import { emitVerticalSlashCuda } from "../backends/cuda/estimate-vertical-slash.js";
+import { emitXAttentionCuda } from "../backends/cuda/estimate-xattention.js";
+import { maxStagedQuery } from "../backends/estimated-input.js";
 import { emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
 import { cudaCapabilities, cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
@@ -78,6 +80,14 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
     const headDim = Math.max(...cudaCapabilities.headDims);
     for (const element of cudaCapabilities.elements) {
       for (const arch of archs) expect(ptxasReport(compileToPtx(emitVerticalSlashCuda(element, headDim), arch), arch).spillStores, `${element} D=${headDim} ${arch}`).toBe(0);
+    }
+  }, 120_000);
+
+  it("the XAttention estimator compiles for f16 and bf16, without spills where it stages the most query values", () => {
+    const headDim = Math.max(...cudaCapabilities.headDims);
+    const stride = maxStagedQuery / headDim;
+    for (const element of cudaCapabilities.elements) {
+      for (const arch of archs) expect(ptxasReport(compileToPtx(emitXAttentionCuda(element, headDim, stride), arch), arch).spillStores, `${element} D=${headDim} S=${stride} ${arch}`).toBe(0);
     }
   }, 120_000);
 

@@ -1,38 +1,34 @@
-import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
-import type { BlockTopKEstimator, Estimator, VerticalSlashEstimator } from "../../ir/estimate/estimator.js";
+import type { Estimator } from "../../ir/estimate/estimator.js";
 import { verticalSlashBudgets } from "../../ir/estimate/vertical-slash.js";
 import { assertNever } from "../../util/hash.js";
 import { unpackDeviceInputs } from "../../ir/kernel/unpack-inputs.js";
 import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
-import { estimatedLaunch, outputSlot } from "../estimated-input.js";
+import { checkStagedQuery, estimatedLaunch, outputSlot } from "../estimated-input.js";
 import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { CudaContext } from "./device.js";
 import type { KernelArgument } from "./driver.js";
 import { blockTopKKernels, blockTopKScratch, cudaEstimatorThreads, emitBlockTopKCuda } from "./estimate.js";
 import { emitVerticalSlashCuda, verticalSlashKernels } from "./estimate-vertical-slash.js";
+import { emitXAttentionCuda, xattentionKernels, xattentionScratch } from "./estimate-xattention.js";
 import { cudaSelectThreads } from "./select-top.js";
 import { CudaAttentionBuffers, dispatchCudaAttention, loadedFunction, type CudaRunOptions } from "./run.js";
 import { checkCudaKernel } from "./schedule.js";
 
-/** STP501 for an estimator the CUDA backend does not have yet: XAttention (checked before a device is opened). */
-export function checkCudaEstimator(estimator: Estimator): asserts estimator is BlockTopKEstimator | VerticalSlashEstimator {
-  if (estimator.kind === "blockTopK" || estimator.kind === "verticalSlash") return;
-  throw new DiagnosticError([diagnostic("STP501", `the CUDA backend estimates with block_top_k and vertical_slash so far, not ${estimator.kind}`, {
-    hint: "run --estimate with --backend wgsl, or pass the inputs with --input NAME=FILE",
-  })]);
+/** What the CUDA estimators cannot do, checked before a device is opened: XAttention's staging limit (STP314). */
+export function checkCudaEstimator(estimator: Estimator, headDim: number): void {
+  if (estimator.kind === "xattention") checkStagedQuery(estimator.stride, headDim);
 }
 
 /**
  * Enqueues an estimator on the CUDA device: it writes the runtime inputs it chooses into the launch's packed
- * inputs, where the tile builder and the kernel read them; nothing goes through the host. Block top-k and
- * vertical-slash so far (STP501 for XAttention, which runs on WebGPU).
+ * inputs, where the tile builder and the kernel read them; nothing goes through the host.
  */
 export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator, launch: KernelLaunch, buffers: CudaAttentionBuffers): void {
-  checkCudaEstimator(estimator);
   const element = checkCudaKernel(launch.kernel);
   const { Q, K, H, KVH } = buffers.sizes;
   const D = launch.kernel.headDim;
+  checkCudaEstimator(estimator, D);
   const aux = buffers.auxFor(launch);
   const { driver } = context;
   const blocks = (threads: number): number => Math.max(1, Math.ceil(threads / cudaEstimatorThreads));
@@ -69,6 +65,22 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       }
       return;
     }
+    case "xattention": {
+      const slot = outputSlot(launch, estimator.blocks, "blocks");
+      const { block, stride } = estimator;
+      const names = xattentionKernels(element, D, stride);
+      const kernel = (name: string) => loadedFunction(context, `estimate/xattention/${element}/d${D}/s${stride}/${name}`, () => ({ source: emitXAttentionCuda(element, D, stride), name }));
+      const scratch = xattentionScratch(buffers.sizes, block, stride);
+      const scores = buffers.scratch(4 * scratch.scores), masses = buffers.scratch(4 * scratch.masses), keys = buffers.scratch(4 * scratch.masses), limits = buffers.scratch(4 * scratch.limits);
+      driver.launch(kernel(names.mass), [scratch.rowBlocks, 1, H], threads, [
+        pointer(buffers.q), pointer(buffers.k), pointer(scores), pointer(masses), pointer(keys), pointer(limits),
+        int(Q), int(K), int(H), int(KVH), int(block), int(scratch.rowBlocks), int(scratch.colBlocks), float(estimator.threshold), float(launch.kernel.scale),
+      ]);
+      driver.launch(kernel(names.clear), [blocks(leafWords(slot) * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);
+      // n is unbounded (all ones): each query block keeps exactly its own size from `limits`.
+      driver.launch(kernel(names.select), [scratch.rowBlocks, 1, H], [cudaSelectThreads, 1, 1], [pointer(keys), pointer(aux), pointer(limits), int(scratch.colBlocks), int(-1), int(slot), int(scratch.rowBlocks)]);
+      return;
+    }
     default:
       return assertNever(estimator, "CUDA estimator");
   }
@@ -85,8 +97,8 @@ const float = (value: number): KernelArgument => ({ kind: "float", value });
 export function runCudaEstimatedAttention(
   context: CudaContext, estimator: Estimator, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: CudaRunOptions = {},
 ): AttentionResult & { readonly inputs: Record<string, unknown> } {
-  checkCudaEstimator(estimator);
   const launch = estimatedLaunch(launches);
+  checkCudaEstimator(estimator, launch.kernel.headDim);
   const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches, options.guard === true);
   try {
     dispatchCudaEstimator(context, estimator, launch, buffers);

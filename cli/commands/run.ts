@@ -185,7 +185,7 @@ function runOnCuda(binding: Binding, layer: number, headDim: number, options: Ru
   const splits = splitsOption(options);
   // The estimator's settings are checked against the bound values, and CUDA's support for it, before the device is opened.
   const estimator = options.estimate === true ? estimatorOf(binding) : undefined;
-  if (estimator !== undefined) checkCudaEstimator(estimator);
+  if (estimator !== undefined) checkCudaEstimator(estimator, headDim);
   const gpu = openCuda(integerOption(options.device, "--device", 0));
   if (estimator !== undefined) {
     return { launches, description: gpu.description, dtype, estimator, execute: (tensors) => Promise.resolve(runCudaEstimatedAttention(gpu, estimator, launches, tensors, binding.sizes, { splits })) };

@@ -5,8 +5,9 @@ import { runCudaEstimatedAttention } from "../../backends/cuda/estimate-run.js";
 import { runCudaAttention } from "../../backends/cuda/run.js";
 import { bindPattern, withInputs } from "../../compiler/bind.js";
 import { estimateVerticalSlash } from "../../ir/estimate/vertical-slash.js";
+import { estimateXAttention } from "../../ir/estimate/xattention.js";
 import { estimateBlockTopK } from "../../ir/estimate/block-top-k.js";
-import { expectSameSelection } from "../selection.js";
+import { expectSameSelection, expectThresholdCut } from "../selection.js";
 import { cudaLowering, type CudaElement } from "../../backends/cuda/schedule.js";
 import { evaluateMask } from "../../ir/mask/evaluate.js";
 import type { Binding } from "../../ir/pattern/binding.js";
@@ -151,6 +152,33 @@ describe("CUDA kernels on the GPU", () => {
         }
         const estimated = withInputs(bound.value, result.inputs);
         if (!estimated.ok) throw new Error("the chosen columns and offsets do not bind");
+        const dense = denseAttention({ q: { shape: [4, kvLen, 64], data: seen.q }, k: { shape: [2, kvLen, 64], data: seen.k }, v: { shape: [2, kvLen, 64], data: seen.v }, maskOf: (h) => evaluateMask(estimated.value, h, 0) });
+        const { maxAbsError, scale } = compareOutputs(dense.out, result.out);
+        expect(maxAbsError / scale).toBeLessThanOrEqual(outputTolerance[element]);
+      }),
+      { numRuns: Number(process.env["STIPPLE_RUNS"] ?? 30) },
+    );
+  }, 600_000);
+
+  it("XAttention estimated on the GPU keeps a threshold cut of the reference masses, and the kernel attends exactly on it", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4000 }), fc.constantFrom(4, 8, 16), fc.constantFrom(4, 8, 16), fc.constantFrom(0.6, 0.9, 0.95), fc.constantFrom<CudaElement>("f16", "bf16"), fc.integer(), (kvLen, stride, cells, threshold, element, seed) => {
+        const block = stride * cells;
+        const bound = bindPattern(examplePattern("block_sparse"), { shape: { qLen: kvLen, kvLen, heads: 4, kvHeads: 2 }, params: new Map([["block", block]]), inputs: new Map(), estimated: new Set(["blocks"]) });
+        if (!bound.ok) throw new Error("does not bind");
+        const estimator = { kind: "xattention", blocks: "blocks", block, stride, threshold } as const;
+        const q = randomTensor(4 * kvLen * 64, seed, 2), k = randomTensor(2 * kvLen * 64, seed + 1, 2), v = randomTensor(2 * kvLen * 64, seed + 2);
+        const launches = lowerAttention(bound.value, 0, { headDim: 64, dtype: element, ...cudaLowering });
+        const result = runCudaEstimatedAttention(gpu, estimator, launches, { q, k, v }, bound.value.sizes, { guard: true });
+        const seen = { q: roundedTo(q, element), k: roundedTo(k, element), v: roundedTo(v, element) };
+        const reference = estimateXAttention({ shape: [4, kvLen, 64], data: seen.q }, { shape: [2, kvLen, 64], data: seen.k }, estimator);
+        const chosen = result.inputs["blocks"] as number[][][];
+        reference.blocks.forEach((rows, h) => rows.forEach((expected, b) => {
+          const mine = chosen[h]?.[b] ?? [];
+          if (mine.join() !== expected.join()) expectThresholdCut(mine, reference.masses[h]?.[b] ?? new Float64Array(0), reference.scores[h]?.[b] ?? [], threshold, `head ${h} block ${b}`);
+        }));
+        const estimated = withInputs(bound.value, result.inputs);
+        if (!estimated.ok) throw new Error("the chosen blocks do not bind");
         const dense = denseAttention({ q: { shape: [4, kvLen, 64], data: seen.q }, k: { shape: [2, kvLen, 64], data: seen.k }, v: { shape: [2, kvLen, 64], data: seen.v }, maskOf: (h) => evaluateMask(estimated.value, h, 0) });
         const { maxAbsError, scale } = compareOutputs(dense.out, result.out);
         expect(maxAbsError / scale).toBeLessThanOrEqual(outputTolerance[element]);

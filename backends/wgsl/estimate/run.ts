@@ -1,14 +1,13 @@
-import { diagnostic, DiagnosticError } from "../../../diagnostics/diagnostic.js";
 import type { Estimator } from "../../../ir/estimate/estimator.js";
 import { verticalSlashBudgets } from "../../../ir/estimate/vertical-slash.js";
 import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
-import { outputSlot } from "../../estimated-input.js";
+import { checkStagedQuery, outputSlot } from "../../estimated-input.js";
 import type { WebGpuContext } from "../device.js";
 import type { AttentionBuffers } from "../run.js";
 import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
 import { clearInputWgsl, selectTopWgsl } from "./select-top.js";
 import { estimatorWorkgroup, verticalSlashLogitsWgsl, verticalSlashScoresWgsl, verticalSlashSoftmaxWgsl } from "./vertical-slash.js";
-import { maxStagedQuery, xattentionMassWgsl } from "./xattention.js";
+import { xattentionMassWgsl } from "./xattention.js";
 import { settle } from "../settle.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -99,9 +98,7 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
     case "xattention": {
       const slot = outputSlot(launch, estimator.blocks, "blocks");
       const { block, stride } = estimator;
-      if (stride * D > maxStagedQuery) {
-        throw new DiagnosticError([diagnostic("STP314", `xattention stages stride × head dim = ${stride * D} query values per workgroup, more than ${maxStagedQuery}`, { hint: "use a smaller stride" })]);
-      }
+      checkStagedQuery(stride, D);
       const rowBlocks = Math.ceil(Q / block), colBlocks = Math.ceil(K / block), cellCols = Math.ceil(K / stride);
       const params = uniform([Q, K, H, KVH, block, rowBlocks, colBlocks], [estimator.threshold, launch.kernel.scale]);
       const scratch = storage(H * rowBlocks * cellCols), masses = storage(H * rowBlocks * colBlocks), keys = storage(H * rowBlocks * colBlocks), limits = storage(H * rowBlocks);

@@ -16,8 +16,6 @@ import { estimatorWorkgroup, workgroupReduceWgsl } from "./vertical-slash.js";
  * The masses leave as order keys (forced +∞, non-causal −∞) and the sizes as per-problem limits, so the
  * shared selection (ties to the lower index) sets exactly the blocks the count chose.
  */
-export const maxStagedQuery = 2048;
-
 export function xattentionMassWgsl(dtype: Dtype, headDim: number, stride: number): string {
   return `// Stipple estimator: XAttention anti-diagonal block masses and selection sizes (generated, do not edit).
 ${tensorBindings(dtype)}${orderKeyWgsl}
