@@ -177,7 +177,7 @@ describe("the CUDA vertical-slash estimator, run on the host (threads and barrie
             expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(launch.aux.words.subarray(0, 4 * launch.kernel.inputs.length)));
           },
         ),
-        { numRuns: 12 },
+        { numRuns: 9 },
       );
     }, 240_000);
   }
@@ -216,7 +216,7 @@ describe("the CUDA XAttention estimator, run on the host (threads and barriers r
             expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(launch.aux.words.subarray(0, 4 * launch.kernel.inputs.length)));
           },
         ),
-        { numRuns: 10 },
+        { numRuns: 7 },
       );
     }, 240_000);
   }

@@ -47,6 +47,8 @@ describe("golden CUDA", () => {
 
 describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
   const archs: readonly CudaArch[] = ["sm_80", "sm_90"];
+  // The estimators and the combine are plain CUDA (no tensor cores, no arch-specific code): one arch is enough.
+  const plainArch: CudaArch = "sm_80";
   for (const name of goldenExamples) {
     // Dynamic kernels differ from static ones only in their segment loop and mask: D 128 (the most registers) covers them.
     const headDims = dynamicExampleNames.some((dynamic) => dynamic === name) ? [128] : [64, 128];
@@ -56,7 +58,8 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
           for (const { source, builder } of cudaKernels(name, headDim, dtype)) {
             // A builder's text does not depend on the element type or head dim: compiled once.
             if (builder && dtype !== "f16") continue;
-            for (const arch of archs) {
+            // Both archs get the same text: sm_80 is checked where registers run out first, at the largest head dim.
+            for (const arch of headDim === Math.max(...headDims) ? archs : archs.filter((a) => a !== "sm_80")) {
               const report = ptxasReport(compileToPtx(source, arch), arch);
               const where = `${name} ${dtype} D=${headDim} ${arch}`;
               expect(report.spillStores, `${where}: spill stores`).toBe(0);
@@ -71,7 +74,7 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
 
   it("the block top-k estimator compiles for f16 and bf16", () => {
     for (const element of cudaCapabilities.elements) {
-      for (const arch of archs) expect(ptxasReport(compileToPtx(emitBlockTopKCuda(element), arch), arch).spillStores, `${element} ${arch}`).toBe(0);
+      expect(ptxasReport(compileToPtx(emitBlockTopKCuda(element), plainArch), plainArch).spillStores, element).toBe(0);
     }
   }, 120_000);
 
@@ -79,7 +82,7 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
     // Head dims differ only in the key row held in registers: the largest is the one that could spill.
     const headDim = Math.max(...cudaCapabilities.headDims);
     for (const element of cudaCapabilities.elements) {
-      for (const arch of archs) expect(ptxasReport(compileToPtx(emitVerticalSlashCuda(element, headDim), arch), arch).spillStores, `${element} D=${headDim} ${arch}`).toBe(0);
+      expect(ptxasReport(compileToPtx(emitVerticalSlashCuda(element, headDim), plainArch), plainArch).spillStores, `${element} D=${headDim}`).toBe(0);
     }
   }, 120_000);
 
@@ -87,13 +90,13 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
     const headDim = Math.max(...cudaCapabilities.headDims);
     const stride = maxStagedQuery / headDim;
     for (const element of cudaCapabilities.elements) {
-      for (const arch of archs) expect(ptxasReport(compileToPtx(emitXAttentionCuda(element, headDim, stride), arch), arch).spillStores, `${element} D=${headDim} S=${stride} ${arch}`).toBe(0);
+      expect(ptxasReport(compileToPtx(emitXAttentionCuda(element, headDim, stride), plainArch), plainArch).spillStores, `${element} D=${headDim} S=${stride}`).toBe(0);
     }
   }, 120_000);
 
   it("the split-K combine compiles for every head dim", () => {
     for (const headDim of cudaCapabilities.headDims) {
-      for (const arch of archs) expect(ptxasReport(compileToPtx(emitSplitCombineCuda(headDim), arch), arch).spillStores, `D=${headDim} ${arch}`).toBe(0);
+      expect(ptxasReport(compileToPtx(emitSplitCombineCuda(headDim), plainArch), plainArch).spillStores, `D=${headDim}`).toBe(0);
     }
   }, 120_000);
 

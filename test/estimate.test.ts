@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
 import { dispatchEstimator } from "../backends/wgsl/estimate/run.js";
 import { rankSelectionLimit } from "../backends/wgsl/estimate/select-top.js";
-import { AttentionBuffers, dispatchAttention, readInputsBack } from "../backends/wgsl/run.js";
+import { AttentionBuffers, checkDeviceLimits, dispatchAttention, readInputsBack } from "../backends/wgsl/run.js";
 import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
 import { blockTopKDefaults, printEstimator, verticalSlashDefaults, type Estimator } from "../ir/estimate/estimator.js";
 import { massRecovered, plantedBlocks, plantedVerticalSlash, type PlantedProblem } from "../bench/planted.js";
@@ -60,12 +60,17 @@ async function estimateOnDevice(name: "vertical_slash" | "block_sparse", params:
   const block = params["block"] ?? 64;
   const shape = { qLen: problem.qLen, kvLen: problem.kvLen, heads: problem.heads, kvHeads: problem.kvHeads };
   const binding = bindOrThrow(examplePattern(name), shape, params, placeholders(name, problem, block));
-  const [launch] = lowerAttention(binding, 0, { headDim: problem.headDim, dtype: "f32", blockM: 16, blockN: 32 });
+  // K and V tiles of 32 keys fill 32 KiB at head dim 128: 16 keys there.
+  const [launch] = lowerAttention(binding, 0, { headDim: problem.headDim, dtype: "f32", blockM: 16, blockN: problem.headDim >= 128 ? 16 : 32 });
   if (launch === undefined) throw new Error("no launch");
+  checkDeviceLimits(gpu, [launch], binding.sizes);
   const buffers = new AttentionBuffers(gpu, { q, k, v }, binding.sizes, launch.kernel);
   try {
     await dispatchEstimator(gpu, estimator, launch, buffers);
+    gpu.device.pushErrorScope("validation");
     await dispatchAttention(gpu, [launch], buffers);
+    const error = await settle(() => gpu.device.popErrorScope());
+    if (error !== null) throw new Error(`WebGPU validation failed: ${error.message}`);
     const inputs = await readInputsBack(gpu, launch, buffers);
     const out = new Float32Array(await readOut(buffers));
     return { inputs, out, estimated: bindOrThrow(examplePattern(name), shape, params, inputs) };

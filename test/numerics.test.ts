@@ -99,10 +99,17 @@ describe("numerics", () => {
 
   it("refuses buffers larger than the device's limits before allocating anything", () => {
     const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 1024, kvLen: 4096, heads: 2, kvHeads: 1 });
-    const tiny = { device: { limits: { maxStorageBufferBindingSize: 2 ** 20, maxBufferSize: 2 ** 30 } } } as unknown as WebGpuContext;
+    const tiny = { device: { limits: { maxStorageBufferBindingSize: 2 ** 20, maxBufferSize: 2 ** 30, maxComputeWorkgroupStorageSize: 16384 } } } as unknown as WebGpuContext;
     const launches = lowerAttention(binding, 0, { headDim: 64, dtype: "f32", blockM: 64, blockN: 32 });
     expect(() => checkDeviceLimits(tiny, launches, binding.sizes)).toThrow(/STP317: k needs 1\.0 MiB/);
     expect(() => checkDeviceLimits(gpu, launches, binding.sizes)).not.toThrow();
+    // K and V tiles of 32 keys at head dim 128 fill 32 KiB; a dynamic kernel's index words go past it.
+    const staged = gpu.device.limits.maxComputeWorkgroupStorageSize;
+    const dynamic = bindOrThrow(examplePattern("block_sparse"), { qLen: 100, kvLen: 100 }, { block: 64 }, { blocks: [[[1, 0], [1, 1]]] });
+    const wide = lowerAttention(dynamic, 0, { headDim: 128, dtype: "f32", blockM: 16, blockN: staged / (8 * 128) });
+    expect(() => checkDeviceLimits(gpu, wide, dynamic.sizes)).toThrow(new RegExp(`STP317: kernel block_sparse_sparse stages ${staged + 8} bytes of workgroup memory`));
+    const fits = lowerAttention(dynamic, 0, { headDim: 128, dtype: "f32", blockM: 16, blockN: staged / (16 * 128) });
+    expect(() => checkDeviceLimits(gpu, fits, dynamic.sizes)).not.toThrow();
   });
 
   it("warns (STP401) when a pattern keeps nothing, at check time or for the bound parameters", () => {

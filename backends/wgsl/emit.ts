@@ -114,6 +114,18 @@ ${segmentLoop(kernel)}
 }
 
 /**
+ * Workgroup memory the printed kernel declares (bytes): the K and V tiles, the tile-index words it reads
+ * uniformly, the gathered columns and their count. Kept beside emitWgsl so the two change together; the
+ * runtime refuses a kernel above the device's limit (checkDeviceLimits) rather than let the pipeline fail.
+ */
+export function workgroupStorageBytes(kernel: AttentionKernel): number {
+  const tiles = 2 * kernel.blockN * kernel.headDim * 4;
+  const index = kernel.segments.kind === "tileIndex" ? 2 * 4 : 0;
+  const columns = kernel.gathers?.columns === undefined ? 0 : kernel.blockN * 4 + 4;
+  return tiles + index + columns;
+}
+
+/**
  * Consecutive rows, packed: slot s of the packed rows is row s mod Q of the launch head ⌊s / Q⌋ of the
  * workgroup's pack (pack 1: slot = row). The bounds the closed form needs are the positions of the tile's
  * first and last rows, or all rows when the tile spans two heads.

@@ -8,7 +8,7 @@ import { toHalfWords } from "../../util/half.js";
 import { canary, guardWords, unguarded } from "../guard.js";
 import { checkTensors, type AttentionResult, type AttentionTensors } from "../tensors.js";
 import type { WebGpuContext } from "./device.js";
-import { emitWgsl, usesAux } from "./emit.js";
+import { emitWgsl, usesAux, workgroupStorageBytes } from "./emit.js";
 import { checkWgslKernel } from "./schedule.js";
 import { maxSplits, splitsFor } from "../split-k.js";
 import { combineWorkgroupSize, emitSplitCombineWgsl, packFor } from "./split-combine.js";
@@ -199,6 +199,7 @@ export interface DispatchStages {
 
 /** Records the dispatches of all kernels (one per head group), each dynamic one after its builder, and waits for the queue. */
 export async function dispatchAttention(context: WebGpuContext, launches: readonly KernelLaunch[], buffers: AttentionBuffers, stages: DispatchStages = { build: true, attend: true }): Promise<void> {
+  checkWorkgroupStorage(context, launches);
   const encoder = context.device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   for (const launch of launches) {
@@ -293,7 +294,7 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
 
 /**
  * Refuses (STP317) a launch whose buffers the device cannot hold, before anything is allocated: each buffer
- * must fit the device's largest storage binding. WebGPU does not report total memory, so only the per-buffer
+ * must fit the device's largest storage binding, and each kernel's staged tiles its workgroup memory. WebGPU does not report total memory, so only the per-buffer
  * limits are known; split-K partials grow with the split count and are bounded by maxSplits.
  */
 export function checkDeviceLimits(context: WebGpuContext, launches: readonly KernelLaunch[], sizes: Sizes): void {
@@ -309,6 +310,7 @@ export function checkDeviceLimits(context: WebGpuContext, launches: readonly Ker
       ...(launch.aux === undefined ? [] : [[`the runtime inputs of ${launch.kernel.name}`, launch.aux.words.length * 4] as [string, number]]),
     ]),
   ];
+  checkWorkgroupStorage(context, launches);
   const limit = Math.min(context.device.limits.maxStorageBufferBindingSize, context.device.limits.maxBufferSize);
   for (const [name, bytes] of buffers) {
     if (bytes + 2 * guardWords * 4 <= limit) continue;
@@ -336,4 +338,19 @@ async function readBack(context: WebGpuContext, source: GPUBuffer, length: numbe
   staging.unmap();
   staging.destroy();
   return data;
+}
+
+/**
+ * STP317 for a kernel whose staged tiles exceed the device's workgroup memory: its pipeline would fail to
+ * build, and a dispatch of it would do nothing. Every dispatch checks this (benchmarks dispatch directly).
+ */
+function checkWorkgroupStorage(context: WebGpuContext, launches: readonly KernelLaunch[]): void {
+  const staged = context.device.limits.maxComputeWorkgroupStorageSize;
+  for (const { kernel } of launches) {
+    const bytes = workgroupStorageBytes(kernel);
+    if (bytes <= staged) continue;
+    throw new DiagnosticError([diagnostic("STP317", `kernel ${kernel.name} stages ${bytes} bytes of workgroup memory (${kernel.blockN} keys × head dim ${kernel.headDim}, K and V), more than this device's ${staged}`, {
+      hint: `use a smaller --block-n (at most ${Math.floor(staged / (8 * kernel.headDim))} keys at head dim ${kernel.headDim} here, fewer for dynamic patterns)`,
+    })]);
+  }
 }
