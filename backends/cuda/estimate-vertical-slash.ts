@@ -1,4 +1,4 @@
-import { clearInputCuda, cudaEstimatorThreads, elementToFloat } from "./estimate.js";
+import { blockReduceCuda, clearInputCuda, cudaEstimatorThreads, elementToFloat } from "./estimate.js";
 import type { CudaElement } from "./schedule.js";
 import { orderKeyCuda, selectTopCuda } from "./select-top.js";
 
@@ -47,21 +47,7 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.logits}(
   }
 }
 
-// A block max (is_max) or sum; every thread gets the result.
-__device__ float vs_block_reduce(float* partial, float value, bool is_max) {
-  __syncthreads();
-  partial[threadIdx.x] = value;
-  for (unsigned stride = ${threads / 2}u; stride > 0u; stride >>= 1) {
-    __syncthreads();
-    if (threadIdx.x < stride) {
-      const float other = partial[threadIdx.x + stride];
-      partial[threadIdx.x] = is_max ? fmaxf(partial[threadIdx.x], other) : partial[threadIdx.x] + other;
-    }
-  }
-  __syncthreads();
-  return partial[0];
-}
-
+${blockReduceCuda}
 extern "C" __global__ void __launch_bounds__(${threads}) ${names.softmax}(float* __restrict__ probs, int k_len, int rows) {
   __shared__ float partial[${threads}];
   const int head = (int)blockIdx.z, r = (int)blockIdx.x;
@@ -69,10 +55,10 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.softmax}(float*
   float* row = probs + ((long long)head * rows + r) * k_len;
   float row_max = -3.0e38f;
   for (int key = (int)threadIdx.x; key <= position; key += ${threads}) row_max = fmaxf(row_max, row[key]);
-  const float m = vs_block_reduce(partial, row_max, true);
+  const float m = block_reduce(partial, row_max, true);
   float sum = 0.0f;
   for (int key = (int)threadIdx.x; key <= position; key += ${threads}) sum += expf(row[key] - m);
-  const float total = vs_block_reduce(partial, sum, false);
+  const float total = block_reduce(partial, sum, false);
   for (int key = (int)threadIdx.x; key < k_len; key += ${threads}) row[key] = key <= position ? expf(row[key] - m) / total : 0.0f;
 }
 

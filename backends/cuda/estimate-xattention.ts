@@ -1,4 +1,4 @@
-import { clearInputCuda, cudaEstimatorThreads, elementToFloat } from "./estimate.js";
+import { blockReduceCuda, clearInputCuda, cudaEstimatorThreads, elementToFloat } from "./estimate.js";
 import type { CudaElement } from "./schedule.js";
 import { orderKeyCuda, selectTopCuda } from "./select-top.js";
 
@@ -35,21 +35,7 @@ __device__ __forceinline__ float from_order_key(unsigned key) {
   return __uint_as_float((key & 0x80000000u) != 0u ? (key & 0x7fffffffu) : ~key);
 }
 
-// A block max (is_max) or sum; every thread gets the result.
-__device__ float xa_block_reduce(float* partial, float value, bool is_max) {
-  __syncthreads();
-  partial[threadIdx.x] = value;
-  for (unsigned step = ${T / 2}u; step > 0u; step >>= 1) {
-    __syncthreads();
-    if (threadIdx.x < step) {
-      const float other = partial[threadIdx.x + step];
-      partial[threadIdx.x] = is_max ? fmaxf(partial[threadIdx.x], other) : partial[threadIdx.x] + other;
-    }
-  }
-  __syncthreads();
-  return partial[0];
-}
-
+${blockReduceCuda}
 // Candidates (causal, not forced) with a key at or above t (strictly above when strict): their mass and count.
 __device__ void xa_tally(float* partial, const unsigned* keys, const float* mass, int col_blocks, unsigned t, bool strict, float* total_mass, float* count) {
   float m = 0.0f, n = 0.0f;
@@ -61,8 +47,8 @@ __device__ void xa_tally(float* partial, const unsigned* keys, const float* mass
       n += 1.0f;
     }
   }
-  *total_mass = xa_block_reduce(partial, m, false);
-  *count = xa_block_reduce(partial, n, false);
+  *total_mass = block_reduce(partial, m, false);
+  *count = block_reduce(partial, n, false);
 }
 
 extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
@@ -108,7 +94,7 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
       row_scores[c] = score;
       row_max = fmaxf(row_max, score);
     }
-    row_max = xa_block_reduce(partial, row_max, true);
+    row_max = block_reduce(partial, row_max, true);
     if (row_max == XA_NO_SCORE) continue;
     float sum = 0.0f;
     for (int c = local; c < row_cells; c += ${T}) {
@@ -116,7 +102,7 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
       sum += score != XA_NO_SCORE ? expf(score - row_max) : 0.0f;
     }
     // The reduction's barriers also make every thread's scores visible to the others.
-    sum = xa_block_reduce(partial, sum, false);
+    sum = block_reduce(partial, sum, false);
     for (int kb = local; kb < col_blocks; kb += ${T}) {
       float m = 0.0f;
       const int end = min(row_cells, (kb + 1) * cells_per_block);
@@ -145,9 +131,9 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
     }
     order[c] = key;
   }
-  total = xa_block_reduce(partial, total, false);
-  forced_mass = xa_block_reduce(partial, forced_mass, false);
-  forced = xa_block_reduce(partial, forced, false);
+  total = block_reduce(partial, total, false);
+  forced_mass = block_reduce(partial, forced_mass, false);
+  forced = block_reduce(partial, forced, false);
   const float need = threshold * total - forced_mass;
   unsigned extra = 0u;
   if (need > 0.0f) {

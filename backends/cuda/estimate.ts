@@ -116,6 +116,23 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.select}(
 `;
 }
 
+/** A block max (is_max) or sum over cudaEstimatorThreads threads, `block_reduce`; every thread gets the result. */
+export const blockReduceCuda = `// A block max (is_max) or sum; every thread gets the result.
+__device__ float block_reduce(float* partial, float value, bool is_max) {
+  __syncthreads();
+  partial[threadIdx.x] = value;
+  for (unsigned step = ${cudaEstimatorThreads / 2}u; step > 0u; step >>= 1) {
+    __syncthreads();
+    if (threadIdx.x < step) {
+      const float other = partial[threadIdx.x + step];
+      partial[threadIdx.x] = is_max ? fmaxf(partial[threadIdx.x], other) : partial[threadIdx.x] + other;
+    }
+  }
+  __syncthreads();
+  return partial[0];
+}
+`;
+
 /** Zeroes one input's leaves (all heads) before a selection ORs bits into them: one thread per word. */
 export function clearInputCuda(name: string): string {
   return `extern "C" __global__ void __launch_bounds__(${cudaEstimatorThreads}) ${name}(unsigned* __restrict__ aux, int slot, int heads) {
