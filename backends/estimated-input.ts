@@ -36,6 +36,6 @@ export const maxStagedQuery = 2048;
 /** STP314 when an XAttention stride stages more query values than maxStagedQuery (checked before any dispatch). */
 export function checkStagedQuery(stride: number, headDim: number): void {
   if (stride * headDim > maxStagedQuery) {
-    throw new DiagnosticError([diagnostic("STP314", `xattention stages stride × head dim = ${stride * headDim} query values per workgroup, more than ${maxStagedQuery}`, { hint: "use a smaller stride" })]);
+    throw new DiagnosticError([diagnostic("STP314", `xattention stages stride × head dim = ${stride * headDim} query values per workgroup (CUDA: block), more than ${maxStagedQuery}`, { hint: "use a smaller stride" })]);
   }
 }

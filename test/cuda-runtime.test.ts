@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -374,6 +374,12 @@ describe("stipple run --backend cuda", () => {
       expect(estimated.stderr, example).toBe("");
       expect(JSON.parse(estimated.stdout)).toMatchObject({ backend: "cuda", estimator: expect.stringContaining(estimator) as unknown });
     }
+    // An XAttention stride that stages more query values than shared memory takes is refused before the driver is touched.
+    const wide = join(scratch, "xattention-wide.stip");
+    writeFileSync(wide, readFileSync("examples/xattention.stip", "utf8").replace("stride = 8", "stride = 64"));
+    const refused = await runCli(["run", wide, "--backend", "cuda", "--estimate", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("error[STP314]: xattention stages stride × head dim = 4096 query values per workgroup (CUDA: block), more than 2048");
   });
 
   it("--check fails loudly when the kernel did not compute attention (the stub runs nothing)", async () => {
