@@ -294,8 +294,9 @@ export async function runAttention(context: WebGpuContext, launches: readonly Ke
 
 /**
  * Refuses (STP317) a launch whose buffers the device cannot hold, before anything is allocated: each buffer
- * must fit the device's largest storage binding, and each kernel's staged tiles its workgroup memory. WebGPU does not report total memory, so only the per-buffer
- * limits are known; split-K partials grow with the split count and are bounded by maxSplits.
+ * must fit the device's largest storage binding, and each kernel's staged tiles its workgroup memory.
+ * WebGPU does not report total memory, so only the per-buffer limits are known; split-K partials grow with
+ * the split count and are bounded by maxSplits.
  */
 export function checkDeviceLimits(context: WebGpuContext, launches: readonly KernelLaunch[], sizes: Sizes): void {
   const [first] = launches;
