@@ -106,6 +106,16 @@ describe("the CUDA split-K combine, run on the host", () => {
   }, 60_000);
 });
 
+/** block_sparse bound with every block set (an estimator clears and rewrites them), lowered for CUDA: its launch, packed inputs and `blocks` slot. */
+function blockSparseLaunch(shape: { qLen: number; kvLen: number; heads: number; kvHeads: number }, block: number, headDim: number, element: "f16" | "bf16") {
+  const rows = Math.ceil(shape.qLen / block), cols = Math.ceil(shape.kvLen / block);
+  const full = { blocks: Array.from({ length: shape.heads }, () => Array.from({ length: rows }, () => new Array<number>(cols).fill(1))) };
+  const binding = bindOrThrow(examplePattern("block_sparse"), shape, { block }, full);
+  const [launch] = lowerAttention(binding, 0, { headDim, dtype: element, ...cudaLowering });
+  if (launch?.aux === undefined) throw new Error("no dynamic launch");
+  return { binding, launch, aux: launch.aux.words, slot: launch.kernel.inputs.findIndex((input) => input.name === "blocks") };
+}
+
 describe("the CUDA block top-k estimator, run on the host", () => {
   for (const element of ["f16", "bf16"] as const) {
     it(`${element}: selects the reference's key blocks per query block (ties to the lower index), into the packed inputs`, () => {
@@ -118,13 +128,8 @@ describe("the CUDA block top-k estimator, run on the host", () => {
             const qLen = Math.max(1, Math.round(kvLen * queryFraction));
             // A flat q makes every pooled score equal: the tie rule decides alone.
             const q = roundedTo(randomTensor(heads * qLen * headDim, seed, flat ? 0 : 2), element), k = roundedTo(randomTensor(kvHeads * kvLen * headDim, seed + 1, 2), element);
-            const rows = Math.ceil(qLen / block), cols = Math.ceil(kvLen / block);
-            const empty = { blocks: Array.from({ length: heads }, () => Array.from({ length: rows }, () => new Array<number>(cols).fill(1))) };
-            const binding = bindOrThrow(examplePattern("block_sparse"), { qLen, kvLen, heads, kvHeads }, { block }, empty);
-            const [launch] = lowerAttention(binding, 0, { headDim, dtype: element, ...cudaLowering });
-            if (launch?.aux === undefined) throw new Error("no dynamic launch");
-            const slot = launch.kernel.inputs.findIndex((input) => input.name === "blocks");
-            const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), launch.aux.words, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads, D: headDim }, { block, topK, slot });
+            const { binding, launch, aux, slot } = blockSparseLaunch({ qLen, kvLen, heads, kvHeads }, block, headDim, element);
+            const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), aux, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads, D: headDim }, { block, topK, slot });
             const chosen = unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes)["blocks"] as number[][][];
             const reference = estimateBlockTopK({ shape: [heads, qLen, headDim], data: q }, { shape: [kvHeads, kvLen, headDim], data: k }, { kind: "blockTopK", blocks: "blocks", block, topK });
             const indices = (row: readonly number[]): number[] => row.flatMap((x, c) => (x === 1 ? [c] : []));
@@ -134,7 +139,7 @@ describe("the CUDA block top-k estimator, run on the host", () => {
               });
             }
             // The other inputs' words are untouched (the directory, other slots).
-            expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(launch.aux.words.subarray(0, 4 * launch.kernel.inputs.length)));
+            expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(aux.subarray(0, 4 * launch.kernel.inputs.length)));
           },
         ),
         { numRuns: 40 },
@@ -197,13 +202,8 @@ describe("the CUDA XAttention estimator, run on the host (threads and barriers r
             const qLen = Math.max(1, Math.round(kvLen * queryFraction));
             const block = stride * cells;
             const q = roundedTo(randomTensor(heads * qLen * headDim, seed, flat ? 0 : 2), element), k = roundedTo(randomTensor(kvHeads * kvLen * headDim, seed + 1, 2), element);
-            const rows = Math.ceil(qLen / block), cols = Math.ceil(kvLen / block);
-            const empty = { blocks: Array.from({ length: heads }, () => Array.from({ length: rows }, () => new Array<number>(cols).fill(1))) };
-            const binding = bindOrThrow(examplePattern("block_sparse"), { qLen, kvLen, heads, kvHeads }, { block }, empty);
-            const [launch] = lowerAttention(binding, 0, { headDim, dtype: element, ...cudaLowering });
-            if (launch?.aux === undefined) throw new Error("no dynamic launch");
-            const slot = launch.kernel.inputs.findIndex((input) => input.name === "blocks");
-            const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), launch.aux.words, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, { block, threshold, scale: launch.kernel.scale, slot });
+            const { binding, launch, aux, slot } = blockSparseLaunch({ qLen, kvLen, heads, kvHeads }, block, headDim, element);
+            const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), aux, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, { block, threshold, scale: launch.kernel.scale, slot });
             const chosen = unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes)["blocks"] as number[][][];
             const reference = estimateXAttention({ shape: [heads, qLen, headDim], data: q }, { shape: [kvHeads, kvLen, headDim], data: k }, { kind: "xattention", blocks: "blocks", block, stride, threshold });
             for (let h = 0; h < heads; h++) {
@@ -213,7 +213,7 @@ describe("the CUDA XAttention estimator, run on the host (threads and barriers r
                 expectThresholdCut(mine, reference.masses[h]?.[b] ?? new Float64Array(0), reference.scores[h]?.[b] ?? [], threshold, `${element} head ${h} query block ${b}: device ${mine.join("")}, reference ${expected.join("")}`);
               });
             }
-            expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(launch.aux.words.subarray(0, 4 * launch.kernel.inputs.length)));
+            expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(aux.subarray(0, 4 * launch.kernel.inputs.length)));
           },
         ),
         { numRuns: 7 },

@@ -84,7 +84,8 @@ export interface HostBuilder {
  * (a switch back to the scheduler) or its end, and no fiber passes a barrier before every other has reached
  * it. A __shared__ array is a static local, one per kernel, which the block's fibers share (one block at a
  * time). Switching fibers costs far less than waking OS threads at a std::barrier: these tests make hundreds
- * of thousands of barriers. launch_grid(grid, threads, call) runs a launch.
+ * of thousands of barriers. launch_grid(grid, threads, call) runs a launch on fibers; launch_plain runs a
+ * kernel without barriers thread after thread (cheaper still; a barrier there aborts).
  */
 const threadedShim = `#include <cmath>
 #include <cstdio>
@@ -104,7 +105,11 @@ static HostDim blockIdx, threadIdx;
 static ucontext_t scheduler;
 static std::vector<ucontext_t> fibers;
 static const std::function<void()>* fiber_body = nullptr;
-static inline void __syncthreads() { swapcontext(&fibers[threadIdx.x], &scheduler); }
+static bool in_fibers = false;
+static inline void __syncthreads() {
+  if (!in_fibers) { fprintf(stderr, "__syncthreads in a kernel launched without fibers\\n"); abort(); }
+  swapcontext(&fibers[threadIdx.x], &scheduler);
+}
 static inline unsigned __float_as_uint(float x) { unsigned u; std::memcpy(&u, &x, 4); return u; }
 static inline float __uint_as_float(unsigned u) { float x; std::memcpy(&x, &u, 4); return x; }
 static inline int min(int a, int b) { return a < b ? a : b; }
@@ -116,7 +121,18 @@ static void fiber_main() {
   (*fiber_body)();
   fiber_finished = true;
 }
+// Kernels without barriers: their threads one after another (a barrier there aborts).
+static void launch_plain(HostDim grid, unsigned threads, const std::function<void()>& call) {
+  for (blockIdx.z = 0; blockIdx.z < grid.z; blockIdx.z++)
+    for (blockIdx.y = 0; blockIdx.y < grid.y; blockIdx.y++)
+      for (blockIdx.x = 0; blockIdx.x < grid.x; blockIdx.x++)
+        for (unsigned t = 0; t < threads; t++) {
+          threadIdx = HostDim{t, 0, 0};
+          call();
+        }
+}
 static void launch_grid(HostDim grid, unsigned threads, const std::function<void()>& call) {
+  in_fibers = true;
   const size_t stack = 256 * 1024;
   std::vector<char> stacks(stack * threads);
   std::vector<bool> done(threads);
@@ -147,8 +163,12 @@ static void launch_grid(HostDim grid, unsigned threads, const std::function<void
           }
         }
       }
+  in_fibers = false;
 }
 `;
+
+/** C++ for the blocks of cudaEstimatorThreads that cover `n` threads (n is C++ text). */
+const estimatorBlocks = (n: string): string => `(unsigned)((${n} + ${cudaEstimatorThreads} - 1) / ${cudaEstimatorThreads})`;
 
 /** Compiles generated CUDA with its host driver for the host (g++, warnings as errors); returns the binary's directory and path. */
 function compileForHost(name: string, code: string, shim = hostShim): { dir: string; binary: string } {
@@ -229,10 +249,6 @@ export interface HostBlockTopK {
 
 export function hostBlockTopK(element: CudaElement): HostBlockTopK {
   const names = blockTopKKernels(element);
-  const grid = (threads: string, z: string, call: string): string => `
-  for (blockIdx.z = 0; blockIdx.z < (unsigned)(${z}); blockIdx.z++)
-    for (blockIdx.x = 0; blockIdx.x < (unsigned)((${threads} + ${cudaEstimatorThreads} - 1) / ${cudaEstimatorThreads}); blockIdx.x++)
-      for (threadIdx.x = 0; threadIdx.x < ${cudaEstimatorThreads}; threadIdx.x++) ${call};`;
   const driver = `
 int main(int argc, char** argv) {
   if (argc != 3) return 2;
@@ -246,19 +262,20 @@ int main(int argc, char** argv) {
   if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
   fclose(in);
   const int rb = (Q + block - 1) / block, cb = (K + block - 1) / block;
-  std::vector<float> pooled((size_t)(H * rb + KVH * cb) * D), scores((size_t)H * rb * cb);
+  std::vector<float> pooled((size_t)(H * rb + KVH * cb) * D);
+  std::vector<unsigned> keys((size_t)H * rb * cb);
   const int leaf_words = (int)aux[4 * slot + 1];
-${grid("(rb > cb ? rb : cb) * D", "H > KVH ? H : KVH", `${names.pool}(q.data(), k.data(), pooled.data(), Q, K, H, KVH, block, D, rb, cb)`)}
-${grid("rb * cb", "H", `${names.scores}(pooled.data(), scores.data(), Q, K, H, KVH, block, D, rb, cb)`)}
-${grid("leaf_words * H", "1", `${names.clear}(aux.data(), slot, H)`)}
-${grid("rb * cb", "H", `${names.select}(scores.data(), aux.data(), slot, top_k, rb, cb)`)}
+  launch_plain({${estimatorBlocks("(rb > cb ? rb : cb) * D")}, 1, (unsigned)(H > KVH ? H : KVH)}, ${cudaEstimatorThreads}, [&] { ${names.pool}(q.data(), k.data(), pooled.data(), Q, K, H, KVH, block, D, rb, cb); });
+  launch_plain({${estimatorBlocks("rb * cb")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.scores}(pooled.data(), keys.data(), Q, K, H, KVH, block, D, rb, cb); });
+  launch_plain({${estimatorBlocks("leaf_words * H")}, 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
+  launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaSelectThreads}, [&] { ${names.select}(keys.data(), aux.data(), nullptr, (unsigned)cb, (unsigned)top_k, (unsigned)slot, (unsigned)rb); });
   FILE* out = fopen(argv[2], "wb");
   if (out == nullptr || fwrite(aux.data(), 4, aux.size(), out) != aux.size()) return 2;
   fclose(out);
   return 0;
 }
 `;
-  const { dir, binary } = compileForHost(`block-top-k-${element}`, `${emitBlockTopKCuda(element)}${driver}`);
+  const { dir, binary } = compileForHost(`block-top-k-${element}`, `${emitBlockTopKCuda(element)}${driver}`, threadedShim);
   return {
     run: (q, k, aux, { Q, K, H, KVH, D }, { block, topK, slot }) => {
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
@@ -289,7 +306,6 @@ export interface VerticalSlashSetting {
 
 export function hostVerticalSlash(element: CudaElement, headDim: number): HostVerticalSlash {
   const names = verticalSlashKernels(element, headDim);
-  const blocks = (n: string): string => `(unsigned)((${n} + ${cudaEstimatorThreads} - 1) / ${cudaEstimatorThreads})`;
   const driver = `
 int main(int argc, char** argv) {
   if (argc != 3) return 2;
@@ -305,14 +321,14 @@ int main(int argc, char** argv) {
   fclose(in);
   std::vector<float> probs((size_t)H * rows * K, -7.0f);
   std::vector<unsigned> columns((size_t)H * K), diagonals((size_t)H * K);
-  launch_grid({${blocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.logits}(q.data(), k.data(), probs.data(), Q, K, H, KVH, rows, scale); });
+  launch_plain({${estimatorBlocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.logits}(q.data(), k.data(), probs.data(), Q, K, H, KVH, rows, scale); });
   launch_grid({(unsigned)rows, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.softmax}(probs.data(), K, rows); });
-  launch_grid({${blocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), columns.data(), K, rows, h[5], 0); });
-  launch_grid({${blocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), diagonals.data(), K, rows, h[6], 1); });
+  launch_plain({${estimatorBlocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), columns.data(), K, rows, h[5], 0); });
+  launch_plain({${estimatorBlocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), diagonals.data(), K, rows, h[6], 1); });
   for (int pick = 0; pick < 2; pick++) {
     const int slot = h[9 + pick];
     const int words = (int)aux[4 * slot + 1] * H;
-    launch_grid({${blocks("words")}, 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
+    launch_plain({${estimatorBlocks("words")}, 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
     launch_grid({1, 1, (unsigned)H}, ${cudaSelectThreads}, [&] { ${names.select}(pick == 0 ? columns.data() : diagonals.data(), aux.data(), nullptr, (unsigned)K, (unsigned)h[7 + pick], (unsigned)slot, 1u); });
   }
   FILE* out = fopen(argv[2], "wb");
@@ -361,7 +377,7 @@ int main(int argc, char** argv) {
   std::vector<unsigned> keys((size_t)H * rb * cb, 7u), limits((size_t)H * rb, 7u);
   launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.mass}(q.data(), k.data(), scores.data(), masses.data(), keys.data(), limits.data(), Q, K, H, KVH, block, rb, cb, f[0], f[1]); });
   const int words = (int)aux[4 * slot + 1] * H;
-  launch_grid({(unsigned)((words + ${cudaEstimatorThreads - 1}) / ${cudaEstimatorThreads}), 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
+  launch_plain({${estimatorBlocks("words")}, 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
   launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaSelectThreads}, [&] { ${names.select}(keys.data(), aux.data(), limits.data(), (unsigned)cb, 0xffffffffu, (unsigned)slot, (unsigned)rb); });
   FILE* out = fopen(argv[2], "wb");
   if (out == nullptr || fwrite(aux.data(), 4, aux.size(), out) != aux.size()) return 2;

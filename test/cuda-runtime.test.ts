@@ -190,9 +190,11 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(Array.from({ length: stub.launchCount() }, (_, at) => stub.launchKernel(at))).toEqual([
       "stipple_block_pool_f16", "stipple_block_scores_f16", "stipple_clear_input_f16", "stipple_block_select_f16", "block_sparse_sparse_builder", "block_sparse_sparse",
     ]);
-    // Pool over max(row, col) blocks × D threads and max(H, KVH) heads; scores and select over 5 × 5 blocks per head.
+    // Pool over max(row, col) blocks × D threads and max(H, KVH) heads; scores over 5 × 5 blocks per head;
+    // the shared selection, a block of 256 per query block (5) and head.
     expect(stub.launchShape(0)).toEqual([3, 1, 2, 128, 1, 1]);
-    expect(stub.launchShape(3)).toEqual([1, 1, 2, 128, 1, 1]);
+    expect(stub.launchShape(1)).toEqual([1, 1, 2, 128, 1, 1]);
+    expect(stub.launchShape(3)).toEqual([5, 1, 2, 256, 1, 1]);
     // The select writes into the packed inputs the builder and the kernel read.
     expect(stub.launchArgs(3)[1]).toBe(stub.launchArgs(4)[1]);
     expect(stub.launchArgs(3)[1]).toBe(stub.launchArgs(5)[6]);

@@ -45,7 +45,7 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       driver.launch(kernel(names.pool), [blocks(Math.max(scratch.rowBlocks, scratch.colBlocks) * D), 1, Math.max(H, KVH)], threads, [pointer(buffers.q), pointer(buffers.k), pointer(pooled), ...shape]);
       driver.launch(kernel(names.scores), [blocks(scratch.rowBlocks * scratch.colBlocks), 1, H], threads, [pointer(pooled), pointer(scores), ...shape]);
       driver.launch(kernel(names.clear), [blocks(leafWords(slot) * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);
-      driver.launch(kernel(names.select), [blocks(scratch.rowBlocks * scratch.colBlocks), 1, H], threads, [pointer(scores), pointer(aux), int(slot), int(estimator.topK), int(scratch.rowBlocks), int(scratch.colBlocks)]);
+      driver.launch(kernel(names.select), [scratch.rowBlocks, 1, H], [cudaSelectThreads, 1, 1], [pointer(scores), pointer(aux), pointer(0n), int(scratch.colBlocks), int(estimator.topK), int(slot), int(scratch.rowBlocks)]);
       return;
     }
     case "verticalSlash": {

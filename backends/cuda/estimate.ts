@@ -1,5 +1,6 @@
 import type { BlockTopKEstimator } from "../../ir/estimate/estimator.js";
 import type { CudaElement } from "./schedule.js";
+import { orderKeyCuda, selectTopCuda } from "./select-top.js";
 
 /** Threads per estimator block. */
 export const cudaEstimatorThreads = 128;
@@ -31,13 +32,13 @@ ${body}
 
 /**
  * MInference's block estimator in CUDA (reference: ir/estimate/block-top-k.ts; the WGSL kernels'
- * rules, backends/wgsl/estimate/block-top-k.ts): four kernels, no barriers, no shared memory.
+ * rules, backends/wgsl/estimate/block-top-k.ts): four kernels.
  * 1. pool: one thread per (block, d) and head: q̄ [H][rowBlocks][D], then k̄ [KVH][colBlocks][D] (means);
- * 2. scores: one thread per (query block, key block) and head: the pooled dot product; key blocks past the
- *    query block's last position score −∞, those holding a row's diagonal +∞;
+ * 2. scores: one thread per (query block, key block) and head: the pooled dot product, as an order key; key
+ *    blocks past the query block's last position score −∞, those holding a row's diagonal +∞;
  * 3. clear: zeroes the estimated input's leaves (the select ORs bits in);
- * 4. select: one thread per (query block, key block) and head: its rank in its row (larger first, ties to
- *    the lower index, ir/estimate/top-n.ts); kept when the rank is below min(top_k, causal blocks).
+ * 4. select: the shared top-n selection (./select-top.ts), a block per query block and head: the top_k
+ *    largest, ties to the lower index, −∞ never (so at most the causal blocks).
  * The chosen blocks go straight into the launch's packed inputs (passes/device-inputs.ts), where the tile
  * builder and the kernel read them.
  */
@@ -45,11 +46,8 @@ export function emitBlockTopKCuda(element: CudaElement): string {
   const names = blockTopKKernels(element);
   const threads = cudaEstimatorThreads;
   return `// Stipple estimator: block top-k (${element} q and k), generated, do not edit.
-#ifndef INFINITY
-#define INFINITY __int_as_float(0x7f800000)
-#endif
 ${elementToFloat(element)}
-
+${orderKeyCuda}
 extern "C" __global__ void __launch_bounds__(${threads}) ${names.pool}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ pooled,
     int q_len, int k_len, int heads, int kv_heads, int block, int head_dim, int row_blocks, int col_blocks) {
@@ -71,7 +69,7 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.pool}(
 }
 
 extern "C" __global__ void __launch_bounds__(${threads}) ${names.scores}(
-    const float* __restrict__ pooled, float* __restrict__ scores,
+    const float* __restrict__ pooled, unsigned* __restrict__ keys,
     int q_len, int k_len, int heads, int kv_heads, int block, int head_dim, int row_blocks, int col_blocks) {
   const int at = (int)(blockIdx.x * ${threads}u + threadIdx.x);
   if (at >= row_blocks * col_blocks) return;
@@ -79,41 +77,23 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.scores}(
   const int b = at / col_blocks, c = at % col_blocks;
   const int first = k_len - q_len + b * block;
   const int last = k_len - q_len + min(q_len, (b + 1) * block) - 1;
-  float score = -INFINITY;
+  unsigned key = STIPPLE_NEG_INF_KEY;
   if (c * block <= last) {
     if ((c + 1) * block - 1 >= first) {
-      score = INFINITY;
+      key = STIPPLE_POS_INF_KEY;
     } else {
       const float* qp = pooled + ((long long)head * row_blocks + b) * head_dim;
       const float* kp = pooled + ((long long)heads * row_blocks + (long long)kv_head * col_blocks + c) * head_dim;
-      score = 0.0f;
+      float score = 0.0f;
       for (int d = 0; d < head_dim; d++) score += qp[d] * kp[d];
+      key = order_key(score);
     }
   }
-  scores[((long long)head * row_blocks + b) * col_blocks + c] = score;
+  keys[((long long)head * row_blocks + b) * col_blocks + c] = key;
 }
 
 ${clearInputCuda(names.clear)}
-extern "C" __global__ void __launch_bounds__(${threads}) ${names.select}(
-    const float* __restrict__ scores, unsigned* __restrict__ aux, int slot, int top_k, int row_blocks, int col_blocks) {
-  const int at = (int)(blockIdx.x * ${threads}u + threadIdx.x);
-  if (at >= row_blocks * col_blocks) return;
-  const int head = (int)blockIdx.z, b = at / col_blocks, c = at % col_blocks;
-  const float* row = scores + ((long long)head * row_blocks + b) * col_blocks;
-  const float mine = row[c];
-  int rank = 0, causal = 0;
-  for (int other = 0; other < col_blocks; other++) {
-    const float score = row[other];
-    if (score != -INFINITY) causal++;
-    if (score > mine || (score == mine && other < c)) rank++;
-  }
-  // −∞ blocks rank at or below every causal one, so min(top_k, causal) never reaches them.
-  if (rank < min(top_k, causal)) {
-    const unsigned bit = (unsigned)(b * col_blocks + c);
-    atomicOr(aux + aux[4 * slot] + aux[4 * slot + 1] * (unsigned)head + bit / 32u, 1u << (bit % 32u));
-  }
-}
-`;
+${selectTopCuda(names.select)}`;
 }
 
 /** A block max (is_max) or sum over cudaEstimatorThreads threads, `block_reduce`; every thread gets the result. */
@@ -143,7 +123,7 @@ export function clearInputCuda(name: string): string {
 `;
 }
 
-/** The pooled scratch (floats) and the scores (floats) a block top-k run needs. */
+/** The pooled scratch (floats) and the score keys (words) a block top-k run needs. */
 export function blockTopKScratch(estimator: BlockTopKEstimator, sizes: { Q: number; K: number; H: number; KVH: number }, headDim: number): { pooled: number; scores: number; rowBlocks: number; colBlocks: number } {
   const rowBlocks = Math.ceil(sizes.Q / estimator.block), colBlocks = Math.ceil(sizes.K / estimator.block);
   return { pooled: (sizes.H * rowBlocks + sizes.KVH * colBlocks) * headDim, scores: sizes.H * rowBlocks * colBlocks, rowBlocks, colBlocks };

@@ -183,7 +183,7 @@ function runOnCuda(binding: Binding, layer: number, headDim: number, options: Ru
   const launches = lowerAttention(binding, layer, { headDim, dtype, ...cudaLowering });
   for (const { kernel } of launches) checkCudaKernel(kernel);
   const splits = splitsOption(options);
-  // The estimator's settings are checked against the bound values, and CUDA's support for it, before the device is opened.
+  // The estimator's settings are checked against the bound values, and against what CUDA's estimators take, before the device is opened.
   const estimator = options.estimate === true ? estimatorOf(binding) : undefined;
   if (estimator !== undefined) checkCudaEstimator(estimator, headDim);
   const gpu = openCuda(integerOption(options.device, "--device", 0));
