@@ -1,6 +1,7 @@
 import type { AttentionKernel } from "../ir/kernel/kernel.js";
 import { queryTileCount } from "../ir/kernel/kernel.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
+import { groupsRows } from "./c-like/segments.js";
 
 /**
  * Split-K (flash-decoding), the policy both backends share: when a launch has too few query tiles to fill
@@ -23,3 +24,20 @@ export function splitsFor(kernel: AttentionKernel, sizes: Sizes, heads: number, 
   return Math.max(1, Math.min(maxSplits, Math.ceil(concurrency / workgroups), Math.floor(keyTiles / minTilesPerSplit)));
 }
 
+/**
+ * GQA decode: how many query heads of one KV head a workgroup (CUDA: block) serves together, their rows head-major in its
+ * slots, so each K/V tile is loaded once for all of them. Only when a head's rows do not fill a tile (Q <
+ * BM), the launch's heads come in whole groups of H / KVH that share their KV head, and the kernel walks
+ * consecutive rows with a head-independent plan (no row groups, no per-head tile index); 1 otherwise.
+ */
+export function packFor(kernel: AttentionKernel, sizes: Sizes, heads: readonly number[]): number {
+  const group = sizes.H / sizes.KVH;
+  if (group <= 1 || sizes.Q >= kernel.blockM || kernel.segments.kind === "tileIndex" || groupsRows(kernel)) return 1;
+  if (heads.length % group !== 0) return 1;
+  const kvHead = (head: number): number => Math.floor((head * sizes.KVH) / sizes.H);
+  for (let at = 0; at < heads.length; at += group) {
+    const first = kvHead(heads[at] ?? -1);
+    for (let g = 1; g < group; g++) if (kvHead(heads[at + g] ?? -1) !== first) return 1;
+  }
+  return group;
+}

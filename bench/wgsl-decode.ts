@@ -1,8 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { openWebGpu } from "../backends/wgsl/device.js";
 import { AttentionBuffers, dispatchAttention, pipelineFor } from "../backends/wgsl/run.js";
-import { splitsFor } from "../backends/split-k.js";
-import { packFor } from "../backends/wgsl/split-combine.js";
+import { packFor, splitsFor } from "../backends/split-k.js";
 import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
 import { bindPattern } from "../compiler/bind.js";
 import { memoryHost } from "../compiler/load.js";

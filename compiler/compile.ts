@@ -88,8 +88,7 @@ export function compile(source: string | { readonly file: string }, options: Com
   const layer = options.layer ?? 0;
   const bind = (shape: AttentionShape, estimated: ReadonlySet<string> = new Set()): Result<Binding> =>
     bindPattern(pattern, { params: new Map(Object.entries(options.params ?? {})), shape, inputs: new Map(Object.entries(shape.inputs ?? {})), estimated });
-  // The CUDA kernel has no gather path: listed columns and diagonals are visited with their tiles there.
-  const lower = (bound: Binding): KernelLaunch[] => lowerAttention(bound, layer, { headDim: options.headDim, dtype, ...schedule, gathers: target !== "cuda" });
+  const lower = (bound: Binding): KernelLaunch[] => lowerAttention(bound, layer, { headDim: options.headDim, dtype, ...schedule });
   const launches = (shape: AttentionShape): Result<KernelLaunch[]> => {
     const bound = bind(shape);
     return bound.ok ? ok(lower(bound.value)) : failed(bound.diagnostics);

@@ -2,14 +2,16 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { KernelLaunch } from "../ir/kernel/kernel.js";
+import { queryTileCount, type KernelLaunch } from "../ir/kernel/kernel.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
 import { tileIndexWords } from "../ir/plan/tile-index.js";
 import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
 import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
 import { cudaSelectThreads } from "../backends/cuda/select-top.js";
 import { emitXAttentionCuda, xattentionKernels } from "../backends/cuda/estimate-xattention.js";
-import type { CudaElement } from "../backends/cuda/schedule.js";
+import { checkCudaKernel, type CudaElement } from "../backends/cuda/schedule.js";
+import { emitCuda } from "../backends/cuda/emit.js";
+import { tensorCoreCuda } from "../backends/cuda/prelude.js";
 import { combineName, cudaCombineThreads, emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { builderName, cudaBuilderThreads, emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
 
@@ -117,12 +119,14 @@ static inline int max(int a, int b) { return a > b ? a : b; }
 // One host thread runs every fiber: an atomic is a plain read-modify-write.
 static inline unsigned atomicOr(unsigned* p, unsigned v) { const unsigned old = *p; *p |= v; return old; }
 static bool fiber_finished = false;
+// Kernels whose threads all reach every barrier (the attention kernel's warp collectives need it) check it.
+static bool strict_barriers = false;
 static void fiber_main() {
   (*fiber_body)();
   fiber_finished = true;
 }
 // Kernels without barriers: their threads one after another (a barrier there aborts).
-static void launch_plain(HostDim grid, unsigned threads, const std::function<void()>& call) {
+[[maybe_unused]] static void launch_plain(HostDim grid, unsigned threads, const std::function<void()>& call) {
   for (blockIdx.z = 0; blockIdx.z < grid.z; blockIdx.z++)
     for (blockIdx.y = 0; blockIdx.y < grid.y; blockIdx.y++)
       for (blockIdx.x = 0; blockIdx.x < grid.x; blockIdx.x++)
@@ -131,7 +135,7 @@ static void launch_plain(HostDim grid, unsigned threads, const std::function<voi
           call();
         }
 }
-static void launch_grid(HostDim grid, unsigned threads, const std::function<void()>& call) {
+[[maybe_unused]] static void launch_grid(HostDim grid, unsigned threads, const std::function<void()>& call) {
   in_fibers = true;
   const size_t stack = 256 * 1024;
   std::vector<char> stacks(stack * threads);
@@ -150,17 +154,21 @@ static void launch_grid(HostDim grid, unsigned threads, const std::function<void
           makecontext(&fibers[t], fiber_main, 0);
           done[t] = false;
         }
-        // Rounds: every fiber still running goes on to its next barrier (or its end).
+        // Rounds: every fiber still running goes on to its next barrier (or its end). A fiber that ends
+        // while others wait at a barrier is a barrier the block did not reach together: an error.
         for (bool running = true; running;) {
           running = false;
+          bool ended = false;
           for (unsigned t = 0; t < threads; t++) {
             if (done[t]) continue;
             threadIdx = HostDim{t, 0, 0};
             fiber_finished = false;
             swapcontext(&scheduler, &fibers[t]);
             done[t] = fiber_finished;
+            ended = ended || fiber_finished;
             running = running || !fiber_finished;
           }
+          if (ended && running && strict_barriers) { fprintf(stderr, "block (%u, %u, %u): some threads ended while others wait at a barrier\\n", blockIdx.x, blockIdx.y, blockIdx.z); abort(); }
         }
       }
   in_fibers = false;
@@ -176,7 +184,7 @@ function compileForHost(name: string, code: string, shim = hostShim): { dir: str
   const source = join(dir, `${name}.cpp`);
   const binary = join(dir, name);
   writeFileSync(source, `${shim}${code}`);
-  execFileSync("g++", ["-std=c++20", "-pthread", "-O1", "-Wall", "-Werror", "-Wno-unused-variable", "-o", binary, source], { stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("g++", ["-std=c++20", "-pthread", "-O1", "-Wall", "-Werror", "-Wno-unused-variable", "-Wno-unknown-pragmas", "-o", binary, source], { stdio: ["ignore", "ignore", "pipe"] });
   return { dir, binary };
 }
 
@@ -395,6 +403,158 @@ int main(int argc, char** argv) {
       execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
       const bytes = readFileSync(output);
       return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    },
+  };
+}
+
+/**
+ * The attention kernel's tensor-core intrinsics (tensorCoreCuda in backends/cuda/prelude.ts) for the fibers
+ * of threadedShim, from the PTX ISA's fragment layouts ("Matrix Fragments for mma.m16n8k16 with floating
+ * point type", "ldmatrix"). A warp collective: every thread leaves its operands in its slot, the block meets
+ * (the attention kernel makes every collective in uniform control flow, so a block step is a warp step;
+ * strict_barriers checks that no thread is missing), each lane computes its own result from its warp's
+ * slots, and the block meets again before a slot is reused. ldmatrix also checks the 16-byte row alignment
+ * the device requires.
+ */
+function hostTensorCore(element: CudaElement): string {
+  const toFloat = element === "f16"
+    ? "_Float16 h; std::memcpy(&h, &bits, 2); return (float)h;"
+    : "return __uint_as_float((unsigned)bits << 16);";
+  // f32 to bf16, ties to even (NaN stays NaN).
+  const fromFloat = element === "f16"
+    ? "const _Float16 h = (_Float16)x; unsigned short bits; std::memcpy(&bits, &h, 2); return bits;"
+    : "const unsigned u = __float_as_uint(x); if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u); return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);";
+  return `
+#include <cstdint>
+struct LaneSlot { const unsigned short* row; unsigned a[4]; unsigned b[2]; float f; };
+static LaneSlot lane_slots[1024];
+static inline float host_to_float(unsigned short bits) { ${toFloat} }
+static inline unsigned short host_from_float(float x) { ${fromFloat} }
+static inline unsigned short half_of(unsigned word, int high) { return (unsigned short)(high ? word >> 16 : word & 0xffffu); }
+
+static void ldmatrix_any(unsigned* r, const unsigned short* p, bool trans) {
+  const unsigned t = threadIdx.x, lane = t % 32, warp0 = t - lane;
+  if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0) { fprintf(stderr, "ldmatrix: row address of thread %u not 16-byte aligned\\n", t); abort(); }
+  lane_slots[t].row = p;
+  __syncthreads();
+  for (unsigned i = 0; i < 4; i++) {
+    // Matrix i's eight rows start at the addresses of lanes 8i .. 8i + 7; lane l holds row l / 4, columns
+    // 2 (l % 4) and 2 (l % 4) + 1, or transposed, column l / 4 of rows 2 (l % 4) and 2 (l % 4) + 1.
+    const LaneSlot* m = lane_slots + warp0 + 8 * i;
+    const unsigned lo = trans ? m[2 * (lane % 4)].row[lane / 4] : m[lane / 4].row[2 * (lane % 4)];
+    const unsigned hi = trans ? m[2 * (lane % 4) + 1].row[lane / 4] : m[lane / 4].row[2 * (lane % 4) + 1];
+    r[i] = lo | (hi << 16);
+  }
+  __syncthreads();
+}
+static void ldmatrix_x4(unsigned* r, const unsigned short* p) { ldmatrix_any(r, p, false); }
+static void ldmatrix_x4_trans(unsigned* r, const unsigned short* p) { ldmatrix_any(r, p, true); }
+
+static unsigned pack2(float lo, float hi) { return (unsigned)host_from_float(lo) | ((unsigned)host_from_float(hi) << 16); }
+
+static void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
+  const unsigned t = threadIdx.x, lane = t % 32, warp0 = t - lane;
+  LaneSlot& mine = lane_slots[t];
+  for (int i = 0; i < 4; i++) mine.a[i] = a[i];
+  mine.b[0] = b0;
+  mine.b[1] = b1;
+  __syncthreads();
+  // A (16 × 16): element (row, col) is in lane (row % 8) · 4 + (col % 8) / 2, register (row ≥ 8) + 2 (col ≥ 8),
+  // half col % 2. B (16 × 8): element (k, n) in lane n · 4 + (k % 8) / 2, register k ≥ 8, half k % 2.
+  auto A = [&](int row, int col) { return host_to_float(half_of(lane_slots[warp0 + (row % 8) * 4 + (col % 8) / 2].a[(row >= 8) + 2 * (col >= 8)], col % 2)); };
+  auto B = [&](int k, int n) { return host_to_float(half_of(lane_slots[warp0 + n * 4 + (k % 8) / 2].b[k >= 8], k % 2)); };
+  float d[4];
+  for (int e = 0; e < 4; e++) {
+    // C and D: element e of lane l is (l / 4 + 8 (e ≥ 2), 2 (l % 4) + e % 2).
+    const int row = (int)lane / 4 + (e >= 2 ? 8 : 0), col = 2 * ((int)lane % 4) + e % 2;
+    float sum = c[e];
+    for (int k = 0; k < 16; k++) sum += A(row, k) * B(k, col);
+    d[e] = sum;
+  }
+  __syncthreads();
+  for (int e = 0; e < 4; e++) c[e] = d[e];
+}
+
+static float __shfl_xor_sync(unsigned mask, float value, int offset) {
+  if (mask != 0xffffffffu) { fprintf(stderr, "__shfl_xor_sync: partial masks are not emulated\\n"); abort(); }
+  const unsigned t = threadIdx.x, lane = t % 32;
+  lane_slots[t].f = value;
+  __syncthreads();
+  const float other = lane_slots[t - lane + (lane ^ (unsigned)offset)].f;
+  __syncthreads();
+  return other;
+}
+`;
+}
+
+/** CUDA vector types and built-ins the attention kernel uses beyond threadedShim's. */
+const attentionShim = `#define __align__(n) __attribute__((aligned(n)))
+struct uint4 { unsigned x, y, z, w; };
+static inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
+struct float2 { float x, y; };
+static inline float2 make_float2(float x, float y) { return float2{x, y}; }
+static inline int __ffs(unsigned x) { return __builtin_ffs((int)x); }
+static inline int __popc(unsigned x) { return __builtin_popcount(x); }
+static inline float __int_as_float(int i) { float x; std::memcpy(&x, &i, 4); return x; }
+`;
+
+/** A launch's attention kernel run on the host; out and lse as the kernel writes them (split-K: the partials). */
+export interface HostAttention {
+  run(launch: KernelLaunch, sizes: Sizes, tensors: { q: Uint16Array; k: Uint16Array; v: Uint16Array }, layout?: { splits?: number; pack?: number }): { out: Float32Array; lse: Float32Array };
+}
+
+/**
+ * The tensor-core attention kernel (backends/cuda/emit.ts), compiled for the host with its intrinsics
+ * emulated (hostTensorCore) and run over its grid on fibers, 128 per block. Dynamic kernels get their tile
+ * index from the host run of their builder (hostBuilder). The text is the one nvcc gets, but for the
+ * intrinsics' block: the layouts of the fragments are the PTX ISA's as read here, so this checks the kernel's
+ * logic (visits, masks, softmax, lattices, row groups, split-K, bounds), not NVIDIA's hardware.
+ */
+export function hostAttention(kernel: KernelLaunch["kernel"]): HostAttention {
+  const element = checkCudaKernel(kernel);
+  const text = emitCuda(kernel);
+  const intrinsics = tensorCoreCuda(element);
+  if (!text.includes(intrinsics)) throw new Error("the kernel's tensor-core block is not tensorCoreCuda's");
+  const dynamic = [kernel.inputs.length > 0 ? "aux.data()" : "", kernel.segments.kind === "tileIndex" ? "index.data()" : ""].filter((x) => x !== "");
+  const driver = `
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  FILE* in = fopen(argv[1], "rb");
+  if (in == nullptr) return 2;
+  int h[14];  // Q, K, H, KVH, L, layer, splits, heads served, query tiles, q words, kv words, aux words, index words, pack
+  if (fread(h, 4, 14, in) != 14) return 2;
+  std::vector<int> heads(h[7]);
+  std::vector<unsigned short> q(h[9]), k(h[10]), v(h[10]);
+  std::vector<unsigned> aux(h[11]), index(h[12]);
+  if (fread(heads.data(), 4, heads.size(), in) != heads.size() || fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size()
+      || fread(v.data(), 2, v.size(), in) != v.size() || fread(aux.data(), 4, aux.size(), in) != aux.size() || fread(index.data(), 4, index.size(), in) != index.size()) return 2;
+  fclose(in);
+  // Outputs start as NaN: a row the kernel forgets to write shows.
+  std::vector<float> out((size_t)h[6] * h[2] * h[0] * D, NAN), lse((size_t)h[6] * h[2] * h[0], NAN);
+  strict_barriers = true;
+  launch_grid({(unsigned)h[8], (unsigned)h[6], (unsigned)(h[7] / h[13])}, 128, [&] {
+    ${kernel.name}(q.data(), k.data(), v.data(), out.data(), lse.data(), heads.data(), ${dynamic.map((x) => `${x}, `).join("")}h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[13]);
+  });
+  FILE* result = fopen(argv[2], "wb");
+  if (result == nullptr || fwrite(out.data(), 4, out.size(), result) != out.size() || fwrite(lse.data(), 4, lse.size(), result) != lse.size()) return 2;
+  fclose(result);
+  return 0;
+}
+`;
+  const { dir, binary } = compileForHost(`attention-${kernel.name}`, `${attentionShim}${text.replace(intrinsics, hostTensorCore(element))}${driver}`, threadedShim);
+  return {
+    run: (launch, sizes, tensors, { splits = 1, pack = 1 } = {}) => {
+      const index = launch.kernel.segments.kind === "tileIndex" ? hostBuilder(launch).run(launch, sizes) : new Uint32Array(0);
+      const aux = launch.aux?.words ?? new Uint32Array(0);
+      const header = Int32Array.from([sizes.Q, sizes.K, sizes.H, sizes.KVH, sizes.L, launch.layer, splits, launch.heads.length, queryTileCount(launch.kernel, pack * sizes.Q), tensors.q.length, tensors.k.length, aux.length, index.length, pack]);
+      const bytes = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      const input = join(dir, "input.bin"), output = join(dir, "output.bin");
+      writeFileSync(input, Buffer.concat([bytes(header), bytes(Int32Array.from(launch.heads)), bytes(tensors.q), bytes(tensors.k), bytes(tensors.v), bytes(aux), bytes(index)]));
+      execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
+      const result = readFileSync(output);
+      const all = new Float32Array(result.buffer.slice(result.byteOffset, result.byteOffset + result.byteLength));
+      const outWords = splits * sizes.H * sizes.Q * launch.kernel.headDim;
+      return { out: all.slice(0, outWords), lse: all.slice(outWords) };
     },
   };
 }

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
 import { runAttention } from "../backends/wgsl/run.js";
 import { splitsFor } from "../backends/split-k.js";
-import { packFor } from "../backends/wgsl/split-combine.js";
+import { packFor } from "../backends/split-k.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";

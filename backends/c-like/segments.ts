@@ -47,9 +47,12 @@ export interface RowMapping {
 }
 
 /**
- * Which rows a workgroup serves: BM consecutive rows, or with row groups BM consecutive members of its
- * group. The rows between `first` and `last` that are not members only widen the bounds, which stays
- * correct. A workgroup past its group's rows returns at once (uniformly: it depends only on its index).
+ * Which rows a workgroup (CUDA: block) serves, as slots: with row groups, BM consecutive members of its
+ * group (slot = row); otherwise BM consecutive slots of the packed rows, where slot s is row s mod Q of the
+ * pack's head ⌊s / Q⌋ (GQA decode packs the query heads of one KV head, ../split-k.ts; pack 1: slot = row).
+ * `first` and `last` bound the positions of the rows served: all rows when the tile spans two heads. The rows
+ * between them that are not served only widen the bounds, which stays correct. A workgroup past its group's
+ * rows returns at once (uniformly: it depends only on its index).
  */
 export function rowMapping(kernel: AttentionKernel, groupIndex: string, dialect: Dialect): RowMapping {
   const { let: constant } = dialect;
@@ -57,9 +60,12 @@ export function rowMapping(kernel: AttentionKernel, groupIndex: string, dialect:
   if (!groupsRows(kernel)) {
     return {
       code: `  ${constant("tile", groupIndex)}
+  ${constant("s0", "tile * BM")}
+  ${constant("s1", "min(s0 + BM, pack * Q_LEN)")}
+  ${constant("spans", "s0 / Q_LEN != (s1 - 1) / Q_LEN")}
   // Positions of the tile's first and last query rows.
-  ${constant("first", "K_LEN - Q_LEN + tile * BM")}
-  ${constant("last", "K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1")}`,
+  ${constant("first", `K_LEN - Q_LEN + ${dialect.select("s0 % Q_LEN", "0", "spans")}`)}
+  ${constant("last", `K_LEN - Q_LEN + ${dialect.select("(s1 - 1) % Q_LEN", "Q_LEN - 1", "spans")}`)}`,
       rowOf: (slot) => `tile * BM + ${slot}`,
     };
   }

@@ -4,8 +4,10 @@ import { cuda, floatLiteral } from "../c-like/dialect.js";
 import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { checkCudaKernel } from "./schedule.js";
-import { inputAccessorsCuda } from "./inputs.js";
-import { cudaPrelude, latticeCuda, runsCuda } from "./prelude.js";
+import { inputAccessorsCuda, rangeHelpersCuda } from "./inputs.js";
+import { columnRoundCuda, diagonalPathCuda, gatherClassifierCuda, gatherPathsCuda, gatherPrologueCuda } from "./gathers.js";
+import { elementToFloat } from "./estimate.js";
+import { integerPreludeCuda, latticeCuda, runsCuda, tensorCoreCuda } from "./prelude.js";
 
 /**
  * Prints a kernel IR attention kernel as CUDA C++ for sm_80 and sm_90: flash-attention 2 on tensor cores.
@@ -16,8 +18,9 @@ import { cudaPrelude, latticeCuda, runsCuda } from "./prelude.js";
  * visited; the mask runs on partial tiles only (and the key bound on the last tile).
  *
  * Dynamic patterns read their runtime inputs from the packed words (`aux`) and, for the sparse kernel, walk
- * the tile index that the builder (tile-builder.ts) wrote on the device just before; the CUDA kernel has no
- * gather path, so its index covers listed columns and diagonals with their tiles (lowered with gathers off).
+ * the tile index that the builder (tile-builder.ts) wrote on the device just before, then gather the listed
+ * columns and diagonals outside the visited tiles (gathers.ts). GQA decode serves the query heads of one KV
+ * head in one block (`pack`, ../split-k.ts): slot s of the block's rows is row s mod Q of its head ⌊s / Q⌋.
  *
  * No headers: types are raw 16-bit words and conversions are inline PTX, so NVRTC needs no include path.
  * Parameters: q [H, Q, D], k and v [KVH, K, D] (16-bit), out [H, Q, D] f32, lse [H, Q] f32, the heads this
@@ -31,14 +34,13 @@ export function emitCuda(kernel: AttentionKernel): string {
   const { blockM: BM, blockN: BN } = kernel;
   const lattice = latticeOf(kernel);
   const natural = naturalRegions(kernel).length;
+  const gathers = kernel.gathers !== undefined, columns = kernel.gathers?.columns !== undefined;
   const rows = rowMapping(kernel, "(int)blockIdx.x", cuda);
-  const mma = `mma.sync.aligned.m16n8k16.row.col.f32.${element}.${element}.f32`;
-  const pack = `cvt.rn.${element}x2.f32`;
   // Split-K: block y takes the visits v ≡ y (mod splits), as the WGSL kernel does.
-  const visit: VisitCall = (t, full, onLattice) => `if (floor_mod(v, splits) == split) visit(${t}, ${full}, ${onLattice === undefined ? "false, 0" : `${onLattice.when}, ${onLattice.offset}`});`;
+  const visit: VisitCall = (t, full, onLattice) => `if (floor_mod(v, splits) == split) visit(${t}, ${full}, ${onLattice === undefined ? "false, 0" : `${onLattice.when}, ${onLattice.offset}`}, 0);`;
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
 // ${element} q/k/v, f32 accumulation on tensor cores (mma.sync m16n8k16), head dim ${D}, ${BM} query rows × ${BN} keys per tile.
-${cudaPrelude}
+${integerPreludeCuda}${tensorCoreCuda(element)}${gathers ? `${rangeHelpersCuda}${elementToFloat(element)}\n` : ""}
 ${usesRuns(kernel) ? runsCuda : ""}${lattice === undefined ? "" : latticeCuda(lattice.lattice)}
 constexpr int BM = ${BM};
 constexpr int BN = ${BN};
@@ -47,49 +49,43 @@ constexpr int D = ${D};
 constexpr int STRIDE = D + 8;
 constexpr float SCALE_LOG2 = ${floatLiteral(kernel.scale * Math.LOG2E)}f;
 
-__device__ __forceinline__ unsigned pack2(float lo, float hi) {
-  unsigned r;
-  asm("${pack} %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-  return r;
-}
-
-__device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
-  asm volatile("${mma} {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 extern "C" __global__ void __launch_bounds__(128, 2) ${kernel.name}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, const unsigned short* __restrict__ v_in,
     float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list,${dynamicParameters(kernel)}
-    int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits) {
+    int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits, int pack) {
   __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
   __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
-  const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
+${columns ? "  // The gathered columns of one visit, and how many (written by thread 0).\n  __shared__ int gather_keys[BN];\n  __shared__ int gather_count;\n" : ""}  const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
   (void)LAYERS; (void)LAYER;
-  const int head = head_list[blockIdx.z];
   const int split = blockIdx.y;
-  const int kv_head = head * KV_HEADS / HEADS;
+  // The pack heads of block z share one KV head (the runtime packs only such heads).
+  const int kv_head = head_list[blockIdx.z * pack] * KV_HEADS / HEADS;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, quad = lane % 4;
 ${rows.code}
-${kernel.segments.kind === "closedForm" ? "" : "  (void)first; (void)last;\n"}${inputAccessorsCuda(printMask(kernel.mask, kernel.inputs, cuda))}  // This thread's two rows (g and g + 8 of its warp's sixteen) and their positions.
-  const int row0 = ${rows.rowOf("warp * 16 + g")};
-  const int row1 = ${rows.rowOf("warp * 16 + g + 8")};
+${kernel.segments.kind === "closedForm" ? "" : "  (void)first; (void)last;\n"}${inputAccessorsCuda(`${printMask(kernel.mask, kernel.inputs, cuda)} ${gatherClassifierCuda(kernel)}`)}  // A slot's row (Q_LEN past the pack's rows) and head: slot s is row s mod Q of the pack's head ⌊s / Q⌋.
+  auto row_of = [&](int slot) -> int { return slot >= 0 && slot < pack * Q_LEN ? slot % Q_LEN : Q_LEN; };
+  auto head_of = [&](int slot) -> int { return head_list[blockIdx.z * pack + min(max(slot / Q_LEN, 0), pack - 1)]; };
+  // This thread's two rows (g and g + 8 of its warp's sixteen), their heads and positions.
+  const int slot0 = ${rows.rowOf("warp * 16 + g")};
+  const int slot1 = ${rows.rowOf("warp * 16 + g + 8")};
+  const int row0 = row_of(slot0), row1 = row_of(slot1);
+  const int head0 = head_of(slot0), head1 = head_of(slot1);
   const int pos0 = K_LEN - Q_LEN + row0, pos1 = K_LEN - Q_LEN + row1;
 
-  auto keeps = [&](int q, int k) -> bool {
+  auto keeps = [&](int q, int k, int head) -> bool {
     const int i = q - (K_LEN - Q_LEN);
     (void)i;
     return ${printMask(kernel.mask, kernel.inputs, cuda)};
   };
-
+${gatherClassifierCuda(kernel)}
   // Q tile → registers (A fragments), staged through k_s.
   for (int c = threadIdx.x; c < BM * D / 8; c += 128) {
     const int r = c / (D / 8), col = (c % (D / 8)) * 8;
-    const int qrow = ${rows.rowOf("r")};
+    const int slot = ${rows.rowOf("r")};
+    const int qrow = row_of(slot);
     uint4 value = make_uint4(0, 0, 0, 0);
-    if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head * Q_LEN + qrow) * D + col);
+    if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head_of(slot) * Q_LEN + qrow) * D + col);
     *reinterpret_cast<uint4*>(k_s + r * STRIDE + col) = value;
   }
   __syncthreads();
@@ -110,9 +106,10 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
     return false;
   };
 `}
-  // Visits key tile t, or lattice tile t (keys gathered), folding it into the online softmax.
-  auto visit = [&](int t, bool full, bool on_lattice, int o_lattice) {
-    auto key_of = [&](int j) -> int { return ${lattice === undefined ? "t * BN + j" : "on_lattice ? lattice_key(t * BN + j, o_lattice) : t * BN + j"}; };
+  // Visits key tile t, or lattice tile t (keys gathered)${columns ? ", or the gathered columns gather_keys[0 .. gathered) when gathered > 0" : ""}, folding it into the online softmax.
+  auto visit = [&](int t, bool full, bool on_lattice, int o_lattice, int gathered) {
+    (void)gathered;
+    auto key_of = [&](int j) -> int { return ${columns ? "gathered > 0 ? (j < gathered ? gather_keys[j] : -1) : " : ""}${lattice === undefined ? "t * BN + j" : "on_lattice ? lattice_key(t * BN + j, o_lattice) : t * BN + j"}; };
     __syncthreads();  // the previous tile's readers are done with k_s and v_s
     for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
       const int j = c / (D / 8), col = (c % (D / 8)) * 8;
@@ -142,7 +139,7 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
       }
     }
     // Scale; mask partial tiles (pattern), and any tile that reaches past the last key (bounds).
-    const bool past_end = on_lattice || t * BN + BN > K_LEN;
+    const bool past_end = on_lattice || gathered > 0 || t * BN + BN > K_LEN;
 #pragma unroll
     for (int n = 0; n < BN / 8; n++) {
 #pragma unroll
@@ -150,7 +147,7 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
         const int key = key_of(n * 8 + 2 * quad + (e & 1));
         const int pos = e < 2 ? pos0 : pos1;
         bool kept = true;
-        if (!full) kept = key >= 0 && key < K_LEN && keeps(pos, key)${lattice === undefined ? "" : " && !(on_lattice && covered(key))"};
+        if (!full) kept = key >= 0 && key < K_LEN && keeps(pos, key, e < 2 ? head0 : head1)${lattice === undefined ? "" : " && !(on_lattice && covered(key))"};
         else if (past_end) kept = key >= 0 && key < K_LEN;
         s[n][e] = kept ? s[n][e] * SCALE_LOG2 : -INFINITY;
       }
@@ -203,7 +200,7 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
 
   // Row sums were partial per thread: reduce over the quad, then normalize and write (split-K: this split's
   // rows of the partials [splits, H, Q], merged by the combine kernel, split-combine.ts).
-  const long long out_row = ((long long)split * HEADS + head) * Q_LEN;
+  const long long out_row0 = ((long long)split * HEADS + head0) * Q_LEN, out_row1 = ((long long)split * HEADS + head1) * Q_LEN;
 #pragma unroll
   for (int offset = 1; offset < 4; offset *= 2) {
     l0 += __shfl_xor_sync(0xffffffffu, l0, offset);
@@ -213,13 +210,13 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
 #pragma unroll
   for (int n = 0; n < D / 8; n++) {
     const int col = n * 8 + 2 * quad;
-    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
-    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
+    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row0 + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
+    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row1 + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
   }
   if (quad == 0) {
     // lse in natural log: the maxima are in base 2.
-    if (row0 < Q_LEN) lse[out_row + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
-    if (row1 < Q_LEN) lse[out_row + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
+    if (row0 < Q_LEN) lse[out_row0 + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
+    if (row1 < Q_LEN) lse[out_row1 + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
   }
 }
 `;
@@ -238,9 +235,12 @@ export function dynamicParameters(kernel: AttentionKernel): string {
 function segmentLoop(kernel: AttentionKernel, visit: VisitCall): string {
   switch (kernel.segments.kind) {
     case "closedForm": return closedFormLoops(kernel, cuda, visit).trimStart();
-    case "tileIndex": return `{
+    case "tileIndex": {
+      const head = `{
     const int words = ((K_LEN + BN - 1) / BN + 31) / 32;
-    const unsigned* index_row = tile_index + ((long long)blockIdx.z * ((Q_LEN + BM - 1) / BM) + blockIdx.x) * 2 * words;
+    const unsigned* index_row = tile_index + ((long long)blockIdx.z * ((Q_LEN + BM - 1) / BM) + blockIdx.x) * 2 * words;`;
+      if (kernel.gathers?.columns === undefined) {
+        return `${head}
     for (int w = 0; w < words; w++) {
       unsigned touched = index_row[w];
       const unsigned full_bits = index_row[words + w];
@@ -248,11 +248,35 @@ function segmentLoop(kernel: AttentionKernel, visit: VisitCall): string {
         const int bit = __ffs(touched) - 1;
         touched &= touched - 1u;
         const int t = w * 32 + bit;
-        if (t % splits == split) visit(t, ((full_bits >> bit) & 1u) != 0u, false, 0);
+        if (t % splits == split) visit(t, ((full_bits >> bit) & 1u) != 0u, false, 0, 0);
       }
-    }
+    }${gatherPathsCuda(kernel)}
   }`;
-    case "allTiles": return "for (int t = split; t <= (K_LEN - 1) / BN; t += splits) { visit(t, false, false, 0); }";
+      }
+      // One visit site for the index's tiles and then the gathered columns (each inlined visit costs registers:
+      // two spill at D 128 on sm_80).
+      return `${head}${gatherPrologueCuda(kernel)}
+    int w = 0, round = 0;
+    unsigned touched = 0u, full_bits = 0u;
+    for (;;) {
+      while (touched == 0u && w < words) { touched = index_row[w]; full_bits = index_row[words + w]; w++; }
+      int t = 0, gathered = 0;
+      bool full = false;
+      if (touched != 0u) {
+        const int bit = __ffs(touched) - 1;
+        touched &= touched - 1u;
+        t = (w - 1) * 32 + bit;
+        full = ((full_bits >> bit) & 1u) != 0u;
+        if (t % splits != split) continue;
+      } else {
+${columnRoundCuda(kernel)}        if (gathered == 0) break;
+        if (round++ % splits != split) continue;
+      }
+      visit(t, full, false, 0, gathered);
+    }${diagonalPathCuda(kernel)}
+  }`;
+    }
+    case "allTiles": return "for (int t = split; t <= (K_LEN - 1) / BN; t += splits) { visit(t, false, false, 0, 0); }";
     default: return assertNever(kernel.segments, "segments");
   }
 }

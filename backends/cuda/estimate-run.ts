@@ -102,7 +102,7 @@ export function runCudaEstimatedAttention(
   const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches, options.guard === true);
   try {
     dispatchCudaEstimator(context, estimator, launch, buffers);
-    dispatchCudaAttention(context, launches, buffers, options.splits);
+    dispatchCudaAttention(context, launches, buffers, options.splits, options.pack ?? true);
     context.driver.synchronize();
     buffers.checkPartials();
     return {

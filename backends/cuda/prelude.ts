@@ -1,4 +1,5 @@
 import type { ResidueRun } from "../../ir/kernel/kernel.js";
+import type { CudaElement } from "./schedule.js";
 
 /** Integer division that floors (the pattern language's), for kernels and builders alike. */
 export const integerPreludeCuda = `#ifndef INFINITY
@@ -15,8 +16,14 @@ __device__ __forceinline__ int floor_mod(int a, int b) { return a - b * floor_di
 __device__ __forceinline__ int ceil_div(int a, int b) { return -floor_div(-a, b); }
 `;
 
-/** Helpers every CUDA attention kernel uses: the integer ones, and ldmatrix. */
-export const cudaPrelude = `${integerPreludeCuda}
+/**
+ * The attention kernel's tensor-core intrinsics, all its inline PTX in one block: ldmatrix (shared memory
+ * to mma fragments, plain and transposed), mma.sync m16n8k16 with f32 accumulators, and the conversion of
+ * two f32 to a pair of 16-bit values. Kept together so that a host emulation of a warp can take their place
+ * (test/cuda-host.ts runs the kernel on the CPU that way).
+ */
+export function tensorCoreCuda(element: CudaElement): string {
+  return `
 __device__ __forceinline__ unsigned shared_address(const void* p) {
   unsigned address;
   asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(p));
@@ -32,7 +39,22 @@ __device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, const unsigned sh
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
 }
+
+// Two f32 as one register of 16-bit values, lo in the low half.
+__device__ __forceinline__ unsigned pack2(float lo, float hi) {
+  unsigned r;
+  asm("cvt.rn.${element}x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+
+// c (16 × 8, f32) += a (16 × 16) · b (16 × 8), ${element} operands, one warp.
+__device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.${element}.${element}.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
 `;
+}
 
 /** The run numbering of backends/c-like/segments.ts. */
 export const runsCuda = `

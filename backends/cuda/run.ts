@@ -12,7 +12,7 @@ import type { DevicePointer, Handle, KernelArgument } from "./driver.js";
 import { emitCuda } from "./emit.js";
 import { builderName, cudaBuilderThreads, emitTileBuilderCuda } from "./tile-builder.js";
 import { combineName, cudaCombineThreads, emitSplitCombineCuda } from "./split-combine.js";
-import { maxSplits, splitsFor } from "../split-k.js";
+import { maxSplits, packFor, splitsFor } from "../split-k.js";
 import { assertNever } from "../../util/hash.js";
 import { checkCudaKernel, cudaThreadsPerBlock } from "./schedule.js";
 
@@ -199,7 +199,7 @@ const concurrencyOf = (context: CudaContext): number => 2 * context.multiprocess
  * heads served). `splits`: "auto" splits the keys only when the query tiles cannot fill the device
  * (../split-k.ts). Argument order is emit.ts's, tile-builder.ts's and split-combine.ts's.
  */
-export function dispatchCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers, splitting: "auto" | number = "auto"): void {
+export function dispatchCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers, splitting: "auto" | number = "auto", packing = true): void {
   const { Q, K, H, KVH, L } = buffers.sizes;
   const pointer = (value: DevicePointer): KernelArgument => ({ kind: "pointer", value });
   const int = (value: number): KernelArgument => ({ kind: "int", value });
@@ -215,10 +215,11 @@ export function dispatchCudaAttention(context: CudaContext, launches: readonly K
       context.driver.launch(loadedKernel(context, launch, "builder"), [blocks, 1, launch.heads.length], [cudaBuilderThreads, 1, 1], [heads, pointer(buffers.auxFor(launch)), index, ...lengths]);
       dynamic.push(index);
     }
-    const splits = splitting === "auto" ? splitsFor(launch.kernel, buffers.sizes, launch.heads.length, concurrencyOf(context)) : Math.min(maxSplits, Math.max(1, Math.floor(splitting)));
+    const pack = packing ? packFor(launch.kernel, buffers.sizes, launch.heads) : 1;
+    const splits = splitting === "auto" ? splitsFor(launch.kernel, buffers.sizes, launch.heads.length, concurrencyOf(context), pack) : Math.min(maxSplits, Math.max(1, Math.floor(splitting)));
     const partials = splits > 1 ? buffers.partialsFor(splits) : undefined;
-    context.driver.launch(loadedKernel(context, launch), [queryTileCount(launch.kernel, Q), splits, launch.heads.length], [cudaThreadsPerBlock, 1, 1], [
-      pointer(buffers.q), pointer(buffers.k), pointer(buffers.v), pointer(partials?.out ?? buffers.out), pointer(partials?.lse ?? buffers.lse), heads, ...dynamic, ...lengths, int(splits),
+    context.driver.launch(loadedKernel(context, launch), [queryTileCount(launch.kernel, pack * Q), splits, launch.heads.length / pack], [cudaThreadsPerBlock, 1, 1], [
+      pointer(buffers.q), pointer(buffers.k), pointer(buffers.v), pointer(partials?.out ?? buffers.out), pointer(partials?.lse ?? buffers.lse), heads, ...dynamic, ...lengths, int(splits), int(pack),
     ]);
     if (partials !== undefined) {
       context.driver.launch(loadedKernel(context, launch, "combine"), [Math.ceil(Q / cudaCombineThreads), 1, launch.heads.length], [cudaCombineThreads, 1, 1], [
@@ -233,13 +234,15 @@ export interface CudaRunOptions {
   readonly guard?: boolean;
   /** Split-K: "auto" (default; decode-sized launches only) or a count of splits. */
   readonly splits?: "auto" | number;
+  /** GQA decode: serve the query heads of one KV head in one block where packFor allows (default true). */
+  readonly pack?: boolean;
 }
 
 /** Uploads, runs, waits and reads back: the whole attention in one call. */
 export function runCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: CudaRunOptions = {}): AttentionResult {
   const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches, options.guard === true);
   try {
-    dispatchCudaAttention(context, launches, buffers, options.splits);
+    dispatchCudaAttention(context, launches, buffers, options.splits, options.pack ?? true);
     context.driver.synchronize();
     buffers.checkPartials();
     return { out: buffers.read(buffers.out, buffers.outLength, "out"), lse: buffers.read(buffers.lse, buffers.lseLength, "lse") };

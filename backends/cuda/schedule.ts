@@ -21,10 +21,10 @@ export const cudaThreadsPerBlock = 128;
 export const cudaTile = { blockM: 64, blockN: 64 } as const;
 
 /**
- * How to lower for the CUDA kernel: its tiles, and listed columns and diagonals of dynamic patterns visited
- * with their tiles (the kernel has no gather path yet).
+ * How to lower for the CUDA kernel: its tiles, and listed columns and diagonals of dynamic patterns
+ * gathered apart (backends/cuda/gathers.ts), as for WGSL.
  */
-export const cudaLowering = { ...cudaTile, gathers: false } as const;
+export const cudaLowering = { ...cudaTile, gathers: true } as const;
 
 /** Throws STP501 for what the kernel cannot do; returns the tensor-core element type. */
 export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
@@ -34,6 +34,5 @@ export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
   if (!cudaCapabilities.headDims.includes(kernel.headDim)) fail(`head dim ${kernel.headDim} is not supported by the CUDA kernel`, `use one of ${cudaCapabilities.headDims.join(", ")}`);
   if (kernel.blockM !== cudaTile.blockM || kernel.blockN !== cudaTile.blockN) fail(`the CUDA kernel uses ${cudaTile.blockM} × ${cudaTile.blockN} tiles, not ${kernel.blockM} × ${kernel.blockN}`, "leave --block-m and --block-n out for --target cuda");
   if (!(cudaCapabilities.elements as readonly string[]).includes(kernel.dtype)) fail(`CUDA kernels take ${cudaCapabilities.elements.join(" or ")} tensors (tensor cores), not ${kernel.dtype}`, "use --dtype f16 or bf16 (stipple run converts f32 .npy input)");
-  if (kernel.gathers !== undefined) fail(`kernel ${kernel.name} gathers listed columns or diagonals apart; the CUDA kernel has no gather path`, "lower with cudaLowering (gathers off), which visits the lines with their tiles");
   return kernel.dtype === "bf16" ? "bf16" : "f16";
 }

@@ -2,7 +2,7 @@ import type { AttentionKernel, Dtype, GatheredList } from "../../ir/kernel/kerne
 import { assertNever } from "../../util/hash.js";
 import { floatLiteral, wgsl } from "../c-like/dialect.js";
 import { MaskPrinter, printMask } from "../c-like/predicate.js";
-import { closedFormLoops, groupsRows, latticeOf, naturalRegions, rowMapping, usesRuns, type RowMapping, type VisitCall } from "../c-like/segments.js";
+import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { inputAccessorsWgsl, tileIndexLoopWgsl } from "./inputs.js";
 import { latticeVisitHeaderWgsl, latticeWgsl, runsWgsl, visitHeaderWgsl } from "./lattice.js";
 import { checkWgslKernel } from "./schedule.js";
@@ -23,7 +23,7 @@ import { classifierWgsl, lengthLetsWgsl } from "./tile-builder.js";
 export function emitWgsl(kernel: AttentionKernel): string {
   const { blockM, blockN, headDim: D } = kernel;
   const lattice = latticeOf(kernel);
-  const rows = groupsRows(kernel) ? rowMapping(kernel, "i32(group.x)", wgsl) : packedRows;
+  const rows = rowMapping(kernel, "i32(group.x)", wgsl);
   const columns = kernel.gathers?.columns, diagonals = kernel.gathers?.diagonals;
   checkWgslKernel(kernel);
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
@@ -124,22 +124,6 @@ export function workgroupStorageBytes(kernel: AttentionKernel): number {
   const columns = kernel.gathers?.columns === undefined ? 0 : kernel.blockN * 4 + 4;
   return tiles + index + columns;
 }
-
-/**
- * Consecutive rows, packed: slot s of the packed rows is row s mod Q of the launch head ⌊s / Q⌋ of the
- * workgroup's pack (pack 1: slot = row). The bounds the closed form needs are the positions of the tile's
- * first and last rows, or all rows when the tile spans two heads.
- */
-const packedRows: RowMapping = {
-  code: `  let tile = i32(group.x);
-  let s0 = tile * BM;
-  let s1 = min(s0 + BM, pack * Q_LEN);
-  let spans = s0 / Q_LEN != (s1 - 1) / Q_LEN;
-  // Positions of the tile's first and last query rows.
-  let first = K_LEN - Q_LEN + select(s0 % Q_LEN, 0, spans);
-  let last = K_LEN - Q_LEN + select((s1 - 1) % Q_LEN, Q_LEN - 1, spans);`,
-  rowOf: (slot) => `tile * BM + ${slot}`,
-};
 
 /** The loop over key tiles: from the closed form (each tile once across regions), or over all of them. */
 function segmentLoop(kernel: AttentionKernel): string {

@@ -10,8 +10,8 @@ import { checkTensors, type AttentionResult, type AttentionTensors } from "../te
 import type { WebGpuContext } from "./device.js";
 import { emitWgsl, usesAux, workgroupStorageBytes } from "./emit.js";
 import { checkWgslKernel } from "./schedule.js";
-import { maxSplits, splitsFor } from "../split-k.js";
-import { combineWorkgroupSize, emitSplitCombineWgsl, packFor } from "./split-combine.js";
+import { maxSplits, packFor, splitsFor } from "../split-k.js";
+import { combineWorkgroupSize, emitSplitCombineWgsl } from "./split-combine.js";
 import { builderGridWidth, builderWorkgroupSize, emitTileBuilderWgsl } from "./tile-builder.js";
 import { settle } from "./settle.js";
 

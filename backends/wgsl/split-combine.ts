@@ -1,7 +1,3 @@
-import type { AttentionKernel } from "../../ir/kernel/kernel.js";
-import type { Sizes } from "../../ir/pattern/eval-int.js";
-import { groupsRows } from "../c-like/segments.js";
-
 /** Invocations per combine workgroup (one per query row). */
 export const combineWorkgroupSize = 64;
 
@@ -65,22 +61,4 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   lse[at] = bitcast<u32>(best + log(total));
 }
 `;
-}
-
-/**
- * GQA decode: how many query heads of one KV head a workgroup serves together, their rows head-major in its
- * slots, so each K/V tile is loaded once for all of them. Only when a head's rows do not fill a tile (Q <
- * BM), the launch's heads come in whole groups of H / KVH that share their KV head, and the kernel walks
- * consecutive rows with a head-independent plan (no row groups, no per-head tile index); 1 otherwise.
- */
-export function packFor(kernel: AttentionKernel, sizes: Sizes, heads: readonly number[]): number {
-  const group = sizes.H / sizes.KVH;
-  if (group <= 1 || sizes.Q >= kernel.blockM || kernel.segments.kind === "tileIndex" || groupsRows(kernel)) return 1;
-  if (heads.length % group !== 0) return 1;
-  const kvHead = (head: number): number => Math.floor((head * sizes.KVH) / sizes.H);
-  for (let at = 0; at < heads.length; at += group) {
-    const first = kvHead(heads[at] ?? -1);
-    for (let g = 1; g < group; g++) if (kvHead(heads[at + g] ?? -1) !== first) return 1;
-  }
-  return group;
 }

@@ -30,6 +30,20 @@ __device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, const unsigned sh
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
 }
 
+// Two f32 as one register of 16-bit values, lo in the low half.
+__device__ __forceinline__ unsigned pack2(float lo, float hi) {
+  unsigned r;
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+
+// c (16 × 8, f32) += a (16 × 16) · b (16 × 8), f16 operands, one warp.
+__device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
 
 constexpr int BM = 64;
 constexpr int BN = 64;
@@ -38,35 +52,26 @@ constexpr int D = 64;
 constexpr int STRIDE = D + 8;
 constexpr float SCALE_LOG2 = 0.1803368777036667f;
 
-__device__ __forceinline__ unsigned pack2(float lo, float hi) {
-  unsigned r;
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-  return r;
-}
-
-__device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 extern "C" __global__ void __launch_bounds__(128, 2) block_sparse_sparse(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, const unsigned short* __restrict__ v_in,
     float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list, const unsigned* __restrict__ aux, const unsigned* __restrict__ tile_index,
-    int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits) {
+    int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits, int pack) {
   __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
   __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
   const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
   (void)LAYERS; (void)LAYER;
-  const int head = head_list[blockIdx.z];
   const int split = blockIdx.y;
-  const int kv_head = head * KV_HEADS / HEADS;
+  // The pack heads of block z share one KV head (the runtime packs only such heads).
+  const int kv_head = head_list[blockIdx.z * pack] * KV_HEADS / HEADS;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, quad = lane % 4;
   const auto tile = (int)blockIdx.x;
+  const auto s0 = tile * BM;
+  const auto s1 = min(s0 + BM, pack * Q_LEN);
+  const auto spans = s0 / Q_LEN != (s1 - 1) / Q_LEN;
   // Positions of the tile's first and last query rows.
-  const auto first = K_LEN - Q_LEN + tile * BM;
-  const auto last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
+  const auto first = K_LEN - Q_LEN + ((spans) ? (0) : (s0 % Q_LEN));
+  const auto last = K_LEN - Q_LEN + ((spans) ? (Q_LEN - 1) : ((s1 - 1) % Q_LEN));
   (void)first; (void)last;
   auto aux_bit = [&](unsigned slot, int leaf, int index, int count) -> bool {
     if (index < 0 || index >= count) return false;
@@ -78,12 +83,17 @@ extern "C" __global__ void __launch_bounds__(128, 2) block_sparse_sparse(
     if (row < 0 || row >= rows || col < 0 || col >= cols) return false;
     return aux_bit(slot, leaf, row * cols + col, rows * cols);
   };
-  // This thread's two rows (g and g + 8 of its warp's sixteen) and their positions.
-  const int row0 = tile * BM + warp * 16 + g;
-  const int row1 = tile * BM + warp * 16 + g + 8;
+  // A slot's row (Q_LEN past the pack's rows) and head: slot s is row s mod Q of the pack's head ⌊s / Q⌋.
+  auto row_of = [&](int slot) -> int { return slot >= 0 && slot < pack * Q_LEN ? slot % Q_LEN : Q_LEN; };
+  auto head_of = [&](int slot) -> int { return head_list[blockIdx.z * pack + min(max(slot / Q_LEN, 0), pack - 1)]; };
+  // This thread's two rows (g and g + 8 of its warp's sixteen), their heads and positions.
+  const int slot0 = tile * BM + warp * 16 + g;
+  const int slot1 = tile * BM + warp * 16 + g + 8;
+  const int row0 = row_of(slot0), row1 = row_of(slot1);
+  const int head0 = head_of(slot0), head1 = head_of(slot1);
   const int pos0 = K_LEN - Q_LEN + row0, pos1 = K_LEN - Q_LEN + row1;
 
-  auto keeps = [&](int q, int k) -> bool {
+  auto keeps = [&](int q, int k, int head) -> bool {
     const int i = q - (K_LEN - Q_LEN);
     (void)i;
     return ((k <= q) && in_blocks(0u, head, floor_div(i, 64), floor_div(k, 64)));
@@ -92,9 +102,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) block_sparse_sparse(
   // Q tile → registers (A fragments), staged through k_s.
   for (int c = threadIdx.x; c < BM * D / 8; c += 128) {
     const int r = c / (D / 8), col = (c % (D / 8)) * 8;
-    const int qrow = tile * BM + r;
+    const int slot = tile * BM + r;
+    const int qrow = row_of(slot);
     uint4 value = make_uint4(0, 0, 0, 0);
-    if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head * Q_LEN + qrow) * D + col);
+    if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head_of(slot) * Q_LEN + qrow) * D + col);
     *reinterpret_cast<uint4*>(k_s + r * STRIDE + col) = value;
   }
   __syncthreads();
@@ -110,7 +121,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) block_sparse_sparse(
   float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
 
   // Visits key tile t, or lattice tile t (keys gathered), folding it into the online softmax.
-  auto visit = [&](int t, bool full, bool on_lattice, int o_lattice) {
+  auto visit = [&](int t, bool full, bool on_lattice, int o_lattice, int gathered) {
+    (void)gathered;
     auto key_of = [&](int j) -> int { return t * BN + j; };
     __syncthreads();  // the previous tile's readers are done with k_s and v_s
     for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
@@ -141,7 +153,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) block_sparse_sparse(
       }
     }
     // Scale; mask partial tiles (pattern), and any tile that reaches past the last key (bounds).
-    const bool past_end = on_lattice || t * BN + BN > K_LEN;
+    const bool past_end = on_lattice || gathered > 0 || t * BN + BN > K_LEN;
 #pragma unroll
     for (int n = 0; n < BN / 8; n++) {
 #pragma unroll
@@ -149,7 +161,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) block_sparse_sparse(
         const int key = key_of(n * 8 + 2 * quad + (e & 1));
         const int pos = e < 2 ? pos0 : pos1;
         bool kept = true;
-        if (!full) kept = key >= 0 && key < K_LEN && keeps(pos, key);
+        if (!full) kept = key >= 0 && key < K_LEN && keeps(pos, key, e < 2 ? head0 : head1);
         else if (past_end) kept = key >= 0 && key < K_LEN;
         s[n][e] = kept ? s[n][e] * SCALE_LOG2 : -INFINITY;
       }
@@ -208,14 +220,14 @@ extern "C" __global__ void __launch_bounds__(128, 2) block_sparse_sparse(
         const int bit = __ffs(touched) - 1;
         touched &= touched - 1u;
         const int t = w * 32 + bit;
-        if (t % splits == split) visit(t, ((full_bits >> bit) & 1u) != 0u, false, 0);
+        if (t % splits == split) visit(t, ((full_bits >> bit) & 1u) != 0u, false, 0, 0);
       }
     }
   }
 
   // Row sums were partial per thread: reduce over the quad, then normalize and write (split-K: this split's
   // rows of the partials [splits, H, Q], merged by the combine kernel, split-combine.ts).
-  const long long out_row = ((long long)split * HEADS + head) * Q_LEN;
+  const long long out_row0 = ((long long)split * HEADS + head0) * Q_LEN, out_row1 = ((long long)split * HEADS + head1) * Q_LEN;
 #pragma unroll
   for (int offset = 1; offset < 4; offset *= 2) {
     l0 += __shfl_xor_sync(0xffffffffu, l0, offset);
@@ -225,13 +237,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) block_sparse_sparse(
 #pragma unroll
   for (int n = 0; n < D / 8; n++) {
     const int col = n * 8 + 2 * quad;
-    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
-    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
+    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row0 + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
+    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row1 + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
   }
   if (quad == 0) {
     // lse in natural log: the maxima are in base 2.
-    if (row0 < Q_LEN) lse[out_row + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
-    if (row1 < Q_LEN) lse[out_row + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
+    if (row0 < Q_LEN) lse[out_row0 + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
+    if (row1 < Q_LEN) lse[out_row1 + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
   }
 }
 

@@ -30,6 +30,73 @@ __device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, const unsigned sh
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
 }
 
+// Two f32 as one register of 16-bit values, lo in the low half.
+__device__ __forceinline__ unsigned pack2(float lo, float hi) {
+  unsigned r;
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+
+// c (16 × 8, f32) += a (16 × 16) · b (16 × 8), f16 operands, one warp.
+__device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+struct Range { int x, y; };
+__device__ __forceinline__ Range rng(int lo, int hi) { return Range{lo, hi}; }
+__device__ __forceinline__ Range r_add(Range a, Range b) { return Range{a.x + b.x, a.y + b.y}; }
+__device__ __forceinline__ Range r_sub(Range a, Range b) { return Range{a.x - b.y, a.y - b.x}; }
+__device__ __forceinline__ Range r_neg(Range a) { return Range{-a.y, -a.x}; }
+__device__ __forceinline__ Range r_min(Range a, Range b) { return Range{min(a.x, b.x), min(a.y, b.y)}; }
+__device__ __forceinline__ Range r_max(Range a, Range b) { return Range{max(a.x, b.x), max(a.y, b.y)}; }
+// Products and floor quotients (divisor >= 1) are monotone in each argument: the corners bound them.
+__device__ __forceinline__ Range corners(int a, int b, int c, int d) { return Range{min(min(a, b), min(c, d)), max(max(a, b), max(c, d))}; }
+__device__ __forceinline__ Range r_mul(Range a, Range b) { return corners(a.x * b.x, a.x * b.y, a.y * b.x, a.y * b.y); }
+__device__ __forceinline__ Range r_div(Range a, Range b) {
+  return corners(floor_div(a.x, b.x), floor_div(a.x, b.y), floor_div(a.y, b.x), floor_div(a.y, b.y));
+}
+__device__ __forceinline__ Range r_mod(Range a, Range b) {
+  if (b.x == b.y && floor_div(a.x, b.x) == floor_div(a.y, b.x)) return Range{floor_mod(a.x, b.x), floor_mod(a.y, b.x)};
+  return Range{0, b.y - 1};
+}
+
+__device__ __forceinline__ unsigned c_not(unsigned a) { return 2u - a; }
+__device__ __forceinline__ unsigned c_and(unsigned a, unsigned b) {
+  if (a == 0u || b == 0u) return 0u;
+  return a == 2u && b == 2u ? 2u : 1u;
+}
+__device__ __forceinline__ unsigned c_or(unsigned a, unsigned b) { return c_not(c_and(c_not(a), c_not(b))); }
+__device__ __forceinline__ unsigned c_ite(unsigned c, unsigned t, unsigned e) {
+  if (c == 2u) return t;
+  if (c == 0u) return e;
+  return t == e ? t : 1u;
+}
+__device__ __forceinline__ unsigned c_lt(Range a, Range b) {
+  if (a.y < b.x) return 2u;
+  return a.x >= b.y ? 0u : 1u;
+}
+__device__ __forceinline__ unsigned c_le(Range a, Range b) {
+  if (a.y <= b.x) return 2u;
+  return a.x > b.y ? 0u : 1u;
+}
+__device__ __forceinline__ unsigned c_eq(Range a, Range b) {
+  if (a.y < b.x || b.y < a.x) return 0u;
+  return a.x == a.y && b.x == b.y ? 2u : 1u;
+}
+__device__ __forceinline__ unsigned class_of_count(int members, int total) {
+  if (members == 0) return 0u;
+  return members == total ? 2u : 1u;
+}
+__device__ __forceinline__ float element_to_float(unsigned short h) {
+  union { unsigned u; float f; } bits;
+  const unsigned sign = (unsigned)(h >> 15) << 31, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  if (exponent == 0u) return (sign != 0u ? -1.0f : 1.0f) * (float)mantissa * 5.9604644775390625e-8f;  // subnormal: m · 2^-24
+  bits.u = sign | (exponent == 31u ? 0x7f800000u | (mantissa << 13) : ((exponent + 112u) << 23) | (mantissa << 13));
+  return bits.f;
+}
+
 
 constexpr int BM = 64;
 constexpr int BN = 64;
@@ -38,35 +105,29 @@ constexpr int D = 64;
 constexpr int STRIDE = D + 8;
 constexpr float SCALE_LOG2 = 0.1803368777036667f;
 
-__device__ __forceinline__ unsigned pack2(float lo, float hi) {
-  unsigned r;
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-  return r;
-}
-
-__device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, const unsigned short* __restrict__ v_in,
     float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list, const unsigned* __restrict__ aux, const unsigned* __restrict__ tile_index,
-    int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits) {
+    int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits, int pack) {
   __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
   __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
+  // The gathered columns of one visit, and how many (written by thread 0).
+  __shared__ int gather_keys[BN];
+  __shared__ int gather_count;
   const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
   (void)LAYERS; (void)LAYER;
-  const int head = head_list[blockIdx.z];
   const int split = blockIdx.y;
-  const int kv_head = head * KV_HEADS / HEADS;
+  // The pack heads of block z share one KV head (the runtime packs only such heads).
+  const int kv_head = head_list[blockIdx.z * pack] * KV_HEADS / HEADS;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, quad = lane % 4;
   const auto tile = (int)blockIdx.x;
+  const auto s0 = tile * BM;
+  const auto s1 = min(s0 + BM, pack * Q_LEN);
+  const auto spans = s0 / Q_LEN != (s1 - 1) / Q_LEN;
   // Positions of the tile's first and last query rows.
-  const auto first = K_LEN - Q_LEN + tile * BM;
-  const auto last = K_LEN - Q_LEN + min(tile * BM + BM, Q_LEN) - 1;
+  const auto first = K_LEN - Q_LEN + ((spans) ? (0) : (s0 % Q_LEN));
+  const auto last = K_LEN - Q_LEN + ((spans) ? (Q_LEN - 1) : ((s1 - 1) % Q_LEN));
   (void)first; (void)last;
   auto aux_bit = [&](unsigned slot, int leaf, int index, int count) -> bool {
     if (index < 0 || index >= count) return false;
@@ -74,23 +135,46 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
     return ((word >> ((unsigned)index % 32u)) & 1u) != 0u;
   };
   auto in_index = [&](unsigned slot, int leaf, int value) -> bool { return aux_bit(slot, leaf, value, (int)aux[4u * slot + 3u]); };
-  // This thread's two rows (g and g + 8 of its warp's sixteen) and their positions.
-  const int row0 = tile * BM + warp * 16 + g;
-  const int row1 = tile * BM + warp * 16 + g + 8;
+  // Members of an index list among the values r.x..r.y (values outside the list's range are not members).
+  auto index_members = [&](unsigned slot, int leaf, Range r) -> int {
+    const int lo = max(r.x, 0), hi = min(r.y, (int)aux[4u * slot + 3u] - 1);
+    int members = 0;
+    if (lo <= hi) {
+      const unsigned base = aux[4u * slot] + aux[4u * slot + 1u] * (unsigned)leaf;
+      for (int w = lo / 32; w <= hi / 32; w++) {
+        const unsigned first = (unsigned)max(lo - w * 32, 0);
+        const unsigned width = (unsigned)min(hi - w * 32, 31) - first + 1u;
+        const unsigned mask = width == 32u ? 0xffffffffu : ((1u << width) - 1u) << first;
+        members += __popc(aux[base + (unsigned)w] & mask);
+      }
+    }
+    return members;
+  };
+  auto in_index_class = [&](unsigned slot, int leaf, Range r) -> unsigned { return class_of_count(index_members(slot, leaf, r), r.y - r.x + 1); };
+  // A slot's row (Q_LEN past the pack's rows) and head: slot s is row s mod Q of the pack's head ⌊s / Q⌋.
+  auto row_of = [&](int slot) -> int { return slot >= 0 && slot < pack * Q_LEN ? slot % Q_LEN : Q_LEN; };
+  auto head_of = [&](int slot) -> int { return head_list[blockIdx.z * pack + min(max(slot / Q_LEN, 0), pack - 1)]; };
+  // This thread's two rows (g and g + 8 of its warp's sixteen), their heads and positions.
+  const int slot0 = tile * BM + warp * 16 + g;
+  const int slot1 = tile * BM + warp * 16 + g + 8;
+  const int row0 = row_of(slot0), row1 = row_of(slot1);
+  const int head0 = head_of(slot0), head1 = head_of(slot1);
   const int pos0 = K_LEN - Q_LEN + row0, pos1 = K_LEN - Q_LEN + row1;
 
-  auto keeps = [&](int q, int k) -> bool {
+  auto keeps = [&](int q, int k, int head) -> bool {
     const int i = q - (K_LEN - Q_LEN);
     (void)i;
     return ((k <= q) && (in_index(0u, head, k) || in_index(1u, head, (q - k))));
   };
+  auto classify = [&](Range q, Range k, Range i, int head) -> unsigned { (void)q; (void)k; (void)i; (void)head; return c_and(c_le(k, q), c_or(in_index_class(0u, head, k), in_index_class(1u, head, r_sub(q, k)))); };
 
   // Q tile → registers (A fragments), staged through k_s.
   for (int c = threadIdx.x; c < BM * D / 8; c += 128) {
     const int r = c / (D / 8), col = (c % (D / 8)) * 8;
-    const int qrow = tile * BM + r;
+    const int slot = tile * BM + r;
+    const int qrow = row_of(slot);
     uint4 value = make_uint4(0, 0, 0, 0);
-    if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head * Q_LEN + qrow) * D + col);
+    if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head_of(slot) * Q_LEN + qrow) * D + col);
     *reinterpret_cast<uint4*>(k_s + r * STRIDE + col) = value;
   }
   __syncthreads();
@@ -105,9 +189,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
   for (int n = 0; n < D / 8; n++) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f; }
   float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
 
-  // Visits key tile t, or lattice tile t (keys gathered), folding it into the online softmax.
-  auto visit = [&](int t, bool full, bool on_lattice, int o_lattice) {
-    auto key_of = [&](int j) -> int { return t * BN + j; };
+  // Visits key tile t, or lattice tile t (keys gathered), or the gathered columns gather_keys[0 .. gathered) when gathered > 0, folding it into the online softmax.
+  auto visit = [&](int t, bool full, bool on_lattice, int o_lattice, int gathered) {
+    (void)gathered;
+    auto key_of = [&](int j) -> int { return gathered > 0 ? (j < gathered ? gather_keys[j] : -1) : t * BN + j; };
     __syncthreads();  // the previous tile's readers are done with k_s and v_s
     for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
       const int j = c / (D / 8), col = (c % (D / 8)) * 8;
@@ -137,7 +222,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
       }
     }
     // Scale; mask partial tiles (pattern), and any tile that reaches past the last key (bounds).
-    const bool past_end = on_lattice || t * BN + BN > K_LEN;
+    const bool past_end = on_lattice || gathered > 0 || t * BN + BN > K_LEN;
 #pragma unroll
     for (int n = 0; n < BN / 8; n++) {
 #pragma unroll
@@ -145,7 +230,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
         const int key = key_of(n * 8 + 2 * quad + (e & 1));
         const int pos = e < 2 ? pos0 : pos1;
         bool kept = true;
-        if (!full) kept = key >= 0 && key < K_LEN && keeps(pos, key);
+        if (!full) kept = key >= 0 && key < K_LEN && keeps(pos, key, e < 2 ? head0 : head1);
         else if (past_end) kept = key >= 0 && key < K_LEN;
         s[n][e] = kept ? s[n][e] * SCALE_LOG2 : -INFINITY;
       }
@@ -197,21 +282,126 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
   {
     const int words = ((K_LEN + BN - 1) / BN + 31) / 32;
     const unsigned* index_row = tile_index + ((long long)blockIdx.z * ((Q_LEN + BM - 1) / BM) + blockIdx.x) * 2 * words;
-    for (int w = 0; w < words; w++) {
-      unsigned touched = index_row[w];
-      const unsigned full_bits = index_row[words + w];
-      while (touched != 0u) {
+    const int head = head0;
+    const Range tile_rows = rng(first - (K_LEN - Q_LEN), last - (K_LEN - Q_LEN));
+    (void)tile_rows;
+    const unsigned column_base = aux[4u * 0u] + aux[4u * 0u + 1u] * (unsigned)(head);
+    const int column_words = (K_LEN + 31) / 32;
+    int cursor = 0;
+    unsigned pending = 0u;
+    (void)column_words; (void)cursor; (void)pending;
+    const unsigned diagonal_base = aux[4u * 1u] + aux[4u * 1u + 1u] * (unsigned)(head);
+    // Keys the column path counts (the diagonal path leaves them to it).
+    auto is_column = [&](int key) -> bool { return ((aux[column_base + key / 32] >> (key % 32)) & 1u) != 0u; };
+    (void)is_column;
+
+    int w = 0, round = 0;
+    unsigned touched = 0u, full_bits = 0u;
+    for (;;) {
+      while (touched == 0u && w < words) { touched = index_row[w]; full_bits = index_row[words + w]; w++; }
+      int t = 0, gathered = 0;
+      bool full = false;
+      if (touched != 0u) {
         const int bit = __ffs(touched) - 1;
         touched &= touched - 1u;
-        const int t = w * 32 + bit;
-        if (t % splits == split) visit(t, ((full_bits >> bit) & 1u) != 0u, false, 0);
+        t = (w - 1) * 32 + bit;
+        full = ((full_bits >> bit) & 1u) != 0u;
+        if (t % splits != split) continue;
+      } else {
+        // Gathered columns: keys of vertical outside the visited tiles, BN per visit.
+        __syncthreads();  // the previous visit is done with gather_keys
+        if (threadIdx.x == 0) {
+          int n = 0;
+          for (;;) {
+            if (pending == 0u) {
+              if (cursor >= column_words) break;
+              pending = aux[column_base + cursor];
+              cursor++;
+              continue;
+            }
+            if (n == BN) break;
+            const int key = (cursor - 1) * 32 + __ffs(pending) - 1;
+            pending &= pending - 1u;
+            const int key_tile = key / BN;
+            const bool visited = ((index_row[key_tile / 32] >> (key_tile % 32)) & 1u) != 0u;
+            if (key < K_LEN && !visited && classify(rng(first, last), rng(key, key), tile_rows, head) != 0u) gather_keys[n++] = key;
+          }
+          gather_count = n;
+        }
+        __syncthreads();
+        gathered = gather_count;
+        if (gathered == 0) break;
+        if (round++ % splits != split) continue;
+      }
+      visit(t, full, false, 0, gathered);
+    }
+    // Gathered diagonals: per row, keys q - o for the offsets in slash outside the visited tiles and columns.
+    if (row0 < Q_LEN) {
+      const unsigned short* q_row = q_in + ((long long)head * Q_LEN + row0) * D;
+      // Offsets above the position give keys below 0: the words past it hold none this row can use.
+      for (int w = split; w <= pos0 / 32 && w < (K_LEN + 31) / 32; w += splits) {
+        unsigned bits = aux[diagonal_base + w];
+        while (bits != 0u) {
+          const int key = pos0 - (w * 32 + __ffs(bits) - 1);
+          bits &= bits - 1u;
+          if (key < 0 || key >= K_LEN) continue;
+          const int key_tile = key / BN;
+          if (((index_row[key_tile / 32] >> (key_tile % 32)) & 1u) != 0u) continue;
+          if (is_column(key)) continue;
+          if (!keeps(pos0, key, head)) continue;
+          const long long at = ((long long)kv_head * K_LEN + key) * D;
+          float dot = 0.0f;
+          for (int d = 0; d < D; d++) dot += element_to_float(q_row[d]) * element_to_float(k_in[at + d]);
+          const float s = dot * SCALE_LOG2;
+          const float new_m = fmaxf(m0, s);
+          const float alpha = exp2f(m0 - new_m), p = exp2f(s - new_m);
+          m0 = new_m;
+          l0 = l0 * alpha + (quad == 0 ? p : 0.0f);
+#pragma unroll
+          for (int n = 0; n < D / 8; n++) {
+            const int col = n * 8 + 2 * quad;
+            o[n][0] = o[n][0] * alpha + p * element_to_float(v_in[at + col]);
+            o[n][1] = o[n][1] * alpha + p * element_to_float(v_in[at + col + 1]);
+          }
+        }
       }
     }
+    if (row1 < Q_LEN) {
+      const unsigned short* q_row = q_in + ((long long)head * Q_LEN + row1) * D;
+      // Offsets above the position give keys below 0: the words past it hold none this row can use.
+      for (int w = split; w <= pos1 / 32 && w < (K_LEN + 31) / 32; w += splits) {
+        unsigned bits = aux[diagonal_base + w];
+        while (bits != 0u) {
+          const int key = pos1 - (w * 32 + __ffs(bits) - 1);
+          bits &= bits - 1u;
+          if (key < 0 || key >= K_LEN) continue;
+          const int key_tile = key / BN;
+          if (((index_row[key_tile / 32] >> (key_tile % 32)) & 1u) != 0u) continue;
+          if (is_column(key)) continue;
+          if (!keeps(pos1, key, head)) continue;
+          const long long at = ((long long)kv_head * K_LEN + key) * D;
+          float dot = 0.0f;
+          for (int d = 0; d < D; d++) dot += element_to_float(q_row[d]) * element_to_float(k_in[at + d]);
+          const float s = dot * SCALE_LOG2;
+          const float new_m = fmaxf(m1, s);
+          const float alpha = exp2f(m1 - new_m), p = exp2f(s - new_m);
+          m1 = new_m;
+          l1 = l1 * alpha + (quad == 0 ? p : 0.0f);
+#pragma unroll
+          for (int n = 0; n < D / 8; n++) {
+            const int col = n * 8 + 2 * quad;
+            o[n][2] = o[n][2] * alpha + p * element_to_float(v_in[at + col]);
+            o[n][3] = o[n][3] * alpha + p * element_to_float(v_in[at + col + 1]);
+          }
+        }
+      }
+    }
+
   }
 
   // Row sums were partial per thread: reduce over the quad, then normalize and write (split-K: this split's
   // rows of the partials [splits, H, Q], merged by the combine kernel, split-combine.ts).
-  const long long out_row = ((long long)split * HEADS + head) * Q_LEN;
+  const long long out_row0 = ((long long)split * HEADS + head0) * Q_LEN, out_row1 = ((long long)split * HEADS + head1) * Q_LEN;
 #pragma unroll
   for (int offset = 1; offset < 4; offset *= 2) {
     l0 += __shfl_xor_sync(0xffffffffu, l0, offset);
@@ -221,13 +411,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
 #pragma unroll
   for (int n = 0; n < D / 8; n++) {
     const int col = n * 8 + 2 * quad;
-    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
-    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
+    if (row0 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row0 + row0) * D + col) = make_float2(o[n][0] * inv0, o[n][1] * inv0);
+    if (row1 < Q_LEN) *reinterpret_cast<float2*>(out + (out_row1 + row1) * D + col) = make_float2(o[n][2] * inv1, o[n][3] * inv1);
   }
   if (quad == 0) {
     // lse in natural log: the maxima are in base 2.
-    if (row0 < Q_LEN) lse[out_row + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
-    if (row1 < Q_LEN) lse[out_row + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
+    if (row0 < Q_LEN) lse[out_row0 + row0] = l0 > 0.0f ? (m0 + log2f(l0)) * 0.69314718055994531f : -INFINITY;
+    if (row1 < Q_LEN) lse[out_row1 + row1] = l1 > 0.0f ? (m1 + log2f(l1)) * 0.69314718055994531f : -INFINITY;
   }
 }
 
@@ -325,9 +515,10 @@ extern "C" __global__ void __launch_bounds__(128) vertical_slash_sparse_builder(
     return members;
   };
   auto in_index_class = [&](unsigned slot, int leaf, Range r) -> unsigned { return class_of_count(index_members(slot, leaf, r), r.y - r.x + 1); };
-  auto classify = [&](Range q, Range k, Range i) -> unsigned { (void)q; (void)k; (void)i; return c_and(c_le(k, q), c_or(in_index_class(0u, head, k), in_index_class(1u, head, r_sub(q, k)))); };
+  auto classify = [&](Range q, Range k, Range i) -> unsigned { (void)q; (void)k; (void)i; return 0u; };
+  auto classify_whole = [&](Range q, Range k, Range i) -> unsigned { (void)q; (void)k; (void)i; return c_and(c_le(k, q), c_or(in_index_class(0u, head, k), in_index_class(1u, head, r_sub(q, k)))); };
   // Gathered lines dense in a tile are visited with it (ir/plan/tile-index.ts, DenseLines).
-  auto dense_lines = [&](Range q, Range k) -> bool { (void)q; (void)k; return false; };
+  auto dense_lines = [&](Range q, Range k) -> bool { (void)q; (void)k; return index_members(0u, head, k) >= 16 || index_members(1u, head, rng(q.x - k.y, q.y - k.x)) >= 16; };
   const Range rows = rng(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
   const Range positions = rng(rows.x + K_LEN - Q_LEN, rows.y + K_LEN - Q_LEN);
   unsigned touched = 0u, full = 0u;
@@ -339,7 +530,7 @@ extern "C" __global__ void __launch_bounds__(128) vertical_slash_sparse_builder(
     const bool dense = kind == 0u && dense_lines(positions, keys);
     if (kind == 0u && !dense) continue;
     touched |= 1u << b;
-    if (kind == 2u) full |= 1u << b;
+    if (kind == 2u || classify_whole(positions, keys, rows) == 2u) full |= 1u << b;
   }
   const long long base = ((long long)blockIdx.z * tiles + tile) * 2 * words;
   tile_index[base + w] = touched;
