@@ -9,7 +9,10 @@ import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
 import { roundedTo, toHalfWords } from "../util/half.js";
-import { hostAttention, hostCombine, type HostAttention } from "./cuda-host.js";
+import { hostAttention, hostCombine, hostVerticalSlash, type HostAttention } from "./cuda-host.js";
+import type { Estimator } from "../ir/estimate/estimator.js";
+import { verticalSlashBudgets } from "../ir/estimate/vertical-slash.js";
+import { unpackDeviceInputs } from "../ir/kernel/unpack-inputs.js";
 import { dynamicExample } from "./dynamic-cases.js";
 import { staticExampleParams } from "./example-params.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
@@ -135,6 +138,31 @@ describe("the CUDA attention kernel, run on the host (tensor cores emulated)", (
         checkOnHost(dynamicExample(name, s, block, s.seed), 64, "f16", s.seed);
       }),
       { numRuns: 3 },
+    );
+  }, 300_000);
+
+  it("estimate, build, attend, all as CUDA code on the host: vertical-slash chosen from q and k, then the kernel on the chosen lines", () => {
+    const estimator = hostVerticalSlash("f16", 64);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 20 }), fc.integer(), (kvLen, lastQ, verticalSize, slashSize, seed) => {
+        const shape = { qLen: kvLen, kvLen, heads: 2, kvHeads: 1 };
+        const empty = { vertical: [[], []], slash: [[], []] };
+        const binding = bindOrThrow(examplePattern("vertical_slash"), shape, {}, empty);
+        const [launch] = lowerAttention(binding, 0, { headDim: 64, dtype: "f16", ...cudaLowering });
+        if (launch?.aux === undefined) throw new Error("no dynamic launch");
+        const setting: Estimator = { kind: "verticalSlash", vertical: "vertical", slash: "slash", lastQ, verticalSize, slashSize, firstColumns: 1, nearDiagonals: 1 };
+        const budgets = verticalSlashBudgets(setting, kvLen);
+        const slotOf = (name: string): number => launch.kernel.inputs.findIndex((input) => input.name === name);
+        // The q and k checkOnHost attends with (same seeds): the estimator sees what the kernel then uses.
+        const q = randomTensor(2 * kvLen * 64, seed), k = randomTensor(kvLen * 64, seed + 1);
+        const words = estimator.run(toHalfWords(q, "f16"), toHalfWords(k, "f16"), launch.aux.words, { Q: kvLen, K: kvLen, H: 2, KVH: 1 }, {
+          rows: Math.min(lastQ, kvLen), scale: launch.kernel.scale, firstColumns: 1, nearDiagonals: 1, vertical: budgets.vertical, slash: budgets.slash, verticalSlot: slotOf("vertical"), slashSlot: slotOf("slash"),
+        });
+        // The kernel then runs on exactly what the estimator chose: the reference is the pattern bound to it.
+        const estimated = bindOrThrow(examplePattern("vertical_slash"), shape, {}, unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes));
+        checkOnHost(estimated, 64, "f16", seed);
+      }),
+      { numRuns: 4 },
     );
   }, 300_000);
 

@@ -25,8 +25,8 @@ import { dynamicExample, dynamicExampleNames, seededIntegers } from "./dynamic-c
  * Their device compile (nvcc, ptxas) is in cuda.test.ts; running on a GPU is `npm run test:gpu`.
  */
 describe("CUDA tile-index builders, run on the host", () => {
-  // The CUDA lowering (no gathers), and for vertical_slash also the gathering one: the builder then prints
-  // the density rule and the whole-mask test for full tiles, which a future gather path will need.
+  // Lowered without gathers (lines visited with their tiles), and for vertical_slash also with them, as the
+  // CUDA lowering does: the builder then prints the density rule and the whole-mask test for full tiles.
   const cases = dynamicExampleNames.flatMap((name) => [
     ...(name === "block_sparse" ? [64, 37] : [64]).map((block) => ({ name, block, gathers: false })),
     ...(name === "vertical_slash" ? [{ name, block: 64, gathers: true }] : []),
@@ -38,7 +38,7 @@ describe("CUDA tile-index builders, run on the host", () => {
       const [first] = lowerAttention(nominal, 0, lowering);
       if (first === undefined) throw new Error("no launch");
       expect(first.kernel.segments.kind).toBe("tileIndex");
-      expect(first.kernel.gathers === undefined, "CUDA kernels visit listed lines with their tiles").toBe(!gathers);
+      expect(first.kernel.gathers === undefined, "listed lines gathered as lowered").toBe(!gathers);
       const builder = hostBuilder(first);
       fc.assert(
         fc.property(lengths(4500), fc.constantFrom<[number, number]>([1, 1], [3, 1], [4, 2]), fc.integer(), ({ qLen, kvLen }, [heads, kvHeads], seed) => {
