@@ -55,6 +55,15 @@ interface Row {
   readonly tileEfficiency: number;
   readonly idealSpeedup: number;
   readonly times: Record<KernelVariant, Timing>;
+  /**
+   * The same runs' CPU time (user + system of this process, so SwiftShader's worker threads too), median,
+   * of the tile each variant was fastest with. On a software adapter it is the kernel's work: other tenants
+   * of a shared VM do not enter it (they make wall-clock vary by 20–30 % from run to run), nor does idle
+   * time at a launch's tail. Wall-clock stays the measure; this tells noise from cost.
+   */
+  readonly cpuTimes: Record<KernelVariant, Timing>;
+  /** Speedup over causal-dense in CPU time, over the ideal. */
+  readonly cpuRatio: number;
   /** The tile (rows × keys) each variant was fastest with. */
   readonly tile: Record<KernelVariant, string>;
   /** Every candidate's single probe run (ms), before pruning. */
@@ -102,26 +111,27 @@ export async function runWgslStatic(options: WgslBenchOptions = {}): Promise<voi
       computed += stats.computedPairs;
     }
     const causal = causalPairs(binding.sizes) * c.heads;
-    const { times, tile, probes } = await timeVariants(gpu, binding, repetitions);
+    const { times, cpuTimes, tile, probes } = await timeVariants(gpu, binding, repetitions);
     const speedup = times.causalDense.medianMs / times.sparse.medianMs;
     const idealSpeedup = causal / Math.max(1, kept);
     const row: Row = {
       pattern: c.name, params: c.params, density: kept / (length * length * c.heads), tileEfficiency: kept / Math.max(1, computed),
-      idealSpeedup, times, tile, probes, speedup, ratio: speedup / idealSpeedup, maskedDenseSpeedup: times.maskedDense.medianMs / times.sparse.medianMs,
+      idealSpeedup, times, cpuTimes, tile, probes, speedup, ratio: speedup / idealSpeedup, cpuRatio: cpuTimes.causalDense.medianMs / cpuTimes.sparse.medianMs / idealSpeedup,
+      maskedDenseSpeedup: times.maskedDense.medianMs / times.sparse.medianMs,
     };
     rows.push(row);
     say(
       `${c.name.padEnd(15)} density ${(100 * row.density).toFixed(1).padStart(5)} %  sparse ${times.sparse.medianMs.toFixed(1).padStart(8)} ms  causal-dense ${times.causalDense.medianMs.toFixed(1).padStart(8)} ms  ` +
-      `masked-dense ${times.maskedDense.medianMs.toFixed(1).padStart(8)} ms  speedup ${speedup.toFixed(2)}× of ideal ${idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)} (tiles ${tile.sparse} / ${tile.causalDense})\n`,
+      `masked-dense ${times.maskedDense.medianMs.toFixed(1).padStart(8)} ms  speedup ${speedup.toFixed(2)}× of ideal ${idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)}, in CPU time ${row.cpuRatio.toFixed(2)} (tiles ${tile.sparse} / ${tile.causalDense})\n`,
     );
   }
   const file = options.resultFile ?? "bench/results/wgsl-static.json";
-  writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median", length, headDim, tiles: `${tiles.map(tileName).join(", ")}: fastest per kernel`, tileEfficiencyAt: `${defaultBlockM} x ${defaultBlockN(headDim)} (the plan's, not the lattice kernels')`, dtype: "f32", rows }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median; cpuTimes: the same runs' process CPU time (user + system), median", length, headDim, tiles: `${tiles.map(tileName).join(", ")}: fastest per kernel`, tileEfficiencyAt: `${defaultBlockM} x ${defaultBlockN(headDim)} (the plan's, not the lattice kernels')`, dtype: "f32", rows }, null, 2) + "\n");
   bar.finish();
   say(`wrote ${file}\n`);
 }
 
-async function timeVariants(gpu: Awaited<ReturnType<typeof openWebGpu>>, binding: Binding, repetitions: number): Promise<{ times: Record<KernelVariant, Timing>; tile: Record<KernelVariant, string>; probes: Record<string, number> }> {
+async function timeVariants(gpu: Awaited<ReturnType<typeof openWebGpu>>, binding: Binding, repetitions: number): Promise<{ times: Record<KernelVariant, Timing>; cpuTimes: Record<KernelVariant, Timing>; tile: Record<KernelVariant, string>; probes: Record<string, number> }> {
   const { Q, K, H, KVH } = binding.sizes;
   const random = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.618));
   const buffers = new AttentionBuffers(gpu, { q: random(H * Q * headDim), k: random(KVH * K * headDim), v: random(KVH * K * headDim) }, binding.sizes, { headDim, dtype: "f32" });
@@ -129,29 +139,39 @@ async function timeVariants(gpu: Awaited<ReturnType<typeof openWebGpu>>, binding
   const candidates = variants.flatMap((variant) => tiles.map((tile) => ({ variant, tile })));
   const launches = candidates.map((c) => lowerAttention(binding, 0, { headDim, dtype: "f32", ...c.tile, variant: c.variant }));
   const samples = candidates.map((): number[] => []);
-  const timed = async (at: number): Promise<number> => {
+  const cpuSamples = candidates.map((): number[] => []);
+  /** Wall-clock and CPU milliseconds of one run of candidate `at`. */
+  const timed = async (at: number): Promise<{ wall: number; cpu: number }> => {
+    const cpu = process.cpuUsage();
     const start = performance.now();
     await dispatchAttention(gpu, launches[at] ?? [], buffers);
-    return performance.now() - start;
+    const wall = performance.now() - start;
+    const used = process.cpuUsage(cpu);
+    return { wall, cpu: (used.user + used.system) / 1000 };
   };
   // Compile every pipeline, then probe each candidate once; only those within 50 % of their variant's best
   // probe are timed repeatedly (a tuner's pruning: the 16-row dense kernels take many times longer).
   for (const l of launches) for (const { kernel } of l) pipelineFor(gpu, kernel);
   const probes: number[] = [];
-  for (const at of candidates.keys()) probes.push(await timed(at));
+  for (const at of candidates.keys()) probes.push((await timed(at)).wall);
   const bestProbe = (v: KernelVariant): number => Math.min(...candidates.flatMap((c, at) => (c.variant === v ? [probes[at] ?? Infinity] : [])));
   const contenders = [...candidates.keys()].filter((at) => {
     const c = candidates[at];
     return c !== undefined && (probes[at] ?? Infinity) <= 1.5 * bestProbe(c.variant);
   });
   for (let r = 0; r < repetitions; r++) {
-    for (const at of contenders) samples[at]?.push(await timed(at));
+    for (const at of contenders) {
+      const { wall, cpu } = await timed(at);
+      samples[at]?.push(wall);
+      cpuSamples[at]?.push(cpu);
+    }
   }
   buffers.destroy();
-  const timings = samples.map((list): Timing => {
+  const summary = (list: readonly number[]): Timing => {
     const s = [...list].sort((a, b) => a - b);
     return s.length === 0 ? { minMs: Infinity, medianMs: Infinity, maxMs: Infinity, repetitions: 0 } : { minMs: s[0] ?? 0, medianMs: s[Math.floor(s.length / 2)] ?? 0, maxMs: s.at(-1) ?? 0, repetitions };
-  });
+  };
+  const timings = samples.map(summary), cpuTimings = cpuSamples.map(summary);
   const best = (v: KernelVariant): number => {
     let chosen = -1;
     candidates.forEach((c, at) => {
@@ -159,13 +179,14 @@ async function timeVariants(gpu: Awaited<ReturnType<typeof openWebGpu>>, binding
     });
     return chosen;
   };
-  const pick = (v: KernelVariant): Timing => timings[best(v)] ?? { minMs: 0, medianMs: 0, maxMs: 0, repetitions };
+  const pick = (v: KernelVariant, from = timings): Timing => from[best(v)] ?? { minMs: 0, medianMs: 0, maxMs: 0, repetitions };
   const tileOf = (v: KernelVariant): string => {
     const chosen = candidates[best(v)];
     return chosen === undefined ? "none" : tileName(chosen.tile);
   };
   return {
     times: { sparse: pick("sparse"), causalDense: pick("causalDense"), maskedDense: pick("maskedDense") },
+    cpuTimes: { sparse: pick("sparse", cpuTimings), causalDense: pick("causalDense", cpuTimings), maskedDense: pick("maskedDense", cpuTimings) },
     tile: { sparse: tileOf("sparse"), causalDense: tileOf("causalDense"), maskedDense: tileOf("maskedDense") },
     probes: Object.fromEntries(candidates.map((c, at) => [`${c.variant} ${tileName(c.tile)}`, Math.round(probes[at] ?? 0)])),
   };
