@@ -25,10 +25,11 @@ export function splitsFor(kernel: AttentionKernel, sizes: Sizes, heads: number, 
 }
 
 /**
- * GQA decode: how many query heads of one KV head a workgroup (CUDA: block) serves together, their rows head-major in its
- * slots, so each K/V tile is loaded once for all of them. Only when a head's rows do not fill a tile (Q <
- * BM), the launch's heads come in whole groups of H / KVH that share their KV head, and the kernel walks
- * consecutive rows with a head-independent plan (no row groups, no per-head tile index); 1 otherwise.
+ * GQA decode, the other policy both backends share: how many query heads of one KV head a workgroup (CUDA:
+ * block) serves together, their rows head-major in its slots, so each K/V tile is loaded once for all of
+ * them. Only when a head's rows do not fill a tile (Q < BM), the launch's heads come in whole groups of
+ * H / KVH that share their KV head, and the kernel walks consecutive rows with a head-independent plan (no
+ * row groups, no per-head tile index); 1 otherwise.
  */
 export function packFor(kernel: AttentionKernel, sizes: Sizes, heads: readonly number[]): number {
   const group = sizes.H / sizes.KVH;

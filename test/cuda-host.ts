@@ -412,9 +412,9 @@ int main(int argc, char** argv) {
  * of threadedShim, from the PTX ISA's fragment layouts ("Matrix Fragments for mma.m16n8k16 with floating
  * point type", "ldmatrix"). A warp collective: every thread leaves its operands in its slot, the block meets
  * (the attention kernel makes every collective in uniform control flow, so a block step is a warp step;
- * strict_barriers checks that no thread is missing), each lane computes its own result from its warp's
- * slots, and the block meets again before a slot is reused. ldmatrix also checks the 16-byte row alignment
- * the device requires.
+ * strict_barriers checks that no thread has ended while others wait at one), each lane computes its own
+ * result from its warp's slots, and the block meets again before a slot is reused. ldmatrix also checks the
+ * 16-byte row alignment the device requires.
  */
 function hostTensorCore(element: CudaElement): string {
   const toFloat = element === "f16"
