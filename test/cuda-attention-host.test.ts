@@ -9,7 +9,7 @@ import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
 import { roundedTo, toHalfWords } from "../util/half.js";
-import { hostAttention, hostCombine, hostVerticalSlash, type HostAttention } from "./cuda-host.js";
+import { hostAttention, hostCombine, hostVerticalSlash, type HostAttention, type HostCombine } from "./cuda-host.js";
 import type { Estimator } from "../ir/estimate/estimator.js";
 import { verticalSlashBudgets } from "../ir/estimate/vertical-slash.js";
 import { unpackDeviceInputs } from "../ir/kernel/unpack-inputs.js";
@@ -35,6 +35,16 @@ function hostFor(launch: KernelLaunch): HostAttention {
   return host;
 }
 
+const combines = new Map<number, HostCombine>();
+function combineFor(headDim: number): HostCombine {
+  let combine = combines.get(headDim);
+  if (combine === undefined) {
+    combine = hostCombine(headDim);
+    combines.set(headDim, combine);
+  }
+  return combine;
+}
+
 interface Shape {
   readonly qLen: number;
   readonly kvLen: number;
@@ -53,7 +63,7 @@ function checkOnHost(binding: Binding, headDim: number, element: CudaElement, se
     const pack = packing ? packFor(launch.kernel, binding.sizes, launch.heads) : 1;
     if (packing) expect(pack, "a decode launch of whole GQA groups packs them").toBe(binding.sizes.H / binding.sizes.KVH);
     const partial = hostFor(launch).run(launch, binding.sizes, words, { splits, pack });
-    const merged = splits === 1 ? partial : hostCombine(headDim).run(partial.out, partial.lse, { splits, heads: H, q: Q }, launch.heads);
+    const merged = splits === 1 ? partial : combineFor(headDim).run(partial.out, partial.lse, { splits, heads: H, q: Q }, launch.heads);
     for (const head of launch.heads) {
       out.set(merged.out.subarray(head * Q * headDim, (head + 1) * Q * headDim), head * Q * headDim);
       lse.set(merged.lse.subarray(head * Q, (head + 1) * Q), head * Q);
