@@ -542,9 +542,12 @@ int main(int argc, char** argv) {
 }
 `;
   const { dir, binary } = compileForHost(`attention-${kernel.name}`, `${attentionShim}${text.replace(intrinsics, hostTensorCore(element))}${driver}`, threadedShim);
+  // The builder's text, like the kernel's, depends on the kernel only: built once, on the first run.
+  let builder: HostBuilder | undefined;
   return {
     run: (launch, sizes, tensors, { splits = 1, pack = 1 } = {}) => {
-      const index = launch.kernel.segments.kind === "tileIndex" ? hostBuilder(launch).run(launch, sizes) : new Uint32Array(0);
+      if (launch.kernel.segments.kind === "tileIndex") builder ??= hostBuilder(launch);
+      const index = builder === undefined ? new Uint32Array(0) : builder.run(launch, sizes);
       const aux = launch.aux?.words ?? new Uint32Array(0);
       const header = Int32Array.from([sizes.Q, sizes.K, sizes.H, sizes.KVH, sizes.L, launch.layer, splits, launch.heads.length, queryTileCount(launch.kernel, pack * sizes.Q), tensors.q.length, tensors.k.length, aux.length, index.length, pack]);
       const bytes = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);

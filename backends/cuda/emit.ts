@@ -5,9 +5,8 @@ import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { checkCudaKernel } from "./schedule.js";
 import { inputAccessorsCuda, rangeHelpersCuda } from "./inputs.js";
-import { columnRoundCuda, diagonalPathCuda, gatherClassifierCuda, gatherPathsCuda, gatherPrologueCuda } from "./gathers.js";
-import { elementToFloat } from "./estimate.js";
-import { integerPreludeCuda, latticeCuda, runsCuda, tensorCoreCuda } from "./prelude.js";
+import { columnRoundCuda, diagonalPathCuda, gatherClassifierCuda, gatherPrologueCuda } from "./gathers.js";
+import { elementToFloat, integerPreludeCuda, latticeCuda, runsCuda, tensorCoreCuda } from "./prelude.js";
 
 /**
  * Prints a kernel IR attention kernel as CUDA C++ for sm_80 and sm_90: flash-attention 2 on tensor cores.
@@ -235,28 +234,12 @@ export function dynamicParameters(kernel: AttentionKernel): string {
 function segmentLoop(kernel: AttentionKernel, visit: VisitCall): string {
   switch (kernel.segments.kind) {
     case "closedForm": return closedFormLoops(kernel, cuda, visit).trimStart();
-    case "tileIndex": {
-      const head = `{
+    case "tileIndex": return `{
     const int words = ((K_LEN + BN - 1) / BN + 31) / 32;
-    const unsigned* index_row = tile_index + ((long long)blockIdx.z * ((Q_LEN + BM - 1) / BM) + blockIdx.x) * 2 * words;`;
-      if (kernel.gathers?.columns === undefined) {
-        return `${head}
-    for (int w = 0; w < words; w++) {
-      unsigned touched = index_row[w];
-      const unsigned full_bits = index_row[words + w];
-      while (touched != 0u) {
-        const int bit = __ffs(touched) - 1;
-        touched &= touched - 1u;
-        const int t = w * 32 + bit;
-        if (t % splits == split) visit(t, ((full_bits >> bit) & 1u) != 0u, false, 0, 0);
-      }
-    }${gatherPathsCuda(kernel)}
-  }`;
-      }
-      // One visit site for the index's tiles and then the gathered columns (each inlined visit costs registers:
-      // two spill at D 128 on sm_80).
-      return `${head}${gatherPrologueCuda(kernel)}
-    int w = 0, round = 0;
+    const unsigned* index_row = tile_index + ((long long)blockIdx.z * ((Q_LEN + BM - 1) / BM) + blockIdx.x) * 2 * words;${gatherPrologueCuda(kernel)}
+    // The index's set bits, then (with gathered columns) rounds of BN listed columns: one visit site, since
+    // each inlined visit costs registers (two spill at D 128 on sm_80).
+    int w = 0${kernel.gathers?.columns === undefined ? "" : ", round = 0"};
     unsigned touched = 0u, full_bits = 0u;
     for (;;) {
       while (touched == 0u && w < words) { touched = index_row[w]; full_bits = index_row[words + w]; w++; }
@@ -269,13 +252,12 @@ function segmentLoop(kernel: AttentionKernel, visit: VisitCall): string {
         full = ((full_bits >> bit) & 1u) != 0u;
         if (t % splits != split) continue;
       } else {
-${columnRoundCuda(kernel)}        if (gathered == 0) break;
+${kernel.gathers?.columns === undefined ? "        break;\n" : `${columnRoundCuda(kernel)}        if (gathered == 0) break;
         if (round++ % splits != split) continue;
-      }
+`}      }
       visit(t, full, false, 0, gathered);
     }${diagonalPathCuda(kernel)}
   }`;
-    }
     case "allTiles": return "for (int t = split; t <= (K_LEN - 1) / BN; t += splits) { visit(t, false, false, 0, 0); }";
     default: return assertNever(kernel.segments, "segments");
   }

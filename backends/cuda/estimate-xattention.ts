@@ -1,4 +1,5 @@
-import { blockReduceCuda, clearInputCuda, cudaEstimatorThreads, elementToFloat } from "./estimate.js";
+import { blockReduceCuda, clearInputCuda, cudaEstimatorThreads } from "./estimate.js";
+import { elementToFloat } from "./prelude.js";
 import type { CudaElement } from "./schedule.js";
 import { orderKeyCuda, selectTopCuda } from "./select-top.js";
 

@@ -1,5 +1,6 @@
 import type { BlockTopKEstimator } from "../../ir/estimate/estimator.js";
 import type { CudaElement } from "./schedule.js";
+import { elementToFloat } from "./prelude.js";
 import { orderKeyCuda, selectTopCuda } from "./select-top.js";
 
 /** Threads per estimator block. */
@@ -12,23 +13,6 @@ export const blockTopKKernels = (element: CudaElement) => ({
   clear: `stipple_clear_input_${element}`,
   select: `stipple_block_select_${element}`,
 }) as const;
-
-/**
- * 16-bit elements to f32 without intrinsics or inline PTX (the estimators read every element once, so a few
- * integer operations cost nothing beside the loads), so the same text runs on the host in tests.
- */
-export function elementToFloat(element: CudaElement): string {
-  const body = element === "bf16"
-    ? "  bits.u = (unsigned)h << 16;"
-    : `  const unsigned sign = (unsigned)(h >> 15) << 31, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
-  if (exponent == 0u) return (sign != 0u ? -1.0f : 1.0f) * (float)mantissa * 5.9604644775390625e-8f;  // subnormal: m · 2^-24
-  bits.u = sign | (exponent == 31u ? 0x7f800000u | (mantissa << 13) : ((exponent + 112u) << 23) | (mantissa << 13));`;
-  return `__device__ __forceinline__ float element_to_float(unsigned short h) {
-  union { unsigned u; float f; } bits;
-${body}
-  return bits.f;
-}`;
-}
 
 /**
  * MInference's block estimator in CUDA (reference: ir/estimate/block-top-k.ts; the WGSL kernels'

@@ -16,16 +16,15 @@ import { printTileClass } from "../c-like/tile-class.js";
  *   (the same value), updates its own output columns, and only the first adds the probability to its part
  *   of the row sum, which the quad adds up at the end.
  * Split-K deals the column rounds and the offsets' words to the splits. Dynamic kernels are never packed
- * (../split-k.ts, packFor), so the block's rows share the head `head`.
+ * (../split-k.ts, packFor), so the block's rows share the head `head`. backends/cuda/emit.ts places the
+ * pieces: the prologue before its tile-index loop, a column round where the index runs out, the diagonals
+ * after the loop.
  */
-export function gatherPathsCuda(kernel: AttentionKernel): string {
-  if (kernel.gathers === undefined) return "";
-  return `${gatherPrologueCuda(kernel)}${diagonalPathCuda(kernel)}`;
-}
 
 /** What both paths read: the block's head, its rows, the list bases, and which keys are listed columns. */
 export function gatherPrologueCuda(kernel: AttentionKernel): string {
-  const { columns, diagonals } = kernel.gathers ?? {};
+  if (kernel.gathers === undefined) return "";
+  const { columns, diagonals } = kernel.gathers;
   const base = listBase(kernel);
   return `
     const int head = head0;

@@ -76,3 +76,20 @@ __device__ __forceinline__ int lattice_key(int j, int o) { return run_at(j, o, L
 __device__ __forceinline__ int lattice_index(int x, int o) { return run_index(x, o, LATTICE_M, LATTICE_W); }
 `;
 }
+
+/**
+ * 16-bit elements to f32 without intrinsics or inline PTX (the estimators and the diagonal path read each element once, so
+ * a few integer operations cost nothing beside the loads), so the same text runs on the host in tests.
+ */
+export function elementToFloat(element: CudaElement): string {
+  const body = element === "bf16"
+    ? "  bits.u = (unsigned)h << 16;"
+    : `  const unsigned sign = (unsigned)(h >> 15) << 31, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  if (exponent == 0u) return (sign != 0u ? -1.0f : 1.0f) * (float)mantissa * 5.9604644775390625e-8f;  // subnormal: m · 2^-24
+  bits.u = sign | (exponent == 31u ? 0x7f800000u | (mantissa << 13) : ((exponent + 112u) << 23) | (mantissa << 13));`;
+  return `__device__ __forceinline__ float element_to_float(unsigned short h) {
+  union { unsigned u; float f; } bits;
+${body}
+  return bits.f;
+}`;
+}

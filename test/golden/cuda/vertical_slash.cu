@@ -295,6 +295,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
     auto is_column = [&](int key) -> bool { return ((aux[column_base + key / 32] >> (key % 32)) & 1u) != 0u; };
     (void)is_column;
 
+    // The index's set bits, then (with gathered columns) rounds of BN listed columns: one visit site, since
+    // each inlined visit costs registers (two spill at D 128 on sm_80).
     int w = 0, round = 0;
     unsigned touched = 0u, full_bits = 0u;
     for (;;) {
