@@ -39,6 +39,16 @@ export function usesRuns(kernel: AttentionKernel): boolean {
   return groupsRows(kernel) || latticeOf(kernel) !== undefined;
 }
 
+/**
+ * The fewest rows a workgroup of a narrow row group serves (one CUDA warp's sixteen; four 4-wide SIMD groups
+ * on a software adapter). A group narrower than the widest would fill only a few of its workgroups, each
+ * with BM rows; when its rows are long (grid's horizontal lines attend every earlier key) those few are the
+ * launch's stragglers. Spread over the workgroups the launch has anyway, its rows run in parallel, and each
+ * workgroup's causal key range ends at its own last row. Fewer rows than this would restage each K/V tile
+ * for too few rows.
+ */
+export const minGroupTileRows = 16;
+
 export interface RowMapping {
   /** Defines `tile`, `first` and `last` (positions of the first and last rows served); may return early. */
   readonly code: string;
@@ -47,9 +57,9 @@ export interface RowMapping {
 }
 
 /**
- * Which rows a workgroup (CUDA: block) serves, as slots: with row groups, BM consecutive members of its
- * group (slot = row); otherwise BM consecutive slots of the packed rows, where slot s is row s mod Q of the
- * pack's head ⌊s / Q⌋ (GQA decode packs the query heads of one KV head, ../split-k.ts; pack 1: slot = row).
+ * Which rows a workgroup (CUDA: block) serves, as slots: with row groups, up to BM consecutive members of
+ * its group (slot = row; -1 past them, see minGroupTileRows); otherwise BM consecutive slots of the packed
+ * rows, where slot s is row s mod Q of the pack's head ⌊s / Q⌋ (GQA decode packs the query heads of one KV head, ../split-k.ts; pack 1: slot = row).
  * `first` and `last` bound the positions of the rows served: all rows when the tile spans two heads. The rows
  * between them that are not served only widen the bounds, which stays correct. A workgroup past its group's
  * rows returns at once (uniformly: it depends only on its index).
@@ -72,7 +82,8 @@ export function rowMapping(kernel: AttentionKernel, groupIndex: string, dialect:
   const widest = Math.max(...groups.runs.map((r) => r.width));
   const m = groups.modulus;
   return {
-    code: `  // Rows in ${groups.runs.length} groups by position modulo ${m}; every group has the same number of workgroups.
+    code: `  // Rows in ${groups.runs.length} groups by position modulo ${m}; every group has the same number of workgroups,
+  // and a narrower group spreads its rows over them, at least ${Math.min(minGroupTileRows, kernel.blockM)} a workgroup.
   ${dialect.intArray("group_starts", groups.runs.map((r) => r.start))}
   ${dialect.intArray("group_widths", groups.runs.map((r) => r.width))}
   ${constant("tiles_per_group", `ceil_div(ceil_div(Q_LEN, ${m}) * ${widest}, BM)`)}
@@ -81,13 +92,16 @@ export function rowMapping(kernel: AttentionKernel, groupIndex: string, dialect:
   // Row r is in the group when its position's residue is in the run: (r - row_o) mod ${m} < row_w.
   ${constant("row_w", "group_widths[row_group]")}
   ${constant("row_o", `floor_mod(group_starts[row_group] - (K_LEN - Q_LEN), ${m})`)}
-  ${constant("j0", `run_index(0, row_o, ${m}, row_w) + tile * BM`)}
-  ${constant("tile_rows", `min(BM, run_index(Q_LEN, row_o, ${m}, row_w) - j0)`)}
+  ${constant("group_j0", `run_index(0, row_o, ${m}, row_w)`)}
+  ${constant("group_j1", `run_index(Q_LEN, row_o, ${m}, row_w)`)}
+  ${constant("rows_per_tile", `min(max(ceil_div(group_j1 - group_j0, tiles_per_group), ${Math.min(minGroupTileRows, kernel.blockM)}), BM)`)}
+  ${constant("j0", "group_j0 + tile * rows_per_tile")}
+  ${constant("tile_rows", "min(rows_per_tile, group_j1 - j0)")}
   if (tile_rows <= 0) { return; }
   // Positions of the workgroup's first and last query rows.
   ${constant("first", `K_LEN - Q_LEN + run_at(j0, row_o, ${m}, row_w)`)}
   ${constant("last", `K_LEN - Q_LEN + run_at(j0 + tile_rows - 1, row_o, ${m}, row_w)`)}`,
-    rowOf: (slot) => `run_at(j0 + ${slot}, row_o, ${m}, row_w)`,
+    rowOf: (slot) => dialect.select("-1", `run_at(j0 + ${slot}, row_o, ${m}, row_w)`, `${slot} < tile_rows`),
   };
 }
 

@@ -79,7 +79,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
   const int kv_head = head_list[blockIdx.z * pack] * KV_HEADS / HEADS;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, quad = lane % 4;
-  // Rows in 2 groups by position modulo 2; every group has the same number of workgroups.
+  // Rows in 2 groups by position modulo 2; every group has the same number of workgroups,
+  // and a narrower group spreads its rows over them, at least 16 a workgroup.
   const int group_starts[2] = {0, 1};
   const int group_widths[2] = {1, 1};
   const auto tiles_per_group = ceil_div(ceil_div(Q_LEN, 2) * 1, BM);
@@ -88,8 +89,11 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
   // Row r is in the group when its position's residue is in the run: (r - row_o) mod 2 < row_w.
   const auto row_w = group_widths[row_group];
   const auto row_o = floor_mod(group_starts[row_group] - (K_LEN - Q_LEN), 2);
-  const auto j0 = run_index(0, row_o, 2, row_w) + tile * BM;
-  const auto tile_rows = min(BM, run_index(Q_LEN, row_o, 2, row_w) - j0);
+  const auto group_j0 = run_index(0, row_o, 2, row_w);
+  const auto group_j1 = run_index(Q_LEN, row_o, 2, row_w);
+  const auto rows_per_tile = min(max(ceil_div(group_j1 - group_j0, tiles_per_group), 16), BM);
+  const auto j0 = group_j0 + tile * rows_per_tile;
+  const auto tile_rows = min(rows_per_tile, group_j1 - j0);
   if (tile_rows <= 0) { return; }
   // Positions of the workgroup's first and last query rows.
   const auto first = K_LEN - Q_LEN + run_at(j0, row_o, 2, row_w);
@@ -98,8 +102,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
   auto row_of = [&](int slot) -> int { return slot >= 0 && slot < pack * Q_LEN ? slot % Q_LEN : Q_LEN; };
   auto head_of = [&](int slot) -> int { return head_list[blockIdx.z * pack + min(max(slot / Q_LEN, 0), pack - 1)]; };
   // This thread's two rows (g and g + 8 of its warp's sixteen), their heads and positions.
-  const int slot0 = run_at(j0 + warp * 16 + g, row_o, 2, row_w);
-  const int slot1 = run_at(j0 + warp * 16 + g + 8, row_o, 2, row_w);
+  const int slot0 = ((warp * 16 + g < tile_rows) ? (run_at(j0 + warp * 16 + g, row_o, 2, row_w)) : (-1));
+  const int slot1 = ((warp * 16 + g + 8 < tile_rows) ? (run_at(j0 + warp * 16 + g + 8, row_o, 2, row_w)) : (-1));
   const int row0 = row_of(slot0), row1 = row_of(slot1);
   const int head0 = head_of(slot0), head1 = head_of(slot1);
   const int pos0 = K_LEN - Q_LEN + row0, pos1 = K_LEN - Q_LEN + row1;
@@ -113,7 +117,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
   // Q tile → registers (A fragments), staged through k_s.
   for (int c = threadIdx.x; c < BM * D / 8; c += 128) {
     const int r = c / (D / 8), col = (c % (D / 8)) * 8;
-    const int slot = run_at(j0 + r, row_o, 2, row_w);
+    const int slot = ((r < tile_rows) ? (run_at(j0 + r, row_o, 2, row_w)) : (-1));
     const int qrow = row_of(slot);
     uint4 value = make_uint4(0, 0, 0, 0);
     if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head_of(slot) * Q_LEN + qrow) * D + col);

@@ -148,7 +148,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let local = i32(local_index);
   let split = i32(group.y);
   let splits = lengths.splits;
-  // Rows in 2 groups by position modulo 2; every group has the same number of workgroups.
+  // Rows in 2 groups by position modulo 2; every group has the same number of workgroups,
+  // and a narrower group spreads its rows over them, at least 16 a workgroup.
   let group_starts = array<i32, 2>(0, 1);
   let group_widths = array<i32, 2>(1, 1);
   let tiles_per_group = ceil_div(ceil_div(Q_LEN, 2) * 1, BM);
@@ -157,13 +158,16 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   // Row r is in the group when its position's residue is in the run: (r - row_o) mod 2 < row_w.
   let row_w = group_widths[row_group];
   let row_o = floor_mod(group_starts[row_group] - (K_LEN - Q_LEN), 2);
-  let j0 = run_index(0, row_o, 2, row_w) + tile * BM;
-  let tile_rows = min(BM, run_index(Q_LEN, row_o, 2, row_w) - j0);
+  let group_j0 = run_index(0, row_o, 2, row_w);
+  let group_j1 = run_index(Q_LEN, row_o, 2, row_w);
+  let rows_per_tile = min(max(ceil_div(group_j1 - group_j0, tiles_per_group), 16), BM);
+  let j0 = group_j0 + tile * rows_per_tile;
+  let tile_rows = min(rows_per_tile, group_j1 - j0);
   if (tile_rows <= 0) { return; }
   // Positions of the workgroup's first and last query rows.
   let first = K_LEN - Q_LEN + run_at(j0, row_o, 2, row_w);
   let last = K_LEN - Q_LEN + run_at(j0 + tile_rows - 1, row_o, 2, row_w);
-  let slot = run_at(j0 + local, row_o, 2, row_w);
+  let slot = select(-1, run_at(j0 + local, row_o, 2, row_w), local < tile_rows);
   let row = select(Q_LEN, slot % Q_LEN, slot >= 0 && slot < pack * Q_LEN);
   let head = i32(head_list[group.z * u32(pack) + u32(clamp(slot / Q_LEN, 0, pack - 1))]);
   row_max = 0.0;
