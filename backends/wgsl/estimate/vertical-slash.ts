@@ -1,12 +1,13 @@
 import type { Dtype } from "../../../ir/kernel/kernel.js";
 import { tensorBindings } from "../emit.js";
+import { wgslCapabilities } from "../schedule.js";
 import { orderKeyWgsl } from "./select-top.js";
 
 /**
  * The vertical-slash estimator on the device (reference: ir/estimate/vertical-slash.ts), three kernels before
  * the shared top-n selection:
- * 1. probabilities: the last rows' logits, one invocation per key and head (its K row in private memory),
- *    then one workgroup per head and row turns them into the row's causal softmax, in a scratch buffer
+ * 1. probabilities: the last rows' logits, one invocation per key and head (its K row in private memory,
+ *    q rows staged in workgroup memory), then one workgroup per head and row turns them into the row's causal softmax, in a scratch buffer
  *    [head][row][K] (0 past the row's position);
  * 2. columns: one invocation per head and key sums its column; the first columns are forced (+∞);
  * 3. diagonals: one invocation per head and offset o sums p[row][position − o]; the near offsets are forced.
@@ -40,33 +41,53 @@ fn reduce(local: u32, value: f32, is_max: bool) -> f32 {
 `;
 
 /**
- * The last rows' logits, one invocation per key: the key's row of K stays in private memory and meets
- * every row's q (the same address in every lane), so each K row is read once, not once per query row.
+ * The last rows' logits, one invocation per key, as the attention kernel computes its scores: the key's row
+ * of K in private memory, the last rows of q staged through workgroup memory a tile of rows at a time (every
+ * lane reads the same element: a broadcast), so each K row and each q row is read from storage once per
+ * workgroup, not once per pair.
  */
 export function verticalSlashLogitsWgsl(dtype: Dtype, headDim: number): string {
+  const rowsPerTile = logitRowsPerTile(headDim);
   return `// Stipple estimator: vertical-slash, logits of the last query rows (generated, do not edit).
 ${header(dtype)}
+const ROWS_PER_TILE: i32 = ${rowsPerTile};
 var<private> k_row: array<f32, ${headDim}>;
+var<workgroup> q_tile: array<f32, ${rowsPerTile * headDim}>;
 
 @compute @workgroup_size(${estimatorWorkgroup})
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
   let Q = params.q_len;
   let K = params.k_len;
-  let head = i32(id.z);
+  let head = i32(group.z);
   let kv_head = head * params.kv_heads / params.heads;
-  let key = i32(id.x);
-  if (key >= K) { return; }
-  for (var d = 0; d < ${headDim}; d++) { k_row[d] = k_at((kv_head * K + key) * ${headDim} + d); }
-  for (var r = 0; r < params.rows; r++) {
-    let row = Q - params.rows + r;
-    // Keys past the row's position are never read (the softmax stops at the position).
-    if (key > K - Q + row) { continue; }
-    var dot = 0.0;
-    for (var d = 0; d < ${headDim}; d++) { dot += q_at((head * Q + row) * ${headDim} + d) * k_row[d]; }
-    probs[(head * params.rows + r) * K + key] = dot * params.scale;
+  let local = i32(local_index);
+  let key = i32(group.x) * ${estimatorWorkgroup} + local;
+  // Past the keys, a lane still helps stage q and meets every barrier.
+  let valid = key < K;
+  for (var d = 0; d < ${headDim}; d++) { k_row[d] = select(0.0, k_at((kv_head * K + min(key, K - 1)) * ${headDim} + d), valid); }
+  for (var r0 = 0; r0 < params.rows; r0 += ROWS_PER_TILE) {
+    let tile_rows = min(ROWS_PER_TILE, params.rows - r0);
+    workgroupBarrier();
+    for (var e = local; e < tile_rows * ${headDim}; e += ${estimatorWorkgroup}) {
+      q_tile[e] = q_at((head * Q + Q - params.rows + r0) * ${headDim} + e);
+    }
+    workgroupBarrier();
+    for (var r = 0; r < tile_rows; r++) {
+      let row = Q - params.rows + r0 + r;
+      // Keys past the row's position are never read (the softmax stops at the position).
+      if (!valid || key > K - Q + row) { continue; }
+      var dot = 0.0;
+      for (var d = 0; d < ${headDim}; d++) { dot += q_tile[r * ${headDim} + d] * k_row[d]; }
+      probs[(head * params.rows + r0 + r) * K + key] = dot * params.scale;
+    }
   }
 }
 `;
+}
+
+/** Rows of q the logits kernel stages at once: what fits every adapter's workgroup memory, as f32. */
+export function logitRowsPerTile(headDim: number): number {
+  return Math.max(1, Math.floor(wgslCapabilities.workgroupStorageBytes / (4 * headDim)));
 }
 
 /** Each last row's causal softmax over its logits, in place (0 past the row's position): a workgroup per row and head. */
