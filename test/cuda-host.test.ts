@@ -159,7 +159,8 @@ describe("the CUDA vertical-slash estimator, run on the host (threads and barrie
         fc.property(
           fc.constantFrom<[number, number]>([1, 1], [2, 1], [4, 2]), kvLengths, fc.constantFrom(1, 0.5, 0.05), fc.integer({ min: 1, max: 40 }),
           fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.boolean(), fc.integer(),
-          ([heads, kvHeads], kvLen, queryFraction, lastQ, verticalSize, slashSize, firstColumns, nearDiagonals, flat, seed) => {
+          fc.integer({ min: 1, max: 4 }),
+          ([heads, kvHeads], kvLen, queryFraction, lastQ, verticalSize, slashSize, firstColumns, nearDiagonals, flat, seed, chunk) => {
             const qLen = Math.max(1, Math.round(kvLen * queryFraction));
             // A flat q makes every row's softmax uniform: many equal column and offset scores, the tie rule decides.
             const q = roundedTo(randomTensor(heads * qLen * headDim, seed, flat ? 0 : 2), element), k = roundedTo(randomTensor(kvHeads * kvLen * headDim, seed + 1, 2), element);
@@ -172,6 +173,8 @@ describe("the CUDA vertical-slash estimator, run on the host (threads and barrie
             const budgets = verticalSlashBudgets(setting, kvLen);
             const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), launch.aux.words, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, {
               rows: Math.min(lastQ, qLen), scale: launch.kernel.scale, firstColumns, nearDiagonals, vertical: budgets.vertical, slash: budgets.slash, verticalSlot: slotOf("vertical"), slashSlot: slotOf("slash"),
+              // Heads in chunks through the probabilities scratch, as the runtime does past verticalSlashScratchBytes.
+              chunk: Math.min(chunk, heads),
             });
             const chosen = unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes);
             const reference = estimateVerticalSlash({ shape: [heads, qLen, headDim], data: q }, { shape: [kvHeads, kvLen, headDim], data: k }, setting, launch.kernel.scale);

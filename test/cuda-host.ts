@@ -310,6 +310,8 @@ export interface VerticalSlashSetting {
   readonly slash: number;
   readonly verticalSlot: number;
   readonly slashSlot: number;
+  /** Heads a pass over the probabilities scratch holds (the runtime's verticalSlashHeadChunk; default all). */
+  readonly chunk?: number;
 }
 
 export function hostVerticalSlash(element: CudaElement, headDim: number): HostVerticalSlash {
@@ -319,20 +321,24 @@ int main(int argc, char** argv) {
   if (argc != 3) return 2;
   FILE* in = fopen(argv[1], "rb");
   if (in == nullptr) return 2;
-  int h[14];  // Q, K, H, KVH, rows, first columns, near diagonals, vertical n, slash n, vertical slot, slash slot, q words, k words, aux words
+  int h[15];  // Q, K, H, KVH, rows, first columns, near diagonals, vertical n, slash n, vertical slot, slash slot, q words, k words, aux words, heads a chunk
   float scale;
-  if (fread(h, 4, 14, in) != 14 || fread(&scale, 4, 1, in) != 1) return 2;
+  if (fread(h, 4, 15, in) != 15 || fread(&scale, 4, 1, in) != 1) return 2;
   const int Q = h[0], K = h[1], H = h[2], KVH = h[3], rows = h[4];
   std::vector<unsigned short> q(h[11]), k(h[12]);
   std::vector<unsigned> aux(h[13]);
   if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
   fclose(in);
-  std::vector<float> probs((size_t)H * rows * K, -7.0f);
+  const int chunk = h[14];
+  std::vector<float> probs((size_t)chunk * rows * K, -7.0f);
   std::vector<unsigned> columns((size_t)H * K), diagonals((size_t)H * K);
-  launch_plain({${estimatorBlocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.logits}(q.data(), k.data(), probs.data(), Q, K, H, KVH, rows, scale); });
-  launch_grid({(unsigned)rows, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.softmax}(probs.data(), K, rows); });
-  launch_plain({${estimatorBlocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), columns.data(), K, rows, h[5], 0); });
-  launch_plain({${estimatorBlocks("K")}, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), diagonals.data(), K, rows, h[6], 1); });
+  for (int head0 = 0; head0 < H; head0 += chunk) {
+    const unsigned heads = (unsigned)(H - head0 < chunk ? H - head0 : chunk);
+    launch_plain({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.logits}(q.data(), k.data(), probs.data(), Q, K, H, KVH, rows, scale, head0); });
+    launch_grid({(unsigned)rows, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.softmax}(probs.data(), K, rows); });
+    launch_plain({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), columns.data(), K, rows, h[5], 0, head0); });
+    launch_plain({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), diagonals.data(), K, rows, h[6], 1, head0); });
+  }
   for (int pick = 0; pick < 2; pick++) {
     const int slot = h[9 + pick];
     const int words = (int)aux[4 * slot + 1] * H;
@@ -349,7 +355,7 @@ int main(int argc, char** argv) {
   return {
     run: (q, k, aux, { Q, K, H, KVH }, setting) => {
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
-      const header = Int32Array.from([Q, K, H, KVH, setting.rows, setting.firstColumns, setting.nearDiagonals, setting.vertical, setting.slash, setting.verticalSlot, setting.slashSlot, q.length, k.length, aux.length]);
+      const header = Int32Array.from([Q, K, H, KVH, setting.rows, setting.firstColumns, setting.nearDiagonals, setting.vertical, setting.slash, setting.verticalSlot, setting.slashSlot, q.length, k.length, aux.length, setting.chunk ?? H]);
       const scale = Float32Array.of(setting.scale);
       writeFileSync(input, Buffer.concat([Buffer.from(header.buffer), Buffer.from(scale.buffer), Buffer.from(q.buffer, q.byteOffset, q.byteLength), Buffer.from(k.buffer, k.byteOffset, k.byteLength), Buffer.from(aux.buffer, aux.byteOffset, aux.byteLength)]));
       execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });

@@ -9,7 +9,7 @@ import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { CudaContext } from "./device.js";
 import type { KernelArgument } from "./driver.js";
 import { blockTopKKernels, blockTopKScratch, cudaEstimatorThreads, emitBlockTopKCuda } from "./estimate.js";
-import { emitVerticalSlashCuda, verticalSlashKernels } from "./estimate-vertical-slash.js";
+import { emitVerticalSlashCuda, verticalSlashHeadChunk, verticalSlashKernels } from "./estimate-vertical-slash.js";
 import { emitXAttentionCuda, xattentionKernels, xattentionScratch } from "./estimate-xattention.js";
 import { cudaSelectThreads } from "./select-top.js";
 import { CudaAttentionBuffers, dispatchCudaAttention, loadedFunction, type CudaRunOptions } from "./run.js";
@@ -54,11 +54,15 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       const rows = Math.min(budgets.lastQ, Q);
       const names = verticalSlashKernels(element, D);
       const kernel = (name: string) => loadedFunction(context, `estimate/vertical-slash/${element}/d${D}/${name}`, () => ({ source: emitVerticalSlashCuda(element, D), name }));
-      const probs = buffers.scratch(4 * H * rows * K), columns = buffers.scratch(4 * H * K), diagonals = buffers.scratch(4 * H * K);
-      driver.launch(kernel(names.logits), [blocks(K), 1, H], threads, [pointer(buffers.q), pointer(buffers.k), pointer(probs), int(Q), int(K), int(H), int(KVH), int(rows), float(launch.kernel.scale)]);
-      driver.launch(kernel(names.softmax), [rows, 1, H], threads, [pointer(probs), int(K), int(rows)]);
-      driver.launch(kernel(names.scores), [blocks(K), 1, H], threads, [pointer(probs), pointer(columns), int(K), int(rows), int(estimator.firstColumns), int(0)]);
-      driver.launch(kernel(names.scores), [blocks(K), 1, H], threads, [pointer(probs), pointer(diagonals), int(K), int(rows), int(estimator.nearDiagonals), int(1)]);
+      const chunk = verticalSlashHeadChunk(H, rows, K);
+      const probs = buffers.scratch(4 * chunk * rows * K), columns = buffers.scratch(4 * H * K), diagonals = buffers.scratch(4 * H * K);
+      for (let head0 = 0; head0 < H; head0 += chunk) {
+        const heads = Math.min(chunk, H - head0);
+        driver.launch(kernel(names.logits), [blocks(K), 1, heads], threads, [pointer(buffers.q), pointer(buffers.k), pointer(probs), int(Q), int(K), int(H), int(KVH), int(rows), float(launch.kernel.scale), int(head0)]);
+        driver.launch(kernel(names.softmax), [rows, 1, heads], threads, [pointer(probs), int(K), int(rows)]);
+        driver.launch(kernel(names.scores), [blocks(K), 1, heads], threads, [pointer(probs), pointer(columns), int(K), int(rows), int(estimator.firstColumns), int(0), int(head0)]);
+        driver.launch(kernel(names.scores), [blocks(K), 1, heads], threads, [pointer(probs), pointer(diagonals), int(K), int(rows), int(estimator.nearDiagonals), int(1), int(head0)]);
+      }
       for (const [keys, slot, n] of [[columns, vertical, budgets.vertical], [diagonals, slash, budgets.slash]] as const) {
         driver.launch(kernel(names.clear), [blocks(leafWords(slot) * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);
         driver.launch(kernel(names.select), [1, 1, H], [cudaSelectThreads, 1, 1], [pointer(keys), pointer(aux), pointer(0n), int(K), int(n), int(slot), int(1)]);

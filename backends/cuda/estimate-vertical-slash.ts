@@ -13,10 +13,22 @@ export const verticalSlashKernels = (element: CudaElement, headDim: number) => (
 }) as const;
 
 /**
+ * The most scratch the probabilities of one chunk of heads take: rows × K floats a head would be 8 GiB at
+ * 1M keys and 32 heads, so the heads go through in chunks (at 1M keys and 64 rows, four heads a chunk).
+ */
+export const verticalSlashScratchBytes = 2 ** 30;
+
+/** Heads whose probabilities share the scratch at once: as many as fit verticalSlashScratchBytes, at least one. */
+export function verticalSlashHeadChunk(heads: number, rows: number, keys: number): number {
+  return Math.max(1, Math.min(heads, Math.floor(verticalSlashScratchBytes / (4 * rows * Math.max(1, keys)))));
+}
+
+/**
  * MInference's vertical-slash estimator in CUDA (reference: ir/estimate/vertical-slash.ts; the WGSL kernels'
  * rules, backends/wgsl/estimate/vertical-slash.ts), before the shared top-n selection (./select-top.ts):
  * 1. logits: one thread per key and head (the key's K row in registers, every q row read once per thread;
- *    a warp reads one q element at a time, so the q loads are broadcasts), into a scratch [head][row][K];
+ *    a warp reads one q element at a time, so the q loads are broadcasts), into a scratch [head][row][K]
+ *    that holds a chunk of heads (verticalSlashHeadChunk), heads head0 on; the kernels below run per chunk;
  * 2. softmax: one block per last row and head: block max and sum, then the row's causal softmax in place
  *    (0 past the row's position);
  * 3. scores: one thread per head and key sums its column (`diagonal` 0) or one thread per head and offset o
@@ -32,9 +44,9 @@ ${elementToFloat(element)}
 ${orderKeyCuda}
 extern "C" __global__ void __launch_bounds__(${threads}) ${names.logits}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ probs,
-    int q_len, int k_len, int heads, int kv_heads, int rows, float scale) {
+    int q_len, int k_len, int heads, int kv_heads, int rows, float scale, int head0) {
   const int key = (int)(blockIdx.x * ${threads}u + threadIdx.x);
-  const int head = (int)blockIdx.z, kv_head = head * kv_heads / heads;
+  const int head = head0 + (int)blockIdx.z, kv_head = head * kv_heads / heads;
   if (key >= k_len) return;
   float k_row[${D}];
   for (int d = 0; d < ${D}; d++) k_row[d] = element_to_float(k_in[((long long)kv_head * k_len + key) * ${D} + d]);
@@ -44,7 +56,7 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.logits}(
     if (key > k_len - q_len + row) continue;
     float dot = 0.0f;
     for (int d = 0; d < ${D}; d++) dot += element_to_float(q_in[((long long)head * q_len + row) * ${D} + d]) * k_row[d];
-    probs[((long long)head * rows + r) * k_len + key] = dot * scale;
+    probs[((long long)blockIdx.z * rows + r) * k_len + key] = dot * scale;
   }
 }
 
@@ -64,14 +76,14 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.softmax}(float*
 }
 
 extern "C" __global__ void __launch_bounds__(${threads}) ${names.scores}(
-    const float* __restrict__ probs, unsigned* __restrict__ keys, int k_len, int rows, int forced, int diagonal) {
+    const float* __restrict__ probs, unsigned* __restrict__ keys, int k_len, int rows, int forced, int diagonal, int head0) {
   const int at = (int)(blockIdx.x * ${threads}u + threadIdx.x);
-  const int head = (int)blockIdx.z;
+  const int head = head0 + (int)blockIdx.z;
   if (at >= k_len) return;
   float sum = 0.0f;
   for (int r = 0; r < rows; r++) {
     const int key = diagonal != 0 ? k_len - rows + r - at : at;
-    if (key >= 0) sum += probs[((long long)head * rows + r) * k_len + key];
+    if (key >= 0) sum += probs[((long long)blockIdx.z * rows + r) * k_len + key];
   }
   keys[(long long)head * k_len + at] = at < forced ? STIPPLE_POS_INF_KEY : order_key(sum);
 }
