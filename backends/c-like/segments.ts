@@ -59,10 +59,10 @@ export interface RowMapping {
 /**
  * Which rows a workgroup (CUDA: block) serves, as slots: with row groups, up to BM consecutive members of
  * its group (slot = row; -1 past them, see minGroupTileRows); otherwise BM consecutive slots of the packed
- * rows, where slot s is row s mod Q of the pack's head ⌊s / Q⌋ (GQA decode packs the query heads of one KV head, ../split-k.ts; pack 1: slot = row).
- * `first` and `last` bound the positions of the rows served: all rows when the tile spans two heads. The rows
- * between them that are not served only widen the bounds, which stays correct. A workgroup past its group's
- * rows returns at once (uniformly: it depends only on its index).
+ * rows, where slot s is row s mod Q of the pack's head ⌊s / Q⌋ (GQA decode packs the query heads of one KV
+ * head, ../split-k.ts; pack 1: slot = row). `first` and `last` bound the positions of the rows served: all
+ * rows when the tile spans two heads. The rows between them that are not served only widen the bounds, which
+ * stays correct. A workgroup past its group's rows returns at once (uniformly: it depends only on its index).
  */
 export function rowMapping(kernel: AttentionKernel, groupIndex: string, dialect: Dialect): RowMapping {
   const { let: constant } = dialect;

@@ -7,8 +7,8 @@ import { orderKeyWgsl } from "./select-top.js";
  * The vertical-slash estimator on the device (reference: ir/estimate/vertical-slash.ts), three kernels before
  * the shared top-n selection:
  * 1. probabilities: the last rows' logits, one invocation per key and head (its K row in private memory,
- *    q rows staged in workgroup memory), then one workgroup per head and row turns them into the row's causal softmax, in a scratch buffer
- *    [head][row][K] (0 past the row's position);
+ *    q rows staged in workgroup memory), then one workgroup per head and row turns them into the row's
+ *    causal softmax, in a scratch buffer [head][row][K] (0 past the row's position);
  * 2. columns: one invocation per head and key sums its column; the first columns are forced (+∞);
  * 3. diagonals: one invocation per head and offset o sums p[row][position − o]; the near offsets are forced.
  * Scores leave as order keys [head][K] (one buffer for columns, one for offsets) for the selection.
