@@ -39,3 +39,19 @@ export function checkStagedQuery(stride: number, headDim: number): void {
     throw new DiagnosticError([diagnostic("STP314", `xattention stages stride × head dim = ${stride * headDim} query values per workgroup (CUDA: block), more than ${maxStagedQuery}`, { hint: "use a smaller stride" })]);
   }
 }
+
+/**
+ * Vertical-slash's probabilities are rows × K floats a head: 8 GiB at 1M keys, 64 rows and 32 heads. Both
+ * backends take the heads through that scratch in chunks: as many heads as fit `budgetBytes`. STP317 when
+ * not even one head fits (WebGPU: the device's largest buffer).
+ */
+export function verticalSlashHeadChunk(heads: number, rows: number, keys: number, budgetBytes: number): number {
+  const headBytes = 4 * rows * Math.max(1, keys);
+  if (headBytes > budgetBytes) {
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    throw new DiagnosticError([diagnostic("STP317", `the vertical-slash estimator needs ${mib(headBytes)} of probabilities a head (last_q ${rows} × ${keys} keys), more than this device's ${mib(budgetBytes)}`, {
+      hint: "estimate from fewer last rows (a smaller last_q), or use a device with larger buffers",
+    })]);
+  }
+  return Math.max(1, Math.min(heads, Math.floor(budgetBytes / headBytes)));
+}

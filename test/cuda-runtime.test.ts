@@ -12,7 +12,8 @@ import { runCudaAttention } from "../backends/cuda/run.js";
 import { cudaLowering } from "../backends/cuda/schedule.js";
 import { splitsFor } from "../backends/split-k.js";
 import { runCudaEstimatedAttention } from "../backends/cuda/estimate-run.js";
-import { verticalSlashHeadChunk, verticalSlashScratchBytes } from "../backends/cuda/estimate-vertical-slash.js";
+import { verticalSlashScratchBytes } from "../backends/cuda/estimate-vertical-slash.js";
+import { verticalSlashHeadChunk } from "../backends/estimated-input.js";
 import { bindPattern } from "../compiler/bind.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import { queryTileCount, type KernelLaunch } from "../ir/kernel/kernel.js";
@@ -232,15 +233,14 @@ describe("the driver-API runtime against a stub libcuda", () => {
   });
 
   it("sizes vertical-slash's probabilities scratch to a chunk of heads, never H × last_q × K at long contexts", () => {
-    // 64 last rows of 1M keys are 256 MiB a head: 4 heads a pass within the 1 GiB budget, not 8 GiB for 32.
-    expect(verticalSlashHeadChunk(32, 64, 2 ** 20)).toBe(4);
-    expect(verticalSlashHeadChunk(32, 64, 8192)).toBe(32);
-    // A head that alone exceeds the budget still runs, one at a time.
-    expect(verticalSlashHeadChunk(8, 64, 2 ** 23)).toBe(1);
+    // 64 last rows of 1M keys are 256 MiB a head: 4 heads a pass within CUDA's 1 GiB, not 8 GiB for 32.
+    expect(verticalSlashHeadChunk(32, 64, 2 ** 20, verticalSlashScratchBytes)).toBe(4);
+    expect(verticalSlashHeadChunk(32, 64, 8192, verticalSlashScratchBytes)).toBe(32);
     for (const [heads, keys] of [[32, 2 ** 20], [7, 3 << 20], [1, 100]] as const) {
-      const chunk = verticalSlashHeadChunk(heads, 64, keys);
-      expect(chunk === 1 || 4 * chunk * 64 * keys <= verticalSlashScratchBytes).toBe(true);
+      expect(4 * verticalSlashHeadChunk(heads, 64, keys, verticalSlashScratchBytes) * 64 * keys).toBeLessThanOrEqual(verticalSlashScratchBytes);
     }
+    // A head that alone exceeds the budget is refused with a coded error, not a failed allocation.
+    expect(() => verticalSlashHeadChunk(8, 64, 2 ** 23, verticalSlashScratchBytes)).toThrow(/STP317: the vertical-slash estimator needs 2048\.0 MiB of probabilities a head/);
   });
 
   it("estimates XAttention on the device (masses and sizes, then a selection bounded by the sizes) before the builder and the kernel", () => {

@@ -4,12 +4,12 @@ import { assertNever } from "../../util/hash.js";
 import { unpackDeviceInputs } from "../../ir/kernel/unpack-inputs.js";
 import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
-import { checkStagedQuery, estimatedLaunch, outputSlot } from "../estimated-input.js";
+import { checkStagedQuery, estimatedLaunch, outputSlot, verticalSlashHeadChunk } from "../estimated-input.js";
 import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { CudaContext } from "./device.js";
 import type { KernelArgument } from "./driver.js";
 import { blockTopKKernels, blockTopKScratch, cudaEstimatorThreads, emitBlockTopKCuda } from "./estimate.js";
-import { emitVerticalSlashCuda, verticalSlashHeadChunk, verticalSlashKernels } from "./estimate-vertical-slash.js";
+import { emitVerticalSlashCuda, verticalSlashKernels, verticalSlashScratchBytes } from "./estimate-vertical-slash.js";
 import { emitXAttentionCuda, xattentionKernels, xattentionScratch } from "./estimate-xattention.js";
 import { cudaSelectThreads } from "./select-top.js";
 import { CudaAttentionBuffers, dispatchCudaAttention, loadedFunction, type CudaRunOptions } from "./run.js";
@@ -54,7 +54,7 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       const rows = Math.min(budgets.lastQ, Q);
       const names = verticalSlashKernels(element, D);
       const kernel = (name: string) => loadedFunction(context, `estimate/vertical-slash/${element}/d${D}/${name}`, () => ({ source: emitVerticalSlashCuda(element, D), name }));
-      const chunk = verticalSlashHeadChunk(H, rows, K);
+      const chunk = verticalSlashHeadChunk(H, rows, K, verticalSlashScratchBytes);
       const probs = buffers.scratch(4 * chunk * rows * K), columns = buffers.scratch(4 * H * K), diagonals = buffers.scratch(4 * H * K);
       for (let head0 = 0; head0 < H; head0 += chunk) {
         const heads = Math.min(chunk, H - head0);

@@ -13,15 +13,10 @@ export const verticalSlashKernels = (element: CudaElement, headDim: number) => (
 }) as const;
 
 /**
- * The most scratch the probabilities of one chunk of heads take: rows × K floats a head would be 8 GiB at
- * 1M keys and 32 heads, so the heads go through in chunks (at 1M keys and 64 rows, four heads a chunk).
+ * The most scratch the probabilities of one chunk of heads take on CUDA (../estimated-input.ts's
+ * verticalSlashHeadChunk): at 1M keys and 64 rows, four heads a chunk.
  */
 export const verticalSlashScratchBytes = 2 ** 30;
-
-/** Heads whose probabilities share the scratch at once: as many as fit verticalSlashScratchBytes, at least one. */
-export function verticalSlashHeadChunk(heads: number, rows: number, keys: number): number {
-  return Math.max(1, Math.min(heads, Math.floor(verticalSlashScratchBytes / (4 * rows * Math.max(1, keys)))));
-}
 
 /**
  * MInference's vertical-slash estimator in CUDA (reference: ir/estimate/vertical-slash.ts; the WGSL kernels'

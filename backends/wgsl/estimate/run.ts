@@ -1,7 +1,7 @@
 import type { Estimator } from "../../../ir/estimate/estimator.js";
 import { verticalSlashBudgets } from "../../../ir/estimate/vertical-slash.js";
 import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
-import { checkStagedQuery, outputSlot } from "../../estimated-input.js";
+import { checkStagedQuery, outputSlot, verticalSlashHeadChunk } from "../../estimated-input.js";
 import type { WebGpuContext } from "../device.js";
 import type { AttentionBuffers } from "../run.js";
 import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
@@ -28,14 +28,24 @@ function pipelineOf(context: WebGpuContext, code: string): GPUComputePipeline {
   return pipeline;
 }
 
+export interface EstimatorOptions {
+  /** The most bytes vertical-slash's probabilities take at once (default and cap: the device's largest buffer). */
+  readonly scratchBytes?: number;
+}
+
 /**
  * Runs an estimator on the device: writes the runtime inputs it chooses straight into the launch's packed
  * inputs, where the index builder and the attention kernel read them. Nothing goes through the host.
  */
-export async function dispatchEstimator(context: WebGpuContext, estimator: Estimator, launch: KernelLaunch, buffers: AttentionBuffers): Promise<void> {
+export async function dispatchEstimator(context: WebGpuContext, estimator: Estimator, launch: KernelLaunch, buffers: AttentionBuffers, options: EstimatorOptions = {}): Promise<void> {
   const { Q, K, H, KVH } = buffers.sizes;
   const D = launch.kernel.headDim;
   const device = context.device;
+  // Sized (and refused, STP317) before anything is recorded.
+  const largest = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const chunk = estimator.kind === "verticalSlash"
+    ? verticalSlashHeadChunk(H, Math.min(verticalSlashBudgets(estimator, K).lastQ, Q), K, Math.min(largest, options.scratchBytes ?? largest))
+    : H;
   const scratch: GPUBuffer[] = [];
   const storage = (words: number): GPUBuffer => {
     const buffer = device.createBuffer({ size: Math.max(16, words * 4), usage: GPUBufferUsage.STORAGE });
@@ -75,12 +85,15 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
       const vertical = outputSlot(launch, estimator.vertical, "index"), slash = outputSlot(launch, estimator.slash, "index");
       const budgets = verticalSlashBudgets(estimator, K);
       const rows = Math.min(budgets.lastQ, Q);
-      const params = uniform([Q, K, H, KVH, rows, D, estimator.firstColumns, estimator.nearDiagonals], [launch.kernel.scale]);
-      const probs = storage(H * rows * K), columns = storage(H * K), diagonals = storage(H * K);
-      dispatch(verticalSlashLogitsWgsl(dtype, D), [[0, buffers.q], [1, buffers.k], [3, params], [4, probs]], [groups(K), 1, H]);
-      dispatch(verticalSlashSoftmaxWgsl(dtype), [[3, params], [4, probs]], [rows, 1, H]);
-      dispatch(verticalSlashScoresWgsl(dtype, false), [[3, params], [4, probs], [5, columns]], [groups(K), 1, H]);
-      dispatch(verticalSlashScoresWgsl(dtype, true), [[3, params], [4, probs], [5, diagonals]], [groups(K), 1, H]);
+      const probs = storage(chunk * rows * K), columns = storage(H * K), diagonals = storage(H * K);
+      for (let head0 = 0; head0 < H; head0 += chunk) {
+        const heads = Math.min(chunk, H - head0);
+        const params = uniform([Q, K, H, KVH, rows, D, estimator.firstColumns, estimator.nearDiagonals, head0], [launch.kernel.scale]);
+        dispatch(verticalSlashLogitsWgsl(dtype, D), [[0, buffers.q], [1, buffers.k], [3, params], [4, probs]], [groups(K), 1, heads]);
+        dispatch(verticalSlashSoftmaxWgsl(dtype), [[3, params], [4, probs]], [rows, 1, heads]);
+        dispatch(verticalSlashScoresWgsl(dtype, false), [[3, params], [4, probs], [5, columns]], [groups(K), 1, heads]);
+        dispatch(verticalSlashScoresWgsl(dtype, true), [[3, params], [4, probs], [5, diagonals]], [groups(K), 1, heads]);
+      }
       select(columns, K, budgets.vertical, vertical, 1, Math.ceil(K / 32));
       select(diagonals, K, budgets.slash, slash, 1, Math.ceil(K / 32));
       break;

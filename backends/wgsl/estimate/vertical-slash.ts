@@ -8,7 +8,8 @@ import { orderKeyWgsl } from "./select-top.js";
  * the shared top-n selection:
  * 1. probabilities: the last rows' logits, one invocation per key and head (its K row in private memory,
  *    q rows staged in workgroup memory), then one workgroup per head and row turns them into the row's
- *    causal softmax, in a scratch buffer [head][row][K] (0 past the row's position);
+ *    causal softmax, in a scratch buffer [head][row][K] (0 past the row's position) that holds a chunk of
+ *    heads (verticalSlashHeadChunk), head0 on: the three kernels run once per chunk;
  * 2. columns: one invocation per head and key sums its column; the first columns are forced (+∞);
  * 3. diagonals: one invocation per head and offset o sums p[row][position − o]; the near offsets are forced.
  * Scores leave as order keys [head][K] (one buffer for columns, one for offsets) for the selection.
@@ -16,7 +17,8 @@ import { orderKeyWgsl } from "./select-top.js";
 export const estimatorWorkgroup = 64;
 
 const header = (dtype: Dtype): string => `${tensorBindings(dtype)}
-struct Estimate { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, rows: i32, head_dim: i32, first_columns: i32, near_diagonals: i32, scale: f32 }
+// head0: the first head of this pass; the probabilities hold its chunk of heads (slice = group.z).
+struct Estimate { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, rows: i32, head_dim: i32, first_columns: i32, near_diagonals: i32, head0: i32, scale: f32 }
 @group(0) @binding(3) var<uniform> params: Estimate;
 @group(0) @binding(4) var<storage, read_write> probs: array<f32>;
 `;
@@ -58,7 +60,8 @@ var<workgroup> q_tile: array<f32, ${rowsPerTile * headDim}>;
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
   let Q = params.q_len;
   let K = params.k_len;
-  let head = i32(group.z);
+  let slice = i32(group.z);
+  let head = params.head0 + slice;
   let kv_head = head * params.kv_heads / params.heads;
   let local = i32(local_index);
   let key = i32(group.x) * ${estimatorWorkgroup} + local;
@@ -78,7 +81,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       if (!valid || key > K - Q + row) { continue; }
       var dot = 0.0;
       for (var d = 0; d < ${headDim}; d++) { dot += q_tile[r * ${headDim} + d] * k_row[d]; }
-      probs[(head * params.rows + r0 + r) * K + key] = dot * params.scale;
+      probs[(slice * params.rows + r0 + r) * K + key] = dot * params.scale;
     }
   }
 }
@@ -98,10 +101,10 @@ ${header(dtype)}${workgroupReduceWgsl}
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   let Q = params.q_len;
   let K = params.k_len;
-  let head = i32(group.z);
+  let slice = i32(group.z);
   let r = i32(group.x);
   let position = K - Q + (Q - params.rows + r);
-  let row_base = (head * params.rows + r) * K;
+  let row_base = (slice * params.rows + r) * K;
   var row_max = -3.0e38;
   for (var key = i32(local); key <= position; key += ${estimatorWorkgroup}) { row_max = max(row_max, probs[row_base + key]); }
   let m = reduce(local, row_max, true);
@@ -125,14 +128,15 @@ ${header(dtype)}${orderKeyWgsl}
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let Q = params.q_len;
   let K = params.k_len;
-  let head = i32(id.z);
+  let slice = i32(id.z);
+  let head = params.head0 + slice;
   let at = i32(id.x);
   if (at >= K) { return; }
   var sum = 0.0;
   for (var r = 0; r < params.rows; r++) {
     ${diagonal
-      ? "let key = K - Q + (Q - params.rows + r) - at;\n    if (key >= 0) { sum += probs[(head * params.rows + r) * K + key]; }"
-      : "sum += probs[(head * params.rows + r) * K + at];"}
+      ? "let key = K - Q + (Q - params.rows + r) - at;\n    if (key >= 0) { sum += probs[(slice * params.rows + r) * K + key]; }"
+      : "sum += probs[(slice * params.rows + r) * K + at];"}
   }
   let forced = at < ${diagonal ? "params.near_diagonals" : "params.first_columns"};
   keys[head * K + at] = select(order_key(sum), POS_INF_KEY, forced);
