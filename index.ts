@@ -23,7 +23,7 @@ export { printKernel, type AttentionKernel, type KernelLaunch } from "./ir/kerne
 export { emitWgsl } from "./backends/wgsl/emit.js";
 export { openWebGpu, type WebGpuContext } from "./backends/wgsl/device.js";
 export { runAttention, dispatchAttention, buildTileIndexOnDevice, readInputsBack, AttentionBuffers } from "./backends/wgsl/run.js";
-export { dispatchEstimator } from "./backends/wgsl/estimate/run.js";
+export { dispatchEstimator, type EstimatorOptions } from "./backends/wgsl/estimate/run.js";
 export { runEstimatedAttention, type EstimatedAttention } from "./backends/wgsl/estimate/attend.js";
 export { estimatorOf, estimatorCatalog } from "./ir/estimate/catalog.js";
 export { printEstimator, type Estimator } from "./ir/estimate/estimator.js";
