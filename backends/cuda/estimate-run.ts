@@ -54,7 +54,9 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       const rows = Math.min(budgets.lastQ, Q);
       const names = verticalSlashKernels(element, D);
       const kernel = (name: string) => loadedFunction(context, `estimate/vertical-slash/${element}/d${D}/${name}`, () => ({ source: emitVerticalSlashCuda(element, D), name }));
-      const chunk = verticalSlashHeadChunk(H, rows, K, verticalSlashScratchBytes);
+      // The budget is ours, not the device's: a head larger than it still runs alone (running out of memory
+      // then is the allocator's coded STP906).
+      const chunk = verticalSlashHeadChunk(H, rows, K, Math.max(verticalSlashScratchBytes, 4 * rows * K));
       const probs = buffers.scratch(4 * chunk * rows * K), columns = buffers.scratch(4 * H * K), diagonals = buffers.scratch(4 * H * K);
       for (let head0 = 0; head0 < H; head0 += chunk) {
         const heads = Math.min(chunk, H - head0);

@@ -14,7 +14,7 @@ export const verticalSlashKernels = (element: CudaElement, headDim: number) => (
 
 /**
  * The most scratch the probabilities of one chunk of heads take on CUDA (../estimated-input.ts's
- * verticalSlashHeadChunk): at 1M keys and 64 rows, four heads a chunk.
+ * verticalSlashHeadChunk): at 1M keys and 64 rows, four heads a chunk; one head when a head is larger.
  */
 export const verticalSlashScratchBytes = 2 ** 30;
 
