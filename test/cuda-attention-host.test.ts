@@ -13,7 +13,7 @@ import { hostAttention, hostCombine, hostVerticalSlash, type HostAttention, type
 import type { Estimator } from "../ir/estimate/estimator.js";
 import { verticalSlashBudgets } from "../ir/estimate/vertical-slash.js";
 import { unpackDeviceInputs } from "../ir/kernel/unpack-inputs.js";
-import { dynamicExample } from "./dynamic-cases.js";
+import { dynamicExample, longListsExample } from "./dynamic-cases.js";
 import { staticExampleParams } from "./example-params.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
 
@@ -185,6 +185,15 @@ describe("the CUDA attention kernel, run on the host (tensor cores emulated)", (
         checkOnHost(binding, 64, element, s.seed, "sparse", splits);
       }),
       { numRuns: 6 },
+    );
+  }, 300_000);
+
+  it("vertical_slash, long lists over long keys: the gather paths filter them in rounds of 128 words and match the reference (split-K too)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 4200, max: 9000 }), fc.constantFrom(1, 3), fc.integer(), (qLen, kvLen, splits, seed) => {
+        checkOnHost(longListsExample({ qLen, kvLen }, seed), 64, "f16", seed, "sparse", splits);
+      }),
+      { numRuns: 3 },
     );
   }, 300_000);
 });

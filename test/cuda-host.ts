@@ -432,7 +432,7 @@ function hostTensorCore(element: CudaElement): string {
     : "const unsigned u = __float_as_uint(x); if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u); return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);";
   return `
 #include <cstdint>
-struct LaneSlot { const unsigned short* row; unsigned a[4]; unsigned b[2]; float f; };
+struct LaneSlot { const unsigned short* row; unsigned a[4]; unsigned b[2]; float f; bool vote; };
 static LaneSlot lane_slots[1024];
 static inline float host_to_float(unsigned short bits) { ${toFloat} }
 static inline unsigned short host_from_float(float x) { ${fromFloat} }
@@ -489,6 +489,17 @@ static float __shfl_xor_sync(unsigned mask, float value, int offset) {
   const float other = lane_slots[t - lane + (lane ^ (unsigned)offset)].f;
   __syncthreads();
   return other;
+}
+
+[[maybe_unused]] static unsigned __ballot_sync(unsigned mask, bool predicate) {
+  if (mask != 0xffffffffu) { fprintf(stderr, "__ballot_sync: partial masks are not emulated\\n"); abort(); }
+  const unsigned t = threadIdx.x, lane = t % 32;
+  lane_slots[t].vote = predicate;
+  __syncthreads();
+  unsigned votes = 0u;
+  for (unsigned l = 0; l < 32; l++) votes |= lane_slots[t - lane + l].vote ? 1u << l : 0u;
+  __syncthreads();
+  return votes;
 }
 `;
 }

@@ -38,3 +38,17 @@ export function dynamicExample(name: DynamicExampleName, shape: { qLen: number; 
     }
   }
 }
+
+/**
+ * Vertical-slash over long keys with long lists: a local band of diagonals, far diagonals and many columns
+ * spread over every key, so that the gather paths' filters (BM words a workgroup on WGSL, 128 a block on
+ * CUDA, at 32 keys a word) take several rounds and a visit's gathered columns come from two of them.
+ */
+export function longListsExample(shape: { qLen: number; kvLen: number }, seed: number): Binding {
+  const random = seededIntegers(seed);
+  const { qLen, kvLen } = shape;
+  const band = Array.from({ length: 1 + random(80) }, (_, o) => o);
+  const far = Array.from({ length: 5 + random(60) }, () => random(kvLen));
+  const columns = Array.from({ length: 30 + random(200) }, () => random(kvLen));
+  return bindOrThrow(examplePattern("vertical_slash"), { qLen, kvLen, heads: 1, kvHeads: 1 }, {}, { vertical: [columns], slash: [[...band, ...far]] });
+}

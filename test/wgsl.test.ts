@@ -13,7 +13,7 @@ import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
 import { roundedTo } from "../util/half.js";
 import { lengths } from "../fuzz/arbitraries.js";
-import { dynamicExample, dynamicExampleNames } from "./dynamic-cases.js";
+import { dynamicExample, dynamicExampleNames, longListsExample } from "./dynamic-cases.js";
 import { staticExampleParams } from "./example-params.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
 
@@ -39,14 +39,14 @@ const blockNFor = (headDim: number): number => Math.min(64, Math.floor(16384 / (
  * Runs the kernel and the Float64 reference on the same inputs, as the kernel sees them: f16 tensors are
  * rounded on the host, and the math is f32 either way, so both element types are held to 1e-4.
  */
-async function checkAgainstReference(binding: Binding, layer: number, headDim: number, blockM: number, blockN: number, seed: number, variant: KernelVariant = "sparse", dtype: "f32" | "f16" = "f32"): Promise<void> {
+async function checkAgainstReference(binding: Binding, layer: number, headDim: number, blockM: number, blockN: number, seed: number, variant: KernelVariant = "sparse", dtype: "f32" | "f16" = "f32", splits: "auto" | number = "auto"): Promise<void> {
   const { Q, K, H, KVH } = binding.sizes;
   const seen = (data: Float32Array): Float32Array => (dtype === "f16" ? roundedTo(data, "f16") : data);
   const q = randomTensor(H * Q * headDim, seed);
   const k = randomTensor(KVH * K * headDim, seed + 1);
   const v = randomTensor(KVH * K * headDim, seed + 2);
   const launches = lowerAttention(binding, layer, { headDim, dtype, blockM, blockN, variant });
-  const result = await runAttention(gpu, launches, { q, k, v }, binding.sizes);
+  const result = await runAttention(gpu, launches, { q, k, v }, binding.sizes, { splits });
   const reference = denseAttention({
     q: { shape: [H, Q, headDim], data: seen(q) }, k: { shape: [KVH, K, headDim], data: seen(k) }, v: { shape: [KVH, K, headDim], data: seen(v) },
     maskOf: (h) => evaluateMask(binding, h, layer),
@@ -102,6 +102,15 @@ describe("WGSL kernels on the software adapter", () => {
         await checkAgainstReference(binding, 0, shape.headDim, shape.blockM, shape.narrow ? 8 : blockNFor(shape.headDim), shape.seed, "sparse", shape.dtype);
       }),
       { numRuns: 24 },
+    );
+  });
+
+  it("long lists over long keys: the gather paths filter them in rounds of BM words and match the reference, split or not", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 600, max: 3000 }), fc.constantFrom(16, 32), fc.constantFrom(8, 32), fc.constantFrom(1, 3), fc.integer(), async (qLen, kvLen, blockM, blockN, splits, seed) => {
+        await checkAgainstReference(longListsExample({ qLen, kvLen }, seed), 0, 32, blockM, blockN, seed, "sparse", "f32", splits);
+      }),
+      { numRuns: 8 },
     );
   });
 

@@ -5,7 +5,7 @@ import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { checkCudaKernel } from "./schedule.js";
 import { inputAccessorsCuda, rangeHelpersCuda } from "./inputs.js";
-import { columnRoundCuda, diagonalPathCuda, gatherClassifierCuda, gatherPrologueCuda } from "./gathers.js";
+import { columnRoundCuda, diagonalPathCuda, gatherClassifierCuda, gatherPrologueCuda, gatherSharedCuda } from "./gathers.js";
 import { elementToFloat, integerPreludeCuda, latticeCuda, runsCuda, tensorCoreCuda } from "./prelude.js";
 
 /**
@@ -54,7 +54,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) ${kernel.name}(
     int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits, int pack) {
   __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
   __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
-${columns ? "  // The gathered columns of one visit, and how many (written by thread 0).\n  __shared__ int gather_keys[BN];\n  __shared__ int gather_count;\n" : ""}  const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
+${columns ? "  // The gathered columns of one visit, and how many (written by thread 0).\n  __shared__ int gather_keys[BN];\n  __shared__ int gather_count;\n" : ""}${gatherSharedCuda(kernel)}  const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
   (void)LAYERS; (void)LAYER;
   const int split = blockIdx.y;
   // The pack heads of block z share one KV head (the runtime packs only such heads).

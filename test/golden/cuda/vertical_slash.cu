@@ -114,6 +114,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
   // The gathered columns of one visit, and how many (written by thread 0).
   __shared__ int gather_keys[BN];
   __shared__ int gather_count;
+  // The gather paths' filtered list words, one per thread (the column path's, then the diagonal path's).
+  __shared__ unsigned gather_bits[128];
+  // Which of the diagonal path's filtered words are not empty, one word per warp.
+  __shared__ unsigned diagonal_nonzero[4];
   const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
   (void)LAYERS; (void)LAYER;
   const int split = blockIdx.y;
@@ -287,10 +291,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
     (void)tile_rows;
     const unsigned column_base = aux[4u * 0u] + aux[4u * 0u + 1u] * (unsigned)(head);
     const int column_words = (K_LEN + 31) / 32;
-    int cursor = 0;
+    // The filtered words gather_bits[0 .. 128) are the list's words from chunk on; thread 0's cursor starts past them.
+    int chunk = -128, cursor = 128;
     unsigned pending = 0u;
-    (void)column_words; (void)cursor; (void)pending;
+    (void)column_words; (void)chunk; (void)cursor; (void)pending;
     const unsigned diagonal_base = aux[4u * 1u] + aux[4u * 1u + 1u] * (unsigned)(head);
+    auto visited = [&](int key_tile) -> bool { return ((index_row[key_tile / 32] >> (key_tile % 32)) & 1u) != 0u; };
+    (void)visited;
     // Keys the column path counts (the diagonal path leaves them to it).
     auto is_column = [&](int key) -> bool { return ((aux[column_base + key / 32] >> (key % 32)) & 1u) != 0u; };
     (void)is_column;
@@ -311,89 +318,135 @@ extern "C" __global__ void __launch_bounds__(128, 2) vertical_slash_sparse(
         if (t % splits != split) continue;
       } else {
         // Gathered columns: keys of vertical outside the visited tiles, BN per visit.
-        __syncthreads();  // the previous visit is done with gather_keys
-        if (threadIdx.x == 0) {
-          int n = 0;
-          for (;;) {
-            if (pending == 0u) {
-              if (cursor >= column_words) break;
-              pending = aux[column_base + cursor];
-              cursor++;
-              continue;
+        int n = 0;
+        for (;;) {
+          __syncthreads();  // the previous visit is done with gather_keys, and the filter with gather_bits
+          if (threadIdx.x == 0) {
+            for (;;) {
+              if (pending == 0u) {
+                if (cursor >= 128) break;
+                pending = gather_bits[cursor++];
+                continue;
+              }
+              if (n == BN) break;
+              gather_keys[n++] = (chunk + cursor - 1) * 32 + __ffs(pending) - 1;
+              pending &= pending - 1u;
             }
-            if (n == BN) break;
-            const int key = (cursor - 1) * 32 + __ffs(pending) - 1;
-            pending &= pending - 1u;
-            const int key_tile = key / BN;
-            const bool visited = ((index_row[key_tile / 32] >> (key_tile % 32)) & 1u) != 0u;
-            if (key < K_LEN && !visited && classify(rng(first, last), rng(key, key), tile_rows, head) != 0u) gather_keys[n++] = key;
+            gather_count = n;
           }
-          gather_count = n;
+          __syncthreads();
+          gathered = gather_count;
+          // Short of BN: the filtered words ran out, so filter the next 128 (if any).
+          if (gathered == BN || chunk + 128 >= column_words) break;
+          chunk += 128;
+          cursor = 0;
+          const int cw = chunk + (int)threadIdx.x;
+          unsigned left = 0u;
+          if (cw < column_words) {
+            unsigned bits = left = aux[column_base + cw];
+            while (bits != 0u) {
+              const int bit = __ffs(bits) - 1;
+              bits &= bits - 1u;
+              const int key = cw * 32 + bit;
+              if (key >= K_LEN || visited(key / BN) || classify(rng(first, last), rng(key, key), tile_rows, head) == 0u) left &= ~(1u << bit);
+            }
+          }
+          gather_bits[threadIdx.x] = left;
         }
-        __syncthreads();
-        gathered = gather_count;
         if (gathered == 0) break;
         if (round++ % splits != split) continue;
       }
       visit(t, full, false, 0, gathered);
     }
     // Gathered diagonals: per row, keys q - o for the offsets in slash outside the visited tiles and columns.
-    if (row0 < Q_LEN) {
-      const unsigned short* q_row = q_in + ((long long)head * Q_LEN + row0) * D;
-      // Offsets above the position give keys below 0: the words past it hold none this row can use.
-      for (int w = split; w <= pos0 / 32 && w < (K_LEN + 31) / 32; w += splits) {
-        unsigned bits = aux[diagonal_base + w];
+    // Offsets above the tile's last position give keys below 0: the words past last / 32 hold none it can use.
+    const int diagonal_words = min(last / 32 + 1, (K_LEN + 31) / 32);
+    auto covered = [&](int o) -> bool {
+      const int hi = last - o;
+      if (hi < 0) return true;
+      for (int t = max(first - o, 0) / BN; t <= hi / BN; t++) { if (!visited(t)) return false; }
+      return true;
+    };
+    for (int diagonal_chunk = 0; diagonal_chunk < diagonal_words; diagonal_chunk += 128) {
+      __syncthreads();  // the previous chunk's rows are done with gather_bits
+      const int dw = diagonal_chunk + (int)threadIdx.x;
+      unsigned left = 0u;
+      if (dw < diagonal_words && dw % splits == split) {
+        unsigned bits = left = aux[diagonal_base + dw];
         while (bits != 0u) {
-          const int key = pos0 - (w * 32 + __ffs(bits) - 1);
+          const int bit = __ffs(bits) - 1;
           bits &= bits - 1u;
-          if (key < 0 || key >= K_LEN) continue;
-          const int key_tile = key / BN;
-          if (((index_row[key_tile / 32] >> (key_tile % 32)) & 1u) != 0u) continue;
-          if (is_column(key)) continue;
-          if (!keeps(pos0, key, head)) continue;
-          const long long at = ((long long)kv_head * K_LEN + key) * D;
-          float dot = 0.0f;
-          for (int d = 0; d < D; d++) dot += element_to_float(q_row[d]) * element_to_float(k_in[at + d]);
-          const float s = dot * SCALE_LOG2;
-          const float new_m = fmaxf(m0, s);
-          const float alpha = exp2f(m0 - new_m), p = exp2f(s - new_m);
-          m0 = new_m;
-          l0 = l0 * alpha + (quad == 0 ? p : 0.0f);
+          if (covered(dw * 32 + bit)) left &= ~(1u << bit);
+        }
+      }
+      gather_bits[threadIdx.x] = left;
+      // One bit per word that is not empty, so the rows skip the empty ones.
+      const unsigned nonzero = __ballot_sync(0xffffffffu, left != 0u);
+      if (lane == 0) diagonal_nonzero[warp] = nonzero;
+      __syncthreads();
+      if (row0 < Q_LEN) {
+        const unsigned short* q_row = q_in + ((long long)head * Q_LEN + row0) * D;
+        for (int f = 0; f < 4; f++) {
+          unsigned nonzero = diagonal_nonzero[f];
+          while (nonzero != 0u) {
+            const int at = f * 32 + __ffs(nonzero) - 1;
+            nonzero &= nonzero - 1u;
+            unsigned bits = gather_bits[at];
+            while (bits != 0u) {
+              const int key = pos0 - ((diagonal_chunk + at) * 32 + __ffs(bits) - 1);
+              bits &= bits - 1u;
+              if (key < 0 || key >= K_LEN) continue;
+              if (visited(key / BN)) continue;
+              if (is_column(key)) continue;
+              if (!keeps(pos0, key, head)) continue;
+              const long long at_key = ((long long)kv_head * K_LEN + key) * D;
+              float dot = 0.0f;
+              for (int d = 0; d < D; d++) dot += element_to_float(q_row[d]) * element_to_float(k_in[at_key + d]);
+              const float s = dot * SCALE_LOG2;
+              const float new_m = fmaxf(m0, s);
+              const float alpha = exp2f(m0 - new_m), p = exp2f(s - new_m);
+              m0 = new_m;
+              l0 = l0 * alpha + (quad == 0 ? p : 0.0f);
 #pragma unroll
-          for (int n = 0; n < D / 8; n++) {
-            const int col = n * 8 + 2 * quad;
-            o[n][0] = o[n][0] * alpha + p * element_to_float(v_in[at + col]);
-            o[n][1] = o[n][1] * alpha + p * element_to_float(v_in[at + col + 1]);
+              for (int n = 0; n < D / 8; n++) {
+                const int col = n * 8 + 2 * quad;
+                o[n][0] = o[n][0] * alpha + p * element_to_float(v_in[at_key + col]);
+                o[n][1] = o[n][1] * alpha + p * element_to_float(v_in[at_key + col + 1]);
+              }
+            }
           }
         }
       }
-    }
-    if (row1 < Q_LEN) {
-      const unsigned short* q_row = q_in + ((long long)head * Q_LEN + row1) * D;
-      // Offsets above the position give keys below 0: the words past it hold none this row can use.
-      for (int w = split; w <= pos1 / 32 && w < (K_LEN + 31) / 32; w += splits) {
-        unsigned bits = aux[diagonal_base + w];
-        while (bits != 0u) {
-          const int key = pos1 - (w * 32 + __ffs(bits) - 1);
-          bits &= bits - 1u;
-          if (key < 0 || key >= K_LEN) continue;
-          const int key_tile = key / BN;
-          if (((index_row[key_tile / 32] >> (key_tile % 32)) & 1u) != 0u) continue;
-          if (is_column(key)) continue;
-          if (!keeps(pos1, key, head)) continue;
-          const long long at = ((long long)kv_head * K_LEN + key) * D;
-          float dot = 0.0f;
-          for (int d = 0; d < D; d++) dot += element_to_float(q_row[d]) * element_to_float(k_in[at + d]);
-          const float s = dot * SCALE_LOG2;
-          const float new_m = fmaxf(m1, s);
-          const float alpha = exp2f(m1 - new_m), p = exp2f(s - new_m);
-          m1 = new_m;
-          l1 = l1 * alpha + (quad == 0 ? p : 0.0f);
+      if (row1 < Q_LEN) {
+        const unsigned short* q_row = q_in + ((long long)head * Q_LEN + row1) * D;
+        for (int f = 0; f < 4; f++) {
+          unsigned nonzero = diagonal_nonzero[f];
+          while (nonzero != 0u) {
+            const int at = f * 32 + __ffs(nonzero) - 1;
+            nonzero &= nonzero - 1u;
+            unsigned bits = gather_bits[at];
+            while (bits != 0u) {
+              const int key = pos1 - ((diagonal_chunk + at) * 32 + __ffs(bits) - 1);
+              bits &= bits - 1u;
+              if (key < 0 || key >= K_LEN) continue;
+              if (visited(key / BN)) continue;
+              if (is_column(key)) continue;
+              if (!keeps(pos1, key, head)) continue;
+              const long long at_key = ((long long)kv_head * K_LEN + key) * D;
+              float dot = 0.0f;
+              for (int d = 0; d < D; d++) dot += element_to_float(q_row[d]) * element_to_float(k_in[at_key + d]);
+              const float s = dot * SCALE_LOG2;
+              const float new_m = fmaxf(m1, s);
+              const float alpha = exp2f(m1 - new_m), p = exp2f(s - new_m);
+              m1 = new_m;
+              l1 = l1 * alpha + (quad == 0 ? p : 0.0f);
 #pragma unroll
-          for (int n = 0; n < D / 8; n++) {
-            const int col = n * 8 + 2 * quad;
-            o[n][2] = o[n][2] * alpha + p * element_to_float(v_in[at + col]);
-            o[n][3] = o[n][3] * alpha + p * element_to_float(v_in[at + col + 1]);
+              for (int n = 0; n < D / 8; n++) {
+                const int col = n * 8 + 2 * quad;
+                o[n][2] = o[n][2] * alpha + p * element_to_float(v_in[at_key + col]);
+                o[n][3] = o[n][3] * alpha + p * element_to_float(v_in[at_key + col + 1]);
+              }
+            }
           }
         }
       }

@@ -63,6 +63,14 @@ var<workgroup> plan_words: array<u32, 2>;
 // The gathered columns of one visit, and how many (written by invocation 0).
 var<workgroup> gather_keys: array<i32, 32>;
 var<workgroup> gather_count: i32;
+// The gather paths' filtered list words, one per invocation (the column path's, then the diagonal path's).
+var<workgroup> gather_bits: array<u32, 64>;
+// Which of the diagonal path's filtered offset words in gather_bits are not empty.
+var<workgroup> diagonal_nonzero: array<atomic<u32>, 2>;
+
+fn key_tile_visited(index_base: i32, key_tile: i32) -> bool {
+  return ((tile_index[index_base + key_tile / 32] >> u32(key_tile % 32)) & 1u) == 1u;
+}
 
 
 var<private> q_row: array<f32, 64>;
@@ -316,32 +324,68 @@ fn fold_direct(keys: ptr<function, array<i32, 32>>, count: i32, q: i32, kv_head:
   row_kept = true;
 }
 
-fn visit_diagonals(diagonal_base: u32, column_base: u32, index_base: i32, split: i32, splits: i32, row: i32, head: i32, kv_head: i32) {
+// Whether offset o gives every row of the tile (positions first..last) a key below 0 or in a visited tile.
+fn offset_covered(o: i32, first: i32, last: i32, index_base: i32) -> bool {
+  let hi = last - o;
+  if (hi < 0) { return true; }
+  for (var t = max(first - o, 0) / BN; t <= hi / BN; t++) {
+    if (!key_tile_visited(index_base, t)) { return false; }
+  }
+  return true;
+}
+
+fn visit_diagonals(diagonal_base: u32, column_base: u32, index_base: i32, first: i32, last: i32, split: i32, splits: i32, local: i32, row: i32, head: i32, kv_head: i32) {
   let Q_LEN = q_len();
   let K_LEN = k_len();
   let q = K_LEN - Q_LEN + row;
   var keys: array<i32, 32>;
   var count = 0;
-  // Offsets above q give keys below 0: the words past q / 32 hold none a row can use.
-  for (var w = split; w <= q / 32 && w < (K_LEN + 31) / 32; w += splits) {
-    var bits = aux[diagonal_base + u32(w)];
-    while (bits != 0u) {
-      let key = q - (w * 32 + i32(firstTrailingBit(bits)));
-      bits &= bits - 1u;
-      if (key < 0 || key >= K_LEN) { continue; }
-      let key_tile = key / BN;
-      if (((tile_index[index_base + key_tile / 32] >> u32(key_tile % 32)) & 1u) == 1u) { continue; }
-      if (((aux[column_base + u32(key) / 32u] >> (u32(key) % 32u)) & 1u) == 1u) { continue; }
-      if (!keeps(q, key, row, head, kv_head)) { continue; }
-      keys[count] = key;
-      count++;
-      if (count == BN) {
-        fold_direct(&keys, count, q, kv_head);
-        count = 0;
+  // Offsets above the tile's last position give keys below 0: the words past last / 32 hold none it can use.
+  let words = min(last / 32 + 1, (K_LEN + 31) / 32);
+  for (var chunk = 0; chunk < words; chunk += BM) {
+    workgroupBarrier();
+    if (local < 2) { atomicStore(&diagonal_nonzero[local], 0u); }
+    workgroupBarrier();
+    let w = chunk + local;
+    var left = 0u;
+    if (w < words && w % splits == split) {
+      var bits = aux[diagonal_base + u32(w)];
+      left = bits;
+      while (bits != 0u) {
+        let bit = firstTrailingBit(bits);
+        bits &= bits - 1u;
+        if (offset_covered(w * 32 + i32(bit), first, last, index_base)) { left &= ~(1u << bit); }
+      }
+    }
+    gather_bits[local] = left;
+    if (left != 0u) { atomicOr(&diagonal_nonzero[local / 32], 1u << u32(local % 32)); }
+    workgroupBarrier();
+    if (row < Q_LEN) {
+      for (var f = 0; f < 2; f++) {
+        var nonzero = atomicLoad(&diagonal_nonzero[f]);
+        while (nonzero != 0u) {
+          let at = f * 32 + i32(firstTrailingBit(nonzero));
+          nonzero &= nonzero - 1u;
+          var bits = gather_bits[at];
+          while (bits != 0u) {
+            let key = q - ((chunk + at) * 32 + i32(firstTrailingBit(bits)));
+            bits &= bits - 1u;
+            if (key < 0 || key >= K_LEN) { continue; }
+            if (key_tile_visited(index_base, key / BN)) { continue; }
+            if (((aux[column_base + u32(key) / 32u] >> (u32(key) % 32u)) & 1u) == 1u) { continue; }
+            if (!keeps(q, key, row, head, kv_head)) { continue; }
+            keys[count] = key;
+            count++;
+            if (count == BN) {
+              fold_direct(&keys, count, q, kv_head);
+              count = 0;
+            }
+          }
+        }
       }
     }
   }
-  if (count > 0) { fold_direct(&keys, count, q, kv_head); }
+  if (row < Q_LEN && count > 0) { fold_direct(&keys, count, q, kv_head); }
 }
 
 @compute @workgroup_size(64)
@@ -397,31 +441,49 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let column_base = aux[4u * 0u] + aux[4u * 0u + 1u] * u32(head);
   let column_words = (K_LEN + 31) / 32;
   let tile_rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
-  var cursor = 0;
+  // The filtered words gather_bits[0 .. BM) are the list's words from chunk on; the cursor starts past them.
+  var chunk = -BM;
+  var cursor = BM;
   var pending = 0u;
   var round = 0;
   loop {
-    workgroupBarrier();
-    if (local == 0) {
-      var n = 0;
-      loop {
-        if (pending == 0u) {
-          if (cursor >= column_words) { break; }
-          pending = aux[column_base + u32(cursor)];
-          cursor++;
-          continue;
-        }
-        if (n == BN) { break; }
-        let key = (cursor - 1) * 32 + i32(firstTrailingBit(pending));
-        pending &= pending - 1u;
-        let key_tile = key / BN;
-        let visited = ((tile_index[index_base + key_tile / 32] >> u32(key_tile % 32)) & 1u) == 1u;
-        if (key < K_LEN && !visited && classify(tile_rows + vec2<i32>(K_LEN - Q_LEN), vec2<i32>(key, key), tile_rows, head, kv_head) != 0u) {
-          gather_keys[n] = key;
+    var n = 0;
+    loop {
+      workgroupBarrier();
+      if (local == 0) {
+        loop {
+          if (pending == 0u) {
+            if (cursor >= BM) { break; }
+            pending = gather_bits[cursor];
+            cursor++;
+            continue;
+          }
+          if (n == BN) { break; }
+          gather_keys[n] = (chunk + cursor - 1) * 32 + i32(firstTrailingBit(pending));
+          pending &= pending - 1u;
           n++;
         }
+        gather_count = n;
       }
-      gather_count = n;
+      // Short of BN: the filtered words ran out, so filter the next BM (if any).
+      if (workgroupUniformLoad(&gather_count) == BN || chunk + BM >= column_words) { break; }
+      chunk += BM;
+      cursor = 0;
+      let w = chunk + local;
+      var left = 0u;
+      if (w < column_words) {
+        var bits = aux[column_base + u32(w)];
+        left = bits;
+        while (bits != 0u) {
+          let bit = firstTrailingBit(bits);
+          bits &= bits - 1u;
+          let key = w * 32 + i32(bit);
+          if (key >= K_LEN || key_tile_visited(index_base, key / BN) || classify(tile_rows + vec2<i32>(K_LEN - Q_LEN), vec2<i32>(key, key), tile_rows, head, kv_head) == 0u) {
+            left &= ~(1u << bit);
+          }
+        }
+      }
+      gather_bits[local] = left;
     }
     let gathered = workgroupUniformLoad(&gather_count);
     if (gathered == 0) { break; }
@@ -429,7 +491,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     round++;
   }
   // Gathered diagonals: per row, keys q - o for the offsets in slash outside the visited tiles and columns.
-  if (row < Q_LEN) { visit_diagonals(aux[4u * 1u] + aux[4u * 1u + 1u] * u32(head), column_base, index_base, split, splits, row, head, kv_head); }
+  visit_diagonals(aux[4u * 1u] + aux[4u * 1u + 1u] * u32(head), column_base, index_base, first, last, split, splits, local, row, head, kv_head);
   if (row < Q_LEN) {
     let at = (split * HEADS + head) * Q_LEN + row;
     for (var d = 0; d < D; d++) { out[at * D + d] = select(0.0, acc[d] / row_sum, row_kept); }
