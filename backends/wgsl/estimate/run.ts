@@ -91,8 +91,7 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
         const params = uniform([Q, K, H, KVH, rows, D, estimator.firstColumns, estimator.nearDiagonals, head0], [launch.kernel.scale]);
         dispatch(verticalSlashLogitsWgsl(dtype, D), [[0, buffers.q], [1, buffers.k], [3, params], [4, probs]], [groups(K), 1, heads]);
         dispatch(verticalSlashSoftmaxWgsl(dtype), [[3, params], [4, probs]], [rows, 1, heads]);
-        dispatch(verticalSlashScoresWgsl(dtype, false), [[3, params], [4, probs], [5, columns]], [groups(K), 1, heads]);
-        dispatch(verticalSlashScoresWgsl(dtype, true), [[3, params], [4, probs], [5, diagonals]], [groups(K), 1, heads]);
+        dispatch(verticalSlashScoresWgsl(dtype), [[3, params], [4, probs], [5, columns], [6, diagonals]], [groups(K), 1, heads]);
       }
       select(columns, K, budgets.vertical, vertical, 1, Math.ceil(K / 32));
       select(diagonals, K, budgets.slash, slash, 1, Math.ceil(K / 32));

@@ -6,12 +6,13 @@ import { orderKeyWgsl } from "./select-top.js";
 /**
  * The vertical-slash estimator on the device (reference: ir/estimate/vertical-slash.ts), three kernels before
  * the shared top-n selection:
- * 1. probabilities: the last rows' logits, one invocation per key and head (its K row in private memory,
- *    q rows staged in workgroup memory), then one workgroup per head and row turns them into the row's
- *    causal softmax, in a scratch buffer [head][row][K] (0 past the row's position) that holds a chunk of
- *    heads (verticalSlashHeadChunk), head0 on: the three kernels run once per chunk;
- * 2. columns: one invocation per head and key sums its column; the first columns are forced (+∞);
- * 3. diagonals: one invocation per head and offset o sums p[row][position − o]; the near offsets are forced.
+ * 1. logits: the last rows' logits, one invocation per key and head (its K row in registers, q rows staged
+ *    in workgroup memory), into a scratch buffer [head][row][K] that holds a chunk of heads
+ *    (verticalSlashHeadChunk), head0 on: the kernels run once per chunk;
+ * 2. softmax: one workgroup per head and row turns its logits into the row's causal softmax, in place (0
+ *    past the row's position);
+ * 3. scores: one invocation per head and index `at` sums column `at` (the first columns are forced, +∞) and
+ *    diagonal `at`, p[row][position − at] (the near offsets are forced).
  * Scores leave as order keys [head][K] (one buffer for columns, one for offsets) for the selection.
  */
 export const estimatorWorkgroup = 64;
@@ -44,17 +45,22 @@ fn reduce(local: u32, value: f32, is_max: bool) -> f32 {
 
 /**
  * The last rows' logits, one invocation per key, as the attention kernel computes its scores: the key's row
- * of K in private memory, the last rows of q staged through workgroup memory a tile of rows at a time (every
- * lane reads the same element: a broadcast), so each K row and each q row is read from storage once per
- * workgroup, not once per pair.
+ * of K held in D / 4 vec4 values, the last rows of q staged through workgroup memory a tile of rows at a time
+ * (every lane reads the same element: a broadcast), so each K row and each q row is read from storage once
+ * per workgroup, not once per pair. The dot product is printed unrolled: a private array walked by a loop
+ * lives in memory on software adapters (a load per multiply-add, and the loop's own work); with constant
+ * indices the K row stays in registers, which halves the kernel's time on SwiftShader.
  */
 export function verticalSlashLogitsWgsl(dtype: Dtype, headDim: number): string {
+  if (headDim % 4 !== 0) throw new Error(`the logits kernel reads vec4s: head dim ${headDim} is not a multiple of 4`);
   const rowsPerTile = logitRowsPerTile(headDim);
+  const quads = Array.from({ length: headDim / 4 }, (_, c) => c);
+  const vec4Of = (read: string, at: string): string => `vec4<f32>(${[0, 1, 2, 3].map((e) => `${read}(${at} + ${e})`).join(", ")})`;
   return `// Stipple estimator: vertical-slash, logits of the last query rows (generated, do not edit).
 ${header(dtype)}
 const ROWS_PER_TILE: i32 = ${rowsPerTile};
-var<private> k_row: array<f32, ${headDim}>;
-var<workgroup> q_tile: array<f32, ${rowsPerTile * headDim}>;
+// q rows as vec4s: element c of row r is q_tile[r * ${headDim / 4} + c].
+var<workgroup> q_tile: array<vec4<f32>, ${(rowsPerTile * headDim) / 4}>;
 
 @compute @workgroup_size(${estimatorWorkgroup})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
@@ -67,21 +73,23 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let key = i32(group.x) * ${estimatorWorkgroup} + local;
   // Past the keys, a lane still helps stage q and meets every barrier.
   let valid = key < K;
-  for (var d = 0; d < ${headDim}; d++) { k_row[d] = select(0.0, k_at((kv_head * K + min(key, K - 1)) * ${headDim} + d), valid); }
+  let k_base = (kv_head * K + min(key, K - 1)) * ${headDim};
+${quads.map((c) => `  let k${c} = select(vec4<f32>(0.0), ${vec4Of("k_at", `k_base + ${4 * c}`)}, valid);`).join("\n")}
   for (var r0 = 0; r0 < params.rows; r0 += ROWS_PER_TILE) {
     let tile_rows = min(ROWS_PER_TILE, params.rows - r0);
     workgroupBarrier();
-    for (var e = local; e < tile_rows * ${headDim}; e += ${estimatorWorkgroup}) {
-      q_tile[e] = q_at((head * Q + Q - params.rows + r0) * ${headDim} + e);
+    let q_base = (head * Q + Q - params.rows + r0) * ${headDim};
+    for (var e = local; e < tile_rows * ${headDim / 4}; e += ${estimatorWorkgroup}) {
+      q_tile[e] = ${vec4Of("q_at", "q_base + 4 * e")};
     }
     workgroupBarrier();
     for (var r = 0; r < tile_rows; r++) {
       let row = Q - params.rows + r0 + r;
       // Keys past the row's position are never read (the softmax stops at the position).
       if (!valid || key > K - Q + row) { continue; }
-      var dot = 0.0;
-      for (var d = 0; d < ${headDim}; d++) { dot += q_tile[r * ${headDim} + d] * k_row[d]; }
-      probs[(slice * params.rows + r0 + r) * K + key] = dot * params.scale;
+      let at = r * ${headDim / 4};
+      let products = ${quads.map((c) => `q_tile[at + ${c}] * k${c}`).join("\n        + ")};
+      probs[(slice * params.rows + r0 + r) * K + key] = (products.x + products.y + products.z + products.w) * params.scale;
     }
   }
 }
@@ -118,11 +126,21 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 `;
 }
 
-/** Column sums (`diagonal` false) or diagonal sums (true) of the probabilities, as order keys. */
-export function verticalSlashScoresWgsl(dtype: Dtype, diagonal: boolean): string {
-  return `// Stipple estimator: vertical-slash, ${diagonal ? "diagonal" : "column"} scores (generated, do not edit).
+/**
+ * Column sums and diagonal sums of the probabilities, as order keys, in one pass: invocation `at` sums
+ * column `at` and diagonal `at` (p[row][position − at]) over the rows, four rows a step (a software adapter
+ * pays for each loop step and bounds-checked load, so the two sums share them).
+ */
+export function verticalSlashScoresWgsl(dtype: Dtype): string {
+  return `// Stipple estimator: vertical-slash, column and diagonal scores (generated, do not edit).
 ${header(dtype)}${orderKeyWgsl}
-@group(0) @binding(5) var<storage, read_write> keys: array<u32>;
+@group(0) @binding(5) var<storage, read_write> column_keys: array<u32>;
+@group(0) @binding(6) var<storage, read_write> diagonal_keys: array<u32>;
+
+// Row r's probability at key, 0 for keys below 0 (diagonals reach past the first key on the early rows).
+fn p_at(slice: i32, r: i32, key: i32) -> f32 {
+  return select(0.0, probs[(slice * params.rows + r) * params.k_len + max(key, 0)], key >= 0);
+}
 
 @compute @workgroup_size(${estimatorWorkgroup})
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -132,14 +150,22 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let head = params.head0 + slice;
   let at = i32(id.x);
   if (at >= K) { return; }
-  var sum = 0.0;
-  for (var r = 0; r < params.rows; r++) {
-    ${diagonal
-      ? "let key = K - Q + (Q - params.rows + r) - at;\n    if (key >= 0) { sum += probs[(slice * params.rows + r) * K + key]; }"
-      : "sum += probs[(slice * params.rows + r) * K + at];"}
+  // Row r's position is first + r; its key on diagonal at is first + r - at.
+  let first = K - params.rows;
+  var column = 0.0;
+  var diagonal = 0.0;
+  var r = 0;
+  for (; r + 4 <= params.rows; r += 4) {
+    column += (p_at(slice, r, at) + p_at(slice, r + 1, at)) + (p_at(slice, r + 2, at) + p_at(slice, r + 3, at));
+    let key = first + r - at;
+    diagonal += (p_at(slice, r, key) + p_at(slice, r + 1, key + 1)) + (p_at(slice, r + 2, key + 2) + p_at(slice, r + 3, key + 3));
   }
-  let forced = at < ${diagonal ? "params.near_diagonals" : "params.first_columns"};
-  keys[head * K + at] = select(order_key(sum), POS_INF_KEY, forced);
+  for (; r < params.rows; r++) {
+    column += p_at(slice, r, at);
+    diagonal += p_at(slice, r, first + r - at);
+  }
+  column_keys[head * K + at] = select(order_key(column), POS_INF_KEY, at < params.first_columns);
+  diagonal_keys[head * K + at] = select(order_key(diagonal), POS_INF_KEY, at < params.near_diagonals);
 }
 `;
 }
