@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
+import { workgroupStorageBytes } from "../backends/wgsl/emit.js";
 import { checkDeviceLimits, runAttention } from "../backends/wgsl/run.js";
 import { bindPattern, keepsNothing } from "../compiler/bind.js";
 import { memoryHost } from "../compiler/load.js";
@@ -103,11 +104,15 @@ describe("numerics", () => {
     const launches = lowerAttention(binding, 0, { headDim: 64, dtype: "f32", blockM: 64, blockN: 32 });
     expect(() => checkDeviceLimits(tiny, launches, binding.sizes)).toThrow(/STP317: k needs 1\.0 MiB/);
     expect(() => checkDeviceLimits(gpu, launches, binding.sizes)).not.toThrow();
-    // K and V tiles of 32 keys at head dim 128 fill 32 KiB; a dynamic kernel's index words go past it.
+    // K and V tiles that fill the device's workgroup memory exactly; a gathering kernel's lists go past it.
     const staged = gpu.device.limits.maxComputeWorkgroupStorageSize;
-    const dynamic = bindOrThrow(examplePattern("block_sparse"), { qLen: 100, kvLen: 100 }, { block: 64 }, { blocks: [[[1, 0], [1, 1]]] });
+    const dynamic = bindOrThrow(examplePattern("vertical_slash"), { qLen: 100, kvLen: 100 }, {}, { vertical: [[3, 50]], slash: [[0, 7]] });
     const wide = lowerAttention(dynamic, 0, { headDim: 128, dtype: "f32", blockM: 16, blockN: staged / (8 * 128) });
-    expect(() => checkDeviceLimits(gpu, wide, dynamic.sizes)).toThrow(new RegExp(`STP317: kernel block_sparse_sparse stages ${staged + 8} bytes of workgroup memory`));
+    const [kernel] = wide.map((launch) => launch.kernel);
+    if (kernel === undefined) throw new Error("no launch");
+    expect(kernel.gathers?.columns !== undefined && kernel.gathers.diagonals !== undefined, "both lines gathered").toBe(true);
+    expect(workgroupStorageBytes(kernel)).toBeGreaterThan(staged);
+    expect(() => checkDeviceLimits(gpu, wide, dynamic.sizes)).toThrow(new RegExp(`STP317: kernel vertical_slash_sparse stages ${workgroupStorageBytes(kernel)} bytes of workgroup memory`));
     const fits = lowerAttention(dynamic, 0, { headDim: 128, dtype: "f32", blockM: 16, blockN: staged / (16 * 128) });
     expect(() => checkDeviceLimits(gpu, fits, dynamic.sizes)).not.toThrow();
   });

@@ -161,6 +161,25 @@ describe("WGSL kernels on the software adapter", () => {
     await checkAgainstReference(binding, 0, 32, 16, 16, 5);
   });
 
+  it("dense listed columns touch only the key tiles where some row keeps them (none past a causal tile's rows)", async () => {
+    // 40 consecutive columns at keys 200..239: dense in key tiles 6 and 7, which causal rows below 192 never see.
+    const binding = bindOrThrow(examplePattern("vertical_slash"), { qLen: 256, kvLen: 256, heads: 1, kvHeads: 1 }, {}, {
+      vertical: [Array.from({ length: 40 }, (_, k) => 200 + k)], slash: [[0]],
+    });
+    const [launch] = lowerAttention(binding, 0, { headDim: 32, dtype: "f32", blockM: 64, blockN: 32 });
+    if (launch === undefined) throw new Error("no launch");
+    const host = buildTileIndex(tileIndexMask(launch.kernel), headContext(binding, 0, 0), launch.kernel, denseLinesOf(launch.kernel), launch.kernel.mask);
+    const shape = tileIndexShape(binding.sizes, launch.kernel);
+    expect([0, 1, 2, 3].map((t) => tileIndexRow(host, shape, t))).toEqual(["........", "........", "........", "......PP"]);
+    const buffers = new AttentionBuffers(gpu, { q: new Float32Array(256 * 32), k: new Float32Array(256 * 32), v: new Float32Array(256 * 32) }, binding.sizes, launch.kernel);
+    try {
+      expect(Array.from((await buildTileIndexOnDevice(gpu, launch, buffers)).subarray(0, host.length))).toEqual(Array.from(host));
+    } finally {
+      buffers.destroy();
+    }
+    await checkAgainstReference(binding, 0, 32, 64, 32, 3);
+  });
+
   it("the causal-dense and masked-dense baselines match the reference too", async () => {
     const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 77, kvLen: 130, heads: 2, kvHeads: 1 }, { sink: 3, window: 17 });
     await checkAgainstReference(binding, 0, 64, 32, 32, 7, "maskedDense");

@@ -60,10 +60,12 @@ ${whole === undefined ? "" : `  auto classify_whole = [&](Range q, Range k, Rang
     if (t >= key_tiles) break;
     const Range keys = rng(t * BN, min(t * BN + BN, K_LEN) - 1);
     const unsigned kind = classify(positions, keys, rows);
-    const bool dense = kind == 0u && dense_lines(positions, keys);
-    if (kind == 0u && !dense) continue;
+    const bool lines = kind == 0u && dense_lines(positions, keys);
+    // The whole mask's class (one call site: two made nvcc keep the lambda out of line, on the stack).
+    const unsigned whole = ${whole === undefined ? "kind" : "kind == 2u ? 2u : kind == 1u || lines ? classify_whole(positions, keys, rows) : 0u"};
+    if (kind == 0u && !(lines && whole != 0u)) continue;
     touched |= 1u << b;
-    if (${whole === undefined ? "kind == 2u" : "kind == 2u || classify_whole(positions, keys, rows) == 2u"}) full |= 1u << b;
+    if (whole == 2u) full |= 1u << b;
   }
   const long long base = ((long long)blockIdx.z * tiles + tile) * 2 * words;
   tile_index[base + w] = touched;

@@ -5,14 +5,16 @@ import { MaskPrinter, printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
 import { inputAccessorsWgsl, tileIndexLoopWgsl } from "./inputs.js";
 import { latticeVisitHeaderWgsl, latticeWgsl, runsWgsl, visitHeaderWgsl } from "./lattice.js";
+import { qDotWgsl, quadsOf, rowStateWgsl, setAccumulatorWgsl, stageTileWgsl } from "./quads.js";
 import { checkWgslKernel } from "./schedule.js";
 import { classifierWgsl, lengthLetsWgsl } from "./tile-builder.js";
 
 /**
  * Prints a kernel IR attention kernel as WGSL (flash-attention style). One workgroup per query tile and
- * head, one invocation per query row: the row's q and output accumulator stay in private memory, K and V
- * tiles are staged through workgroup memory, softmax is online (running max and sum), one pass over the
- * keys. Only planned key tiles are visited; full tiles skip the mask. Deterministic: same kernel, same text.
+ * head, one invocation per query row: the row's q and output accumulator stay in registers (vec4 quads of
+ * the head dim, quads.ts), K and V tiles are staged through workgroup memory, softmax is online (running
+ * max and sum), one pass over the keys. Only planned key tiles are visited; full tiles skip the mask.
+ * Deterministic: same kernel, same text.
  *
  * Bindings: 0 q [H, Q, D], 1 k [KVH, K, D], 2 v [KVH, K, D] (f32), 3 out [H, Q, D] (f32),
  * 4 lse [H, Q] (f32 bits as u32, so −∞ needs no float constant), 5 the heads this kernel serves,
@@ -31,6 +33,7 @@ export function emitWgsl(kernel: AttentionKernel): string {
 const BM: i32 = ${blockM};
 const BN: i32 = ${blockN};
 const D: i32 = ${D};
+const QUADS: i32 = ${D / 4};
 const SCALE: f32 = ${floatLiteral(kernel.scale)};
 
 ${tensorBindings(kernel.dtype)}@group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -49,16 +52,15 @@ fn q_len() -> i32 { return lengths.q_len; }
 fn k_len() -> i32 { return lengths.k_len; }
 ${usesAux(kernel) ? inputAccessorsWgsl : ""}
 
-var<workgroup> k_tile: array<f32, ${blockN * D}>;
-var<workgroup> v_tile: array<f32, ${blockN * D}>;
-${kernel.segments.kind === "tileIndex" ? "@group(0) @binding(8) var<storage, read> tile_index: array<u32>;\nvar<workgroup> plan_words: array<u32, 2>;\n" : ""}${columns === undefined ? "" : `// The gathered columns of one visit, and how many (written by invocation 0).
+// K and V tiles: key j's quad c at j * QUADS + c.
+var<workgroup> k_tile: array<vec4<f32>, ${(blockN * D) / 4}>;
+var<workgroup> v_tile: array<vec4<f32>, ${(blockN * D) / 4}>;
+${kernel.segments.kind === "tileIndex" ? "@group(0) @binding(8) var<storage, read> tile_index: array<u32>;\n" : ""}${columns === undefined ? "" : `// The gathered columns of one visit, and how many (written by invocation 0).
 var<workgroup> gather_keys: array<i32, ${blockN}>;
 var<workgroup> gather_count: i32;
 `}${kernel.gathers === undefined ? "" : gatherDeclarationsWgsl(kernel)}
 
-var<private> q_row: array<f32, ${D}>;
-var<private> acc: array<f32, ${D}>;
-var<private> row_max: f32;
+${rowStateWgsl(D)}var<private> row_max: f32;
 var<private> row_sum: f32;
 var<private> row_kept: bool;
 
@@ -81,8 +83,8 @@ fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
 }
 
 ${lattice === undefined ? visitHeaderWgsl : latticeVisitHeaderWgsl}
-${foldTileWgsl(lattice === undefined ? "kept[j] = full || keeps(q, k0 + j, row, head, kv_head);" : "let key = tile_key(t, j, on_lattice, o);\n      kept[j] = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));", blockN)}
-${columns === undefined ? "" : `${columnVisitHeaderWgsl}\n${foldTileWgsl("kept[j] = keeps(q, gather_keys[j], row, head, kv_head);", blockN)}\n`}${diagonals === undefined ? "" : `${diagonalVisitsWgsl(blockM, blockN, columns !== undefined)}\n`}
+${foldTileWgsl(lattice === undefined ? "kept[j] = full || keeps(q, k0 + j, row, head, kv_head);" : "let key = tile_key(t, j, on_lattice, o);\n      kept[j] = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));", blockN, D)}
+${columns === undefined ? "" : `${columnVisitHeaderWgsl}\n${foldTileWgsl("kept[j] = keeps(q, gather_keys[j], row, head, kv_head);", blockN, D)}\n`}${diagonals === undefined ? "" : `${diagonalVisitsWgsl(blockM, blockN, D, columns !== undefined)}\n`}
 @compute @workgroup_size(${blockM})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
 ${lengthLetsWgsl}
@@ -99,14 +101,13 @@ ${rows.code}
   row_max = 0.0;
   row_sum = 0.0;
   row_kept = false;
-  for (var d = 0; d < D; d++) {
-    acc[d] = 0.0;
-    q_row[d] = select(0.0, q_at((head * Q_LEN + min(row, Q_LEN - 1)) * D + d), row < Q_LEN);
-  }
+  let q_base = (head * Q_LEN + min(row, Q_LEN - 1)) * D;
+${setAccumulatorWgsl(D, () => "vec4<f32>(0.0)", "  ")}
+${quadsOf(D).map((c) => `  q${c} = select(vec4<f32>(0.0), q_quad(q_base + ${4 * c}), row < Q_LEN);`).join("\n")}
 ${segmentLoop(kernel)}
   if (row < Q_LEN) {
     let at = (split * HEADS + head) * Q_LEN + row;
-    for (var d = 0; d < D; d++) { out[at * D + d] = select(0.0, acc[d] / row_sum, row_kept); }
+${quadsOf(D).map((c) => `    let o${c} = select(vec4<f32>(0.0), a${c} / row_sum, row_kept);\n    out[at * D + ${4 * c}] = o${c}.x; out[at * D + ${4 * c + 1}] = o${c}.y; out[at * D + ${4 * c + 2}] = o${c}.z; out[at * D + ${4 * c + 3}] = o${c}.w;`).join("\n")}
     lse[at] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
   }
 }
@@ -114,17 +115,16 @@ ${segmentLoop(kernel)}
 }
 
 /**
- * Workgroup memory the printed kernel declares (bytes): the K and V tiles, the tile-index words it reads
- * uniformly, the gathered columns and their count. Kept beside emitWgsl so the two change together; the
+ * Workgroup memory the printed kernel declares (bytes): the K and V tiles, the gathered columns and their
+ * count, the gather paths' filtered words. Kept beside emitWgsl so the two change together; the
  * runtime refuses a kernel above the device's limit (checkDeviceLimits) rather than let the pipeline fail.
  */
 export function workgroupStorageBytes(kernel: AttentionKernel): number {
   const tiles = 2 * kernel.blockN * kernel.headDim * 4;
-  const index = kernel.segments.kind === "tileIndex" ? 2 * 4 : 0;
   const columns = kernel.gathers?.columns === undefined ? 0 : kernel.blockN * 4 + 4;
   const filtered = kernel.gathers === undefined ? 0 : kernel.blockM * 4;
   const diagonals = kernel.gathers?.diagonals === undefined ? 0 : nonzeroWords(kernel.blockM) * 4;
-  return tiles + index + columns + filtered + diagonals;
+  return tiles + columns + filtered + diagonals;
 }
 
 /** The loop over key tiles: from the closed form (each tile once across regions), or over all of them. */
@@ -148,14 +148,19 @@ function segmentLoop(kernel: AttentionKernel): string {
   }
 }
 
-/** q, k, v and their element accessors: f32 words, or f16 halves two to a word (read as f32). */
+/**
+ * q, k, v and their accessors, f32 words or f16 halves two to a word (read as f32): `_at(i)` element i,
+ * `_quad(i)` elements i .. i + 3 (i a multiple of 4, so f16 quads are two whole words).
+ */
 export function tensorBindings(dtype: Dtype): string {
   const names = ["q", "k", "v"];
   if (dtype === "f32") {
-    return names.map((name, binding) => `@group(0) @binding(${binding}) var<storage, read> ${name}_in: array<f32>;\nfn ${name}_at(i: i32) -> f32 { return ${name}_in[i]; }\n`).join("");
+    return names.map((name, binding) => `@group(0) @binding(${binding}) var<storage, read> ${name}_in: array<f32>;\nfn ${name}_at(i: i32) -> f32 { return ${name}_in[i]; }\n`
+      + `fn ${name}_quad(i: i32) -> vec4<f32> { return vec4<f32>(${name}_in[i], ${name}_in[i + 1], ${name}_in[i + 2], ${name}_in[i + 3]); }\n`).join("");
   }
   return `// f16 tensors, two halves to a word (element 2w in the low half), unpacked to f32: core WGSL, no shader-f16.\n`
-    + names.map((name, binding) => `@group(0) @binding(${binding}) var<storage, read> ${name}_in: array<u32>;\nfn ${name}_at(i: i32) -> f32 { return unpack2x16float(${name}_in[i / 2])[i % 2]; }\n`).join("");
+    + names.map((name, binding) => `@group(0) @binding(${binding}) var<storage, read> ${name}_in: array<u32>;\nfn ${name}_at(i: i32) -> f32 { return unpack2x16float(${name}_in[i / 2])[i % 2]; }\n`
+      + `fn ${name}_quad(i: i32) -> vec4<f32> { return vec4<f32>(unpack2x16float(${name}_in[i / 2]), unpack2x16float(${name}_in[i / 2 + 1])); }\n`).join("");
 }
 
 /** Kernels that read runtime inputs bind their packed words. */
@@ -176,7 +181,7 @@ function sizeLets(kernel: AttentionKernel): string {
  * The rest of a visit, after its header loaded the tile into k_tile and v_tile: each valid row scores the
  * tile's kept keys (`keptLine` sets kept[j]) and folds them into its online softmax.
  */
-function foldTileWgsl(keptLine: string, blockN: number): string {
+function foldTileWgsl(keptLine: string, blockN: number, headDim: number): string {
   return `  workgroupBarrier();
   if (row < Q_LEN) {
     let q = K_LEN - Q_LEN + row;
@@ -187,9 +192,8 @@ function foldTileWgsl(keptLine: string, blockN: number): string {
     for (var j = 0; j < count; j++) {
       ${keptLine}
       if (kept[j]) {
-        var dot = 0.0;
-        for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
-        scores[j] = dot * SCALE;
+        let at = j * QUADS;
+        scores[j] = ${qDotWgsl(headDim, (c) => `k_tile[at + ${c}]`)} * SCALE;
         block_max = select(scores[j], max(block_max, scores[j]), any_kept);
         any_kept = true;
       }
@@ -198,12 +202,13 @@ function foldTileWgsl(keptLine: string, blockN: number): string {
       let new_max = select(block_max, max(row_max, block_max), row_kept);
       let alpha = select(0.0, exp(row_max - new_max), row_kept);
       row_sum *= alpha;
-      for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+${setAccumulatorWgsl(headDim, (c) => `a${c} * alpha`, "      ")}
       for (var j = 0; j < count; j++) {
         if (kept[j]) {
           let p = exp(scores[j] - new_max);
           row_sum += p;
-          for (var d = 0; d < D; d++) { acc[d] += p * v_tile[j * D + d]; }
+          let at = j * QUADS;
+${setAccumulatorWgsl(headDim, (c) => `a${c} + p * v_tile[at + ${c}]`, "          ")}
         }
       }
       row_max = new_max;
@@ -219,14 +224,7 @@ const columnVisitHeaderWgsl = `// Visits the gathered columns gather_keys[0 .. c
 fn visit_columns(count: i32, local: i32, row: i32, head: i32, kv_head: i32) {
   let Q_LEN = q_len();
   let K_LEN = k_len();
-  for (var e = local; e < BN * D; e += BM) {
-    let j = e / D;
-    if (j < count) {
-      let at = (kv_head * K_LEN + gather_keys[j]) * D + e % D;
-      k_tile[e] = k_at(at);
-      v_tile[e] = v_at(at);
-    }
-  }`;
+${stageTileWgsl("gather_keys[j]", "j < count")}`;
 
 /**
  * After the tile index: the listed keys (set bits of the column input's leaf) whose key tile was not
@@ -341,7 +339,7 @@ var<workgroup> diagonal_nonzero: array<atomic<u32>, ${nonzeroWords(blockM)}>;
  * words left, in the same order, so the result is the one a row walking every offset gets. Split-K deals
  * the offsets' words to the splits.
  */
-function diagonalVisitsWgsl(blockM: number, blockN: number, columns: boolean): string {
+function diagonalVisitsWgsl(blockM: number, blockN: number, headDim: number, columns: boolean): string {
   const summary = nonzeroWords(blockM);
   return `// Folds the row's keys diagonal_keys[0 .. count) into its softmax, K and V read directly.
 fn fold_direct(keys: ptr<function, array<i32, ${blockN}>>, count: i32, q: i32, kv_head: i32) {
@@ -349,21 +347,19 @@ fn fold_direct(keys: ptr<function, array<i32, ${blockN}>>, count: i32, q: i32, k
   var scores: array<f32, ${blockN}>;
   var block_max = 0.0;
   for (var j = 0; j < count; j++) {
-    var dot = 0.0;
     let base = (kv_head * K_LEN + (*keys)[j]) * D;
-    for (var d = 0; d < D; d++) { dot += q_row[d] * k_at(base + d); }
-    scores[j] = dot * SCALE;
+    scores[j] = ${qDotWgsl(headDim, (c) => `k_quad(base + ${4 * c})`)} * SCALE;
     block_max = select(scores[j], max(block_max, scores[j]), j > 0);
   }
   let new_max = select(block_max, max(row_max, block_max), row_kept);
   let alpha = select(0.0, exp(row_max - new_max), row_kept);
   row_sum *= alpha;
-  for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+${setAccumulatorWgsl(headDim, (c) => `a${c} * alpha`, "  ")}
   for (var j = 0; j < count; j++) {
     let p = exp(scores[j] - new_max);
     row_sum += p;
     let base = (kv_head * K_LEN + (*keys)[j]) * D;
-    for (var d = 0; d < D; d++) { acc[d] += p * v_at(base + d); }
+${setAccumulatorWgsl(headDim, (c) => `a${c} + p * v_quad(base + ${4 * c})`, "    ")}
   }
   row_max = new_max;
   row_kept = true;

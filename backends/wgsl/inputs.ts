@@ -36,20 +36,17 @@ fn ids_at(slot: u32, position: i32) -> i32 {
 
 /**
  * The loop over a tile index (ir/plan/tile-index.ts) built by the device builder into binding 8: per 32 key
- * tiles, the touched and full words are read into workgroup memory so every invocation agrees on them (the
- * visits hold barriers), then each set bit is visited, unmasked where its full bit is set.
+ * tiles, the touched and full words, then each set bit is visited, unmasked where its full bit is set. The
+ * words are read straight from the index: a read-only storage load at a uniform index is uniform in WGSL,
+ * so every invocation agrees on them and the visits' barriers stay in uniform control flow, with no barrier
+ * of its own (on a software adapter each barrier switches every invocation's fiber).
  */
 export const tileIndexLoopWgsl = `  let tiles = (Q_LEN + BM - 1) / BM;
   let words = ((K_LEN + BN - 1) / BN + 31) / 32;
   let index_base = (i32(group.z) * tiles + tile) * 2 * words;
   for (var w = 0; w < words; w++) {
-    workgroupBarrier();
-    if (local == 0) {
-      plan_words[0] = tile_index[index_base + w];
-      plan_words[1] = tile_index[index_base + words + w];
-    }
-    var touched = workgroupUniformLoad(&plan_words[0]);
-    let full_bits = workgroupUniformLoad(&plan_words[1]);
+    var touched = tile_index[index_base + w];
+    let full_bits = tile_index[index_base + words + w];
     while (touched != 0u) {
       let bit = firstTrailingBit(touched);
       touched &= touched - 1u;

@@ -1,4 +1,5 @@
 import type { KernelLattice } from "../c-like/segments.js";
+import { stageTileWgsl } from "./quads.js";
 
 /** WGSL definitions of the run numbering (see backends/c-like/segments.ts). */
 export const runsWgsl = `// The j-th member of the run (x - o) mod m < w, counting from o - m.
@@ -46,14 +47,7 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
   let K_LEN = k_len();
   let k0 = t * BN;
   let count = min(BN, K_LEN - k0);
-  for (var e = local; e < BN * D; e += BM) {
-    let j = e / D;
-    if (j < count) {
-      let at = (kv_head * K_LEN + k0 + j) * D + e % D;
-      k_tile[e] = k_at(at);
-      v_tile[e] = v_at(at);
-    }
-  }`;
+${stageTileWgsl("k0 + j", "j < count")}`;
 
 /** The same for kernels with a lattice: tile t is either key tile t or lattice tile t, gathered. */
 export const latticeVisitHeaderWgsl = `// Visits key tile t, or lattice tile t when on_lattice (its keys gathered from K and V), then each valid
@@ -63,12 +57,4 @@ fn visit(t: i32, full: bool, on_lattice: bool, o: i32, local: i32, row: i32, hea
   let K_LEN = k_len();
   let k0 = t * BN;
   let count = select(min(BN, K_LEN - k0), BN, on_lattice);
-  for (var e = local; e < BN * D; e += BM) {
-    let j = e / D;
-    let key = tile_key(t, j, on_lattice, o);
-    if (j < count && key >= 0 && key < K_LEN) {
-      let at = (kv_head * K_LEN + key) * D + e % D;
-      k_tile[e] = k_at(at);
-      v_tile[e] = v_at(at);
-    }
-  }`;
+${stageTileWgsl("tile_key(t, j, on_lattice, o)", "j < count && key >= 0 && key < K_LEN")}`;

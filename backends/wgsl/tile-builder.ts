@@ -62,12 +62,16 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let t = w * 32 + b;
     if (t >= key_tiles) { break; }
     let keys = vec2<i32>(t * BN, min(t * BN + BN, K_LEN) - 1);
-    let kind = classify(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head);
-    let dense = kind == 0u && dense_lines(rows + vec2<i32>(K_LEN - Q_LEN), keys, head, kv_head);
-    if (kind == 0u && !dense) { continue; }
+    let positions = rows + vec2<i32>(K_LEN - Q_LEN);
+    let kind = classify(positions, keys, rows, head, kv_head);
+    let lines = kind == 0u && dense_lines(positions, keys, head, kv_head);
+    // The whole mask's class: gathered lines can fill a touched tile, and dense ones touch a tile only
+    // where the whole mask keeps some pair (ir/plan/tile-index.ts).
+    var whole = kind;
+    ${kernel.gathers === undefined ? "" : "if (kind == 1u || lines) { whole = classify_whole(positions, keys, rows, head, kv_head); }"}
+    if (kind == 0u && !(lines && whole != 0u)) { continue; }
     touched |= 1u << u32(b);
-    // Full when the whole mask keeps every pair (gathered lines can fill a touched tile; ir/plan/tile-index.ts).
-    ${kernel.gathers === undefined ? "full |= select(0u, 1u << u32(b), kind == 2u);" : "full |= select(0u, 1u << u32(b), kind == 2u || classify_whole(rows + vec2<i32>(K_LEN - Q_LEN), keys, rows, head, kv_head) == 2u);"}
+    full |= select(0u, 1u << u32(b), whole == 2u);
   }
   let base = (i32(group.z) * tiles + tile) * 2 * words;
   tile_index[base + w] = touched;

@@ -34,8 +34,10 @@ export function tileIndexWords(sizes: Pick<Sizes, "Q" | "K">, schedule: Schedule
  * pairs (a local band of diagonals, a run of sink columns), while a gathered key serves one row or one
  * column. A key tile is touched too when the listed columns in its keys number at least ⌈BN / 4⌉, or the
  * listed offsets its pairs span (q − k over the tile, clamped at 0) at least ⌈max(BM, BN) / 4⌉: then about
- * a quarter of its pairs or more are on the lines. The gathers skip keys in touched tiles, so this only
- * moves pairs between paths. The device builder applies the same rule (backends/wgsl/tile-builder.ts).
+ * a quarter of its pairs or more are on the lines, and the whole mask keeps some pair of the tile (else the
+ * visit would fold nothing: say columns past a causal tile's last row). The gathers skip keys in touched
+ * tiles, so this only moves pairs between paths. The device builders apply the same rule
+ * (backends/wgsl/tile-builder.ts, backends/cuda/tile-builder.ts).
  */
 export interface DenseLines {
   readonly columns?: InputRef;
@@ -70,7 +72,10 @@ export function buildTileIndex(mask: BoolNode, context: HeadContext, schedule: S
       const kStart = t * schedule.blockN, kEnd = Math.min(sizes.K, kStart + schedule.blockN);
       const kind = classifyTile(mask, context, { rowStart, rowEnd, kStart, kEnd });
       const bit = (1 << (t % 32)) >>> 0, word = Math.floor(t / 32);
-      const dense = kind === "none" && denseLines(lines, context, schedule, sizes.K - sizes.Q + rowStart, sizes.K - sizes.Q + rowEnd - 1, kStart, kEnd - 1);
+      // Dense lines touch a tile only where the whole mask keeps some pair of it: columns above the diagonal
+      // of a causal mask are dense in their key tiles but kept by no row of this query tile.
+      const dense = kind === "none" && denseLines(lines, context, schedule, sizes.K - sizes.Q + rowStart, sizes.K - sizes.Q + rowEnd - 1, kStart, kEnd - 1)
+        && classifyTile(wholeMask, context, { rowStart, rowEnd, kStart, kEnd }) !== "none";
       if (kind === "none" && !dense) continue;
       index[touched + word] = ((index[touched + word] ?? 0) | bit) >>> 0;
       const whole = kind === "all" || wholeMask === mask ? kind : classifyTile(wholeMask, context, { rowStart, rowEnd, kStart, kEnd });

@@ -1,5 +1,6 @@
 import type { Dtype } from "../../../ir/kernel/kernel.js";
 import { tensorBindings } from "../emit.js";
+import { quadsOf } from "../quads.js";
 import { wgslCapabilities } from "../schedule.js";
 import { orderKeyWgsl } from "./select-top.js";
 
@@ -52,10 +53,8 @@ fn reduce(local: u32, value: f32, is_max: bool) -> f32 {
  * indices the K row stays in registers, which halves the kernel's time on SwiftShader.
  */
 export function verticalSlashLogitsWgsl(dtype: Dtype, headDim: number): string {
-  if (headDim % 4 !== 0) throw new Error(`the logits kernel reads vec4s: head dim ${headDim} is not a multiple of 4`);
   const rowsPerTile = logitRowsPerTile(headDim);
-  const quads = Array.from({ length: headDim / 4 }, (_, c) => c);
-  const vec4Of = (read: string, at: string): string => `vec4<f32>(${[0, 1, 2, 3].map((e) => `${read}(${at} + ${e})`).join(", ")})`;
+  const quads = quadsOf(headDim);
   return `// Stipple estimator: vertical-slash, logits of the last query rows (generated, do not edit).
 ${header(dtype)}
 const ROWS_PER_TILE: i32 = ${rowsPerTile};
@@ -74,13 +73,13 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   // Past the keys, a lane still helps stage q and meets every barrier.
   let valid = key < K;
   let k_base = (kv_head * K + min(key, K - 1)) * ${headDim};
-${quads.map((c) => `  let k${c} = select(vec4<f32>(0.0), ${vec4Of("k_at", `k_base + ${4 * c}`)}, valid);`).join("\n")}
+${quads.map((c) => `  let k${c} = select(vec4<f32>(0.0), k_quad(k_base + ${4 * c}), valid);`).join("\n")}
   for (var r0 = 0; r0 < params.rows; r0 += ROWS_PER_TILE) {
     let tile_rows = min(ROWS_PER_TILE, params.rows - r0);
     workgroupBarrier();
     let q_base = (head * Q + Q - params.rows + r0) * ${headDim};
     for (var e = local; e < tile_rows * ${headDim / 4}; e += ${estimatorWorkgroup}) {
-      q_tile[e] = ${vec4Of("q_at", "q_base + 4 * e")};
+      q_tile[e] = q_quad(q_base + 4 * e);
     }
     workgroupBarrier();
     for (var r = 0; r < tile_rows; r++) {

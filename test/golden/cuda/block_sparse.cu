@@ -359,10 +359,12 @@ extern "C" __global__ void __launch_bounds__(128) block_sparse_sparse_builder(
     if (t >= key_tiles) break;
     const Range keys = rng(t * BN, min(t * BN + BN, K_LEN) - 1);
     const unsigned kind = classify(positions, keys, rows);
-    const bool dense = kind == 0u && dense_lines(positions, keys);
-    if (kind == 0u && !dense) continue;
+    const bool lines = kind == 0u && dense_lines(positions, keys);
+    // The whole mask's class (one call site: two made nvcc keep the lambda out of line, on the stack).
+    const unsigned whole = kind;
+    if (kind == 0u && !(lines && whole != 0u)) continue;
     touched |= 1u << b;
-    if (kind == 2u) full |= 1u << b;
+    if (whole == 2u) full |= 1u << b;
   }
   const long long base = ((long long)blockIdx.z * tiles + tile) * 2 * words;
   tile_index[base + w] = touched;

@@ -4,14 +4,18 @@
 const BM: i32 = 64;
 const BN: i32 = 32;
 const D: i32 = 64;
+const QUADS: i32 = 16;
 const SCALE: f32 = 0.125;
 
 @group(0) @binding(0) var<storage, read> q_in: array<f32>;
 fn q_at(i: i32) -> f32 { return q_in[i]; }
+fn q_quad(i: i32) -> vec4<f32> { return vec4<f32>(q_in[i], q_in[i + 1], q_in[i + 2], q_in[i + 3]); }
 @group(0) @binding(1) var<storage, read> k_in: array<f32>;
 fn k_at(i: i32) -> f32 { return k_in[i]; }
+fn k_quad(i: i32) -> vec4<f32> { return vec4<f32>(k_in[i], k_in[i + 1], k_in[i + 2], k_in[i + 3]); }
 @group(0) @binding(2) var<storage, read> v_in: array<f32>;
 fn v_at(i: i32) -> f32 { return v_in[i]; }
+fn v_quad(i: i32) -> vec4<f32> { return vec4<f32>(v_in[i], v_in[i + 1], v_in[i + 2], v_in[i + 3]); }
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<u32>;
 @group(0) @binding(5) var<storage, read> head_list: array<u32>;
@@ -28,12 +32,46 @@ fn q_len() -> i32 { return lengths.q_len; }
 fn k_len() -> i32 { return lengths.k_len; }
 
 
-var<workgroup> k_tile: array<f32, 2048>;
-var<workgroup> v_tile: array<f32, 2048>;
+// K and V tiles: key j's quad c at j * QUADS + c.
+var<workgroup> k_tile: array<vec4<f32>, 512>;
+var<workgroup> v_tile: array<vec4<f32>, 512>;
 
 
-var<private> q_row: array<f32, 64>;
-var<private> acc: array<f32, 64>;
+// The row's q and output accumulator as vec4 quads of the head dim (registers, not arrays).
+var<private> q0: vec4<f32>;
+var<private> q1: vec4<f32>;
+var<private> q2: vec4<f32>;
+var<private> q3: vec4<f32>;
+var<private> q4: vec4<f32>;
+var<private> q5: vec4<f32>;
+var<private> q6: vec4<f32>;
+var<private> q7: vec4<f32>;
+var<private> q8: vec4<f32>;
+var<private> q9: vec4<f32>;
+var<private> q10: vec4<f32>;
+var<private> q11: vec4<f32>;
+var<private> q12: vec4<f32>;
+var<private> q13: vec4<f32>;
+var<private> q14: vec4<f32>;
+var<private> q15: vec4<f32>;
+var<private> a0: vec4<f32>;
+var<private> a1: vec4<f32>;
+var<private> a2: vec4<f32>;
+var<private> a3: vec4<f32>;
+var<private> a4: vec4<f32>;
+var<private> a5: vec4<f32>;
+var<private> a6: vec4<f32>;
+var<private> a7: vec4<f32>;
+var<private> a8: vec4<f32>;
+var<private> a9: vec4<f32>;
+var<private> a10: vec4<f32>;
+var<private> a11: vec4<f32>;
+var<private> a12: vec4<f32>;
+var<private> a13: vec4<f32>;
+var<private> a14: vec4<f32>;
+var<private> a15: vec4<f32>;
+
+fn sum4(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }
 var<private> row_max: f32;
 var<private> row_sum: f32;
 var<private> row_kept: bool;
@@ -62,12 +100,13 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
   let K_LEN = k_len();
   let k0 = t * BN;
   let count = min(BN, K_LEN - k0);
-  for (var e = local; e < BN * D; e += BM) {
-    let j = e / D;
+  for (var e = local; e < BN * QUADS; e += BM) {
+    let j = e / QUADS;
+    let key = k0 + j;
     if (j < count) {
-      let at = (kv_head * K_LEN + k0 + j) * D + e % D;
-      k_tile[e] = k_at(at);
-      v_tile[e] = v_at(at);
+      let at = (kv_head * K_LEN + key) * D + 4 * (e % QUADS);
+      k_tile[e] = k_quad(at);
+      v_tile[e] = v_quad(at);
     }
   }
   workgroupBarrier();
@@ -80,9 +119,8 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
     for (var j = 0; j < count; j++) {
       kept[j] = full || keeps(q, k0 + j, row, head, kv_head);
       if (kept[j]) {
-        var dot = 0.0;
-        for (var d = 0; d < D; d++) { dot += q_row[d] * k_tile[j * D + d]; }
-        scores[j] = dot * SCALE;
+        let at = j * QUADS;
+        scores[j] = sum4(q0 * k_tile[at + 0] + q1 * k_tile[at + 1] + q2 * k_tile[at + 2] + q3 * k_tile[at + 3] + q4 * k_tile[at + 4] + q5 * k_tile[at + 5] + q6 * k_tile[at + 6] + q7 * k_tile[at + 7] + q8 * k_tile[at + 8] + q9 * k_tile[at + 9] + q10 * k_tile[at + 10] + q11 * k_tile[at + 11] + q12 * k_tile[at + 12] + q13 * k_tile[at + 13] + q14 * k_tile[at + 14] + q15 * k_tile[at + 15]) * SCALE;
         block_max = select(scores[j], max(block_max, scores[j]), any_kept);
         any_kept = true;
       }
@@ -91,12 +129,43 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
       let new_max = select(block_max, max(row_max, block_max), row_kept);
       let alpha = select(0.0, exp(row_max - new_max), row_kept);
       row_sum *= alpha;
-      for (var d = 0; d < D; d++) { acc[d] *= alpha; }
+      a0 = a0 * alpha;
+      a1 = a1 * alpha;
+      a2 = a2 * alpha;
+      a3 = a3 * alpha;
+      a4 = a4 * alpha;
+      a5 = a5 * alpha;
+      a6 = a6 * alpha;
+      a7 = a7 * alpha;
+      a8 = a8 * alpha;
+      a9 = a9 * alpha;
+      a10 = a10 * alpha;
+      a11 = a11 * alpha;
+      a12 = a12 * alpha;
+      a13 = a13 * alpha;
+      a14 = a14 * alpha;
+      a15 = a15 * alpha;
       for (var j = 0; j < count; j++) {
         if (kept[j]) {
           let p = exp(scores[j] - new_max);
           row_sum += p;
-          for (var d = 0; d < D; d++) { acc[d] += p * v_tile[j * D + d]; }
+          let at = j * QUADS;
+          a0 = a0 + p * v_tile[at + 0];
+          a1 = a1 + p * v_tile[at + 1];
+          a2 = a2 + p * v_tile[at + 2];
+          a3 = a3 + p * v_tile[at + 3];
+          a4 = a4 + p * v_tile[at + 4];
+          a5 = a5 + p * v_tile[at + 5];
+          a6 = a6 + p * v_tile[at + 6];
+          a7 = a7 + p * v_tile[at + 7];
+          a8 = a8 + p * v_tile[at + 8];
+          a9 = a9 + p * v_tile[at + 9];
+          a10 = a10 + p * v_tile[at + 10];
+          a11 = a11 + p * v_tile[at + 11];
+          a12 = a12 + p * v_tile[at + 12];
+          a13 = a13 + p * v_tile[at + 13];
+          a14 = a14 + p * v_tile[at + 14];
+          a15 = a15 + p * v_tile[at + 15];
         }
       }
       row_max = new_max;
@@ -133,10 +202,39 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   row_max = 0.0;
   row_sum = 0.0;
   row_kept = false;
-  for (var d = 0; d < D; d++) {
-    acc[d] = 0.0;
-    q_row[d] = select(0.0, q_at((head * Q_LEN + min(row, Q_LEN - 1)) * D + d), row < Q_LEN);
-  }
+  let q_base = (head * Q_LEN + min(row, Q_LEN - 1)) * D;
+  a0 = vec4<f32>(0.0);
+  a1 = vec4<f32>(0.0);
+  a2 = vec4<f32>(0.0);
+  a3 = vec4<f32>(0.0);
+  a4 = vec4<f32>(0.0);
+  a5 = vec4<f32>(0.0);
+  a6 = vec4<f32>(0.0);
+  a7 = vec4<f32>(0.0);
+  a8 = vec4<f32>(0.0);
+  a9 = vec4<f32>(0.0);
+  a10 = vec4<f32>(0.0);
+  a11 = vec4<f32>(0.0);
+  a12 = vec4<f32>(0.0);
+  a13 = vec4<f32>(0.0);
+  a14 = vec4<f32>(0.0);
+  a15 = vec4<f32>(0.0);
+  q0 = select(vec4<f32>(0.0), q_quad(q_base + 0), row < Q_LEN);
+  q1 = select(vec4<f32>(0.0), q_quad(q_base + 4), row < Q_LEN);
+  q2 = select(vec4<f32>(0.0), q_quad(q_base + 8), row < Q_LEN);
+  q3 = select(vec4<f32>(0.0), q_quad(q_base + 12), row < Q_LEN);
+  q4 = select(vec4<f32>(0.0), q_quad(q_base + 16), row < Q_LEN);
+  q5 = select(vec4<f32>(0.0), q_quad(q_base + 20), row < Q_LEN);
+  q6 = select(vec4<f32>(0.0), q_quad(q_base + 24), row < Q_LEN);
+  q7 = select(vec4<f32>(0.0), q_quad(q_base + 28), row < Q_LEN);
+  q8 = select(vec4<f32>(0.0), q_quad(q_base + 32), row < Q_LEN);
+  q9 = select(vec4<f32>(0.0), q_quad(q_base + 36), row < Q_LEN);
+  q10 = select(vec4<f32>(0.0), q_quad(q_base + 40), row < Q_LEN);
+  q11 = select(vec4<f32>(0.0), q_quad(q_base + 44), row < Q_LEN);
+  q12 = select(vec4<f32>(0.0), q_quad(q_base + 48), row < Q_LEN);
+  q13 = select(vec4<f32>(0.0), q_quad(q_base + 52), row < Q_LEN);
+  q14 = select(vec4<f32>(0.0), q_quad(q_base + 56), row < Q_LEN);
+  q15 = select(vec4<f32>(0.0), q_quad(q_base + 60), row < Q_LEN);
   // region 0
   var r0_lo = 1; var r0_hi = 0; var r0_full_lo = 1; var r0_full_hi = 0;
   {
@@ -195,7 +293,38 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   }
   if (row < Q_LEN) {
     let at = (split * HEADS + head) * Q_LEN + row;
-    for (var d = 0; d < D; d++) { out[at * D + d] = select(0.0, acc[d] / row_sum, row_kept); }
+    let o0 = select(vec4<f32>(0.0), a0 / row_sum, row_kept);
+    out[at * D + 0] = o0.x; out[at * D + 1] = o0.y; out[at * D + 2] = o0.z; out[at * D + 3] = o0.w;
+    let o1 = select(vec4<f32>(0.0), a1 / row_sum, row_kept);
+    out[at * D + 4] = o1.x; out[at * D + 5] = o1.y; out[at * D + 6] = o1.z; out[at * D + 7] = o1.w;
+    let o2 = select(vec4<f32>(0.0), a2 / row_sum, row_kept);
+    out[at * D + 8] = o2.x; out[at * D + 9] = o2.y; out[at * D + 10] = o2.z; out[at * D + 11] = o2.w;
+    let o3 = select(vec4<f32>(0.0), a3 / row_sum, row_kept);
+    out[at * D + 12] = o3.x; out[at * D + 13] = o3.y; out[at * D + 14] = o3.z; out[at * D + 15] = o3.w;
+    let o4 = select(vec4<f32>(0.0), a4 / row_sum, row_kept);
+    out[at * D + 16] = o4.x; out[at * D + 17] = o4.y; out[at * D + 18] = o4.z; out[at * D + 19] = o4.w;
+    let o5 = select(vec4<f32>(0.0), a5 / row_sum, row_kept);
+    out[at * D + 20] = o5.x; out[at * D + 21] = o5.y; out[at * D + 22] = o5.z; out[at * D + 23] = o5.w;
+    let o6 = select(vec4<f32>(0.0), a6 / row_sum, row_kept);
+    out[at * D + 24] = o6.x; out[at * D + 25] = o6.y; out[at * D + 26] = o6.z; out[at * D + 27] = o6.w;
+    let o7 = select(vec4<f32>(0.0), a7 / row_sum, row_kept);
+    out[at * D + 28] = o7.x; out[at * D + 29] = o7.y; out[at * D + 30] = o7.z; out[at * D + 31] = o7.w;
+    let o8 = select(vec4<f32>(0.0), a8 / row_sum, row_kept);
+    out[at * D + 32] = o8.x; out[at * D + 33] = o8.y; out[at * D + 34] = o8.z; out[at * D + 35] = o8.w;
+    let o9 = select(vec4<f32>(0.0), a9 / row_sum, row_kept);
+    out[at * D + 36] = o9.x; out[at * D + 37] = o9.y; out[at * D + 38] = o9.z; out[at * D + 39] = o9.w;
+    let o10 = select(vec4<f32>(0.0), a10 / row_sum, row_kept);
+    out[at * D + 40] = o10.x; out[at * D + 41] = o10.y; out[at * D + 42] = o10.z; out[at * D + 43] = o10.w;
+    let o11 = select(vec4<f32>(0.0), a11 / row_sum, row_kept);
+    out[at * D + 44] = o11.x; out[at * D + 45] = o11.y; out[at * D + 46] = o11.z; out[at * D + 47] = o11.w;
+    let o12 = select(vec4<f32>(0.0), a12 / row_sum, row_kept);
+    out[at * D + 48] = o12.x; out[at * D + 49] = o12.y; out[at * D + 50] = o12.z; out[at * D + 51] = o12.w;
+    let o13 = select(vec4<f32>(0.0), a13 / row_sum, row_kept);
+    out[at * D + 52] = o13.x; out[at * D + 53] = o13.y; out[at * D + 54] = o13.z; out[at * D + 55] = o13.w;
+    let o14 = select(vec4<f32>(0.0), a14 / row_sum, row_kept);
+    out[at * D + 56] = o14.x; out[at * D + 57] = o14.y; out[at * D + 58] = o14.z; out[at * D + 59] = o14.w;
+    let o15 = select(vec4<f32>(0.0), a15 / row_sum, row_kept);
+    out[at * D + 60] = o15.x; out[at * D + 61] = o15.y; out[at * D + 62] = o15.z; out[at * D + 63] = o15.w;
     lse[at] = select(0xff800000u, bitcast<u32>(row_max + log(row_sum)), row_kept);
   }
 }
