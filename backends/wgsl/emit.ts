@@ -83,8 +83,8 @@ fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
 }
 
 ${lattice === undefined ? visitHeaderWgsl : latticeVisitHeaderWgsl}
-${foldTileWgsl(lattice === undefined ? "kept[j] = full || keeps(q, k0 + j, row, head, kv_head);" : "let key = tile_key(t, j, on_lattice, o);\n      kept[j] = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));", blockN, D)}
-${columns === undefined ? "" : `${columnVisitHeaderWgsl}\n${foldTileWgsl("kept[j] = keeps(q, gather_keys[j], row, head, kv_head);", blockN, D)}\n`}${diagonals === undefined ? "" : `${diagonalVisitsWgsl(blockM, blockN, D, columns !== undefined)}\n`}
+${foldTileWgsl(lattice === undefined ? "let keep = full || keeps(q, k0 + j, row, head, kv_head);" : "let key = tile_key(t, j, on_lattice, o);\n      let keep = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));", blockN, D)}
+${columns === undefined ? "" : `${columnVisitHeaderWgsl}\n${foldTileWgsl("let keep = keeps(q, gather_keys[j], row, head, kv_head);", blockN, D)}\n`}${diagonals === undefined ? "" : `${diagonalVisitsWgsl(blockM, blockN, D, columns !== undefined)}\n`}
 @compute @workgroup_size(${blockM})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
 ${lengthLetsWgsl}
@@ -178,38 +178,43 @@ function sizeLets(kernel: AttentionKernel): string {
 }
 
 /**
- * The rest of a visit, after its header loaded the tile into k_tile and v_tile: each valid row scores the
- * tile's kept keys (`keptLine` sets kept[j]) and folds them into its online softmax.
+ * The rest of a visit, after its header loaded the tile into k_tile and v_tile: each valid row lists the
+ * tile's keys it keeps (`keepLine` sets `keep` for key j), then scores them and folds them into its online
+ * softmax. The loops run over the listed keys, not over the tile with a test inside: on a software adapter
+ * a branch runs its body for masked lanes too, and an unrolled dot product is a large body, so a row would
+ * pay for every key it drops; a loop stops when no lane has trips left, so a row pays only for its kept keys
+ * (and its neighbours', in a SIMD group: rows next to each other keep about as many).
  */
-function foldTileWgsl(keptLine: string, blockN: number, headDim: number): string {
+function foldTileWgsl(keepLine: string, blockN: number, headDim: number): string {
   return `  workgroupBarrier();
   if (row < Q_LEN) {
     let q = K_LEN - Q_LEN + row;
-    var scores: array<f32, ${blockN}>;
-    var kept: array<bool, ${blockN}>;
-    var any_kept = false;
-    var block_max = 0.0;
+    var kept: array<i32, ${blockN}>;
+    var kept_count = 0;
     for (var j = 0; j < count; j++) {
-      ${keptLine}
-      if (kept[j]) {
-        let at = j * QUADS;
-        scores[j] = ${qDotWgsl(headDim, (c) => `k_tile[at + ${c}]`)} * SCALE;
-        block_max = select(scores[j], max(block_max, scores[j]), any_kept);
-        any_kept = true;
+      ${keepLine}
+      if (keep) {
+        kept[kept_count] = j;
+        kept_count++;
       }
     }
-    if (any_kept) {
+    var scores: array<f32, ${blockN}>;
+    var block_max = 0.0;
+    for (var n = 0; n < kept_count; n++) {
+      let at = kept[n] * QUADS;
+      scores[n] = ${qDotWgsl(headDim, (c) => `k_tile[at + ${c}]`)} * SCALE;
+      block_max = select(scores[n], max(block_max, scores[n]), n > 0);
+    }
+    if (kept_count > 0) {
       let new_max = select(block_max, max(row_max, block_max), row_kept);
       let alpha = select(0.0, exp(row_max - new_max), row_kept);
       row_sum *= alpha;
 ${setAccumulatorWgsl(headDim, (c) => `a${c} * alpha`, "      ")}
-      for (var j = 0; j < count; j++) {
-        if (kept[j]) {
-          let p = exp(scores[j] - new_max);
-          row_sum += p;
-          let at = j * QUADS;
-${setAccumulatorWgsl(headDim, (c) => `a${c} + p * v_tile[at + ${c}]`, "          ")}
-        }
+      for (var n = 0; n < kept_count; n++) {
+        let p = exp(scores[n] - new_max);
+        row_sum += p;
+        let at = kept[n] * QUADS;
+${setAccumulatorWgsl(headDim, (c) => `a${c} + p * v_tile[at + ${c}]`, "        ")}
       }
       row_max = new_max;
       row_kept = true;

@@ -112,20 +112,23 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
   workgroupBarrier();
   if (row < Q_LEN) {
     let q = K_LEN - Q_LEN + row;
-    var scores: array<f32, 32>;
-    var kept: array<bool, 32>;
-    var any_kept = false;
-    var block_max = 0.0;
+    var kept: array<i32, 32>;
+    var kept_count = 0;
     for (var j = 0; j < count; j++) {
-      kept[j] = full || keeps(q, k0 + j, row, head, kv_head);
-      if (kept[j]) {
-        let at = j * QUADS;
-        scores[j] = sum4(q0 * k_tile[at + 0] + q1 * k_tile[at + 1] + q2 * k_tile[at + 2] + q3 * k_tile[at + 3] + q4 * k_tile[at + 4] + q5 * k_tile[at + 5] + q6 * k_tile[at + 6] + q7 * k_tile[at + 7] + q8 * k_tile[at + 8] + q9 * k_tile[at + 9] + q10 * k_tile[at + 10] + q11 * k_tile[at + 11] + q12 * k_tile[at + 12] + q13 * k_tile[at + 13] + q14 * k_tile[at + 14] + q15 * k_tile[at + 15]) * SCALE;
-        block_max = select(scores[j], max(block_max, scores[j]), any_kept);
-        any_kept = true;
+      let keep = full || keeps(q, k0 + j, row, head, kv_head);
+      if (keep) {
+        kept[kept_count] = j;
+        kept_count++;
       }
     }
-    if (any_kept) {
+    var scores: array<f32, 32>;
+    var block_max = 0.0;
+    for (var n = 0; n < kept_count; n++) {
+      let at = kept[n] * QUADS;
+      scores[n] = sum4(q0 * k_tile[at + 0] + q1 * k_tile[at + 1] + q2 * k_tile[at + 2] + q3 * k_tile[at + 3] + q4 * k_tile[at + 4] + q5 * k_tile[at + 5] + q6 * k_tile[at + 6] + q7 * k_tile[at + 7] + q8 * k_tile[at + 8] + q9 * k_tile[at + 9] + q10 * k_tile[at + 10] + q11 * k_tile[at + 11] + q12 * k_tile[at + 12] + q13 * k_tile[at + 13] + q14 * k_tile[at + 14] + q15 * k_tile[at + 15]) * SCALE;
+      block_max = select(scores[n], max(block_max, scores[n]), n > 0);
+    }
+    if (kept_count > 0) {
       let new_max = select(block_max, max(row_max, block_max), row_kept);
       let alpha = select(0.0, exp(row_max - new_max), row_kept);
       row_sum *= alpha;
@@ -145,28 +148,26 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
       a13 = a13 * alpha;
       a14 = a14 * alpha;
       a15 = a15 * alpha;
-      for (var j = 0; j < count; j++) {
-        if (kept[j]) {
-          let p = exp(scores[j] - new_max);
-          row_sum += p;
-          let at = j * QUADS;
-          a0 = a0 + p * v_tile[at + 0];
-          a1 = a1 + p * v_tile[at + 1];
-          a2 = a2 + p * v_tile[at + 2];
-          a3 = a3 + p * v_tile[at + 3];
-          a4 = a4 + p * v_tile[at + 4];
-          a5 = a5 + p * v_tile[at + 5];
-          a6 = a6 + p * v_tile[at + 6];
-          a7 = a7 + p * v_tile[at + 7];
-          a8 = a8 + p * v_tile[at + 8];
-          a9 = a9 + p * v_tile[at + 9];
-          a10 = a10 + p * v_tile[at + 10];
-          a11 = a11 + p * v_tile[at + 11];
-          a12 = a12 + p * v_tile[at + 12];
-          a13 = a13 + p * v_tile[at + 13];
-          a14 = a14 + p * v_tile[at + 14];
-          a15 = a15 + p * v_tile[at + 15];
-        }
+      for (var n = 0; n < kept_count; n++) {
+        let p = exp(scores[n] - new_max);
+        row_sum += p;
+        let at = kept[n] * QUADS;
+        a0 = a0 + p * v_tile[at + 0];
+        a1 = a1 + p * v_tile[at + 1];
+        a2 = a2 + p * v_tile[at + 2];
+        a3 = a3 + p * v_tile[at + 3];
+        a4 = a4 + p * v_tile[at + 4];
+        a5 = a5 + p * v_tile[at + 5];
+        a6 = a6 + p * v_tile[at + 6];
+        a7 = a7 + p * v_tile[at + 7];
+        a8 = a8 + p * v_tile[at + 8];
+        a9 = a9 + p * v_tile[at + 9];
+        a10 = a10 + p * v_tile[at + 10];
+        a11 = a11 + p * v_tile[at + 11];
+        a12 = a12 + p * v_tile[at + 12];
+        a13 = a13 + p * v_tile[at + 13];
+        a14 = a14 + p * v_tile[at + 14];
+        a15 = a15 + p * v_tile[at + 15];
       }
       row_max = new_max;
       row_kept = true;
