@@ -4,7 +4,9 @@ import { evaluateMask } from "../ir/mask/evaluate.js";
 import { headContext } from "../ir/mask/interpret.js";
 import { classifyTile, type TileClass } from "../ir/mask/tile-class.js";
 import type { Binding } from "../ir/pattern/binding.js";
-import { buildTileIndex, tileIndexRow, tileIndexShape } from "../ir/plan/tile-index.js";
+import { tileIndexMask } from "../ir/kernel/kernel.js";
+import { buildTileIndex, denseLinesOf, tileIndexRow, tileIndexShape } from "../ir/plan/tile-index.js";
+import { lowerAttention } from "../passes/lower.js";
 import { simplify } from "../passes/simplify.js";
 import { specialize } from "../passes/specialize.js";
 import { lengths, staticBody } from "../fuzz/arbitraries.js";
@@ -58,6 +60,30 @@ describe("the tile classifier (reference for the device index builders)", () => 
         checkSound(binding, 1, schedule);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it("the index touches a key tile only where the whole mask may keep a pair, dense gathered lines included", () => {
+    // Many random columns: some key tiles hold enough to be dense, some of those lie past a causal query tile.
+    fc.assert(
+      fc.property(lengths(300), fc.constantFrom(16, 64), fc.constantFrom(8, 32), fc.integer(), ({ qLen, kvLen }, blockM, blockN, seed) => {
+        const binding = dynamicExample("vertical_slash", { qLen, kvLen, heads: 1, kvHeads: 1 }, 1, seed);
+        const [launch] = lowerAttention(binding, 0, { headDim: 32, dtype: "f32", blockM, blockN });
+        if (launch === undefined) throw new Error("no launch");
+        const { kernel } = launch;
+        const context = headContext(binding, 0, 0);
+        const index = buildTileIndex(tileIndexMask(kernel), context, kernel, denseLinesOf(kernel), kernel.mask);
+        const shape = tileIndexShape(binding.sizes, kernel);
+        for (let t = 0; t < shape.queryTiles; t++) {
+          [...tileIndexRow(index, shape, t)].forEach((mark, keyTile) => {
+            if (mark === ".") return;
+            const rowStart = t * blockM, kStart = keyTile * blockN;
+            const tile = { rowStart, rowEnd: Math.min(qLen, rowStart + blockM), kStart, kEnd: Math.min(kvLen, kStart + blockN) };
+            expect(classifyTile(kernel.mask, context, tile), `query tile ${t}, key tile ${keyTile}`).not.toBe("none");
+          });
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 
