@@ -14,6 +14,9 @@ export function quadsOf(headDim: number): number[] {
   return Array.from({ length: headDim / 4 }, (_, c) => c);
 }
 
+/** `sum4(v)`: the sum of a quad's four lanes. */
+export const sum4Wgsl = "fn sum4(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }\n";
+
 /** The row's q (q0 …) and output accumulator (a0 …), and sum4. */
 export function rowStateWgsl(headDim: number): string {
   const quads = quadsOf(headDim);
@@ -21,13 +24,12 @@ export function rowStateWgsl(headDim: number): string {
 ${quads.map((c) => `var<private> q${c}: vec4<f32>;`).join("\n")}
 ${quads.map((c) => `var<private> a${c}: vec4<f32>;`).join("\n")}
 
-fn sum4(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }
-`;
+${sum4Wgsl}`;
 }
 
-/** q · k, where quad c of the key is `keyQuad(c)`: one expression. */
-export function qDotWgsl(headDim: number, keyQuad: (c: number) => string): string {
-  return `sum4(${quadsOf(headDim).map((c) => `q${c} * ${keyQuad(c)}`).join(" + ")})`;
+/** q · k, where quad c of the key is `keyQuad(c)` and of q `queryQuad(c)` (the row's own q by default): one expression. */
+export function qDotWgsl(headDim: number, keyQuad: (c: number) => string, queryQuad: (c: number) => string = (c) => `q${c}`): string {
+  return `sum4(${quadsOf(headDim).map((c) => `${queryQuad(c)} * ${keyQuad(c)}`).join(" + ")})`;
 }
 
 /** Statements: every accumulator quad set to `value(c)` (an expression in `a${c}`, or not). */

@@ -1,6 +1,6 @@
 import type { Dtype } from "../../../ir/kernel/kernel.js";
 import { tensorBindings } from "../emit.js";
-import { quadsOf } from "../quads.js";
+import { qDotWgsl, quadsOf, sum4Wgsl } from "../quads.js";
 import { wgslCapabilities } from "../schedule.js";
 import { orderKeyWgsl } from "./select-top.js";
 
@@ -60,7 +60,7 @@ ${header(dtype)}
 const ROWS_PER_TILE: i32 = ${rowsPerTile};
 // q rows as vec4s: element c of row r is q_tile[r * ${headDim / 4} + c].
 var<workgroup> q_tile: array<vec4<f32>, ${(rowsPerTile * headDim) / 4}>;
-
+${sum4Wgsl}
 @compute @workgroup_size(${estimatorWorkgroup})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
   let Q = params.q_len;
@@ -87,8 +87,7 @@ ${quads.map((c) => `  let k${c} = select(vec4<f32>(0.0), k_quad(k_base + ${4 * c
       // Keys past the row's position are never read (the softmax stops at the position).
       if (!valid || key > K - Q + row) { continue; }
       let at = r * ${headDim / 4};
-      let products = ${quads.map((c) => `q_tile[at + ${c}] * k${c}`).join("\n        + ")};
-      probs[(slice * params.rows + r0 + r) * K + key] = (products.x + products.y + products.z + products.w) * params.scale;
+      probs[(slice * params.rows + r0 + r) * K + key] = ${qDotWgsl(headDim, (c) => `k${c}`, (c) => `q_tile[at + ${c}]`)} * params.scale;
     }
   }
 }
@@ -149,7 +148,6 @@ fn p_at(slice: i32, r: i32, key: i32) -> f32 {
 
 @compute @workgroup_size(${estimatorWorkgroup})
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  let Q = params.q_len;
   let K = params.k_len;
   let slice = i32(id.z);
   let head = params.head0 + slice;
