@@ -36,21 +36,32 @@ fn ids_at(slot: u32, position: i32) -> i32 {
 
 /**
  * The loop over a tile index (ir/plan/tile-index.ts) built by the device builder into binding 8: per 32 key
- * tiles, the touched and full words, then each set bit is visited, unmasked where its full bit is set. The
+ * tiles, the touched and full words; each touched tile is visited, unmasked where its full bit is set. The
  * words are read straight from the index: a read-only storage load at a uniform index is uniform in WGSL,
  * so every invocation agrees on them and the visits' barriers stay in uniform control flow, with no barrier
- * of its own (on a software adapter each barrier switches every invocation's fiber).
+ * of its own (on a software adapter each barrier switches every invocation's fiber). One loop finds the
+ * next touched tile and the visit sits right in the outer loop, not inside a loop over a word's bits: on
+ * SwiftShader that nesting cost 10 % of a vertical-slash kernel (8k, 5 %: 421 → 377 ms), for the same
+ * visits.
  */
 export const tileIndexLoopWgsl = `  let tiles = (Q_LEN + BM - 1) / BM;
   let words = ((K_LEN + BN - 1) / BN + 31) / 32;
   let index_base = (i32(group.z) * tiles + tile) * 2 * words;
-  for (var w = 0; w < words; w++) {
-    var touched = tile_index[index_base + w];
-    let full_bits = tile_index[index_base + words + w];
-    while (touched != 0u) {
-      let bit = firstTrailingBit(touched);
-      touched &= touched - 1u;
-      let t = w * 32 + i32(bit);
-      if (t % splits == split) { visit(t, ((full_bits >> bit) & 1u) == 1u, local, row, head, kv_head); }
+  let index_tiles = words * 32;
+  var t = -1;
+  loop {
+    // The next touched tile after t, if any: the rest of its word, then whole words.
+    t++;
+    loop {
+      if (t >= index_tiles) { break; }
+      let rest = tile_index[index_base + t / 32] >> u32(t % 32);
+      if (rest != 0u) {
+        t += i32(firstTrailingBit(rest));
+        break;
+      }
+      t = (t / 32 + 1) * 32;
     }
+    if (t >= index_tiles) { break; }
+    let full = ((tile_index[index_base + words + t / 32] >> u32(t % 32)) & 1u) == 1u;
+    if (t % splits == split) { visit(t, full, local, row, head, kv_head); }
   }`;
