@@ -268,15 +268,23 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let tiles = (Q_LEN + BM - 1) / BM;
   let words = ((K_LEN + BN - 1) / BN + 31) / 32;
   let index_base = (i32(group.z) * tiles + tile) * 2 * words;
-  for (var w = 0; w < words; w++) {
-    var touched = tile_index[index_base + w];
-    let full_bits = tile_index[index_base + words + w];
-    while (touched != 0u) {
-      let bit = firstTrailingBit(touched);
-      touched &= touched - 1u;
-      let t = w * 32 + i32(bit);
-      if (t % splits == split) { visit(t, ((full_bits >> bit) & 1u) == 1u, local, row, head, kv_head); }
+  let index_tiles = words * 32;
+  var t = -1;
+  loop {
+    // The next touched tile after t, if any: the rest of its word, then whole words.
+    t++;
+    loop {
+      if (t >= index_tiles) { break; }
+      let rest = tile_index[index_base + t / 32] >> u32(t % 32);
+      if (rest != 0u) {
+        t += i32(firstTrailingBit(rest));
+        break;
+      }
+      t = (t / 32 + 1) * 32;
     }
+    if (t >= index_tiles) { break; }
+    let full = ((tile_index[index_base + words + t / 32] >> u32(t % 32)) & 1u) == 1u;
+    if (t % splits == split) { visit(t, full, local, row, head, kv_head); }
   }
   if (row < Q_LEN) {
     let at = (split * HEADS + head) * Q_LEN + row;

@@ -64,16 +64,23 @@ fn ids_at(slot: u32, position: i32) -> i32 {
 var<workgroup> k_tile: array<vec4<f32>, 512>;
 var<workgroup> v_tile: array<vec4<f32>, 512>;
 @group(0) @binding(8) var<storage, read> tile_index: array<u32>;
-// The gathered columns of one visit, and how many (written by invocation 0).
-var<workgroup> gather_keys: array<i32, 32>;
-var<workgroup> gather_count: i32;
-// The gather paths' filtered list words, one per invocation (the column path's, then the diagonal path's).
+// The gather paths' filtered list words, one per invocation, and one batch of what is left (keys for the
+// column path, offsets for the diagonal path) with its length, written by invocation 0.
 var<workgroup> gather_bits: array<u32, 64>;
-// Which of the diagonal path's filtered offset words in gather_bits are not empty.
-var<workgroup> diagonal_nonzero: array<atomic<u32>, 2>;
+var<workgroup> gather_batch: array<i32, 32>;
+var<workgroup> gather_count: i32;
 
 fn key_tile_visited(index_base: i32, key_tile: i32) -> bool {
   return ((tile_index[index_base + key_tile / 32] >> u32(key_tile % 32)) & 1u) == 1u;
+}
+
+// Whether every key in lo..hi is below 0 or in a visited tile (keys above K_LEN - 1 are not asked about).
+fn keys_covered(lo: i32, hi: i32, index_base: i32) -> bool {
+  if (hi < 0) { return true; }
+  for (var t = max(lo, 0) / BN; t <= hi / BN; t++) {
+    if (!key_tile_visited(index_base, t)) { return false; }
+  }
+  return true;
 }
 
 
@@ -320,13 +327,13 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
   }
   workgroupBarrier();
 }
-// Visits the gathered columns gather_keys[0 .. count): loads their K and V rows, then each valid row folds them in.
+// Visits the gathered columns gather_batch[0 .. count): loads their K and V rows, then each valid row folds them in.
 fn visit_columns(count: i32, local: i32, row: i32, head: i32, kv_head: i32) {
   let Q_LEN = q_len();
   let K_LEN = k_len();
   for (var e = local; e < BN * QUADS; e += BM) {
     let j = e / QUADS;
-    let key = gather_keys[j];
+    let key = gather_batch[j];
     if (j < count) {
       let at = (kv_head * K_LEN + key) * D + 4 * (e % QUADS);
       k_tile[e] = k_quad(at);
@@ -339,7 +346,7 @@ fn visit_columns(count: i32, local: i32, row: i32, head: i32, kv_head: i32) {
     var kept: array<i32, 32>;
     var kept_count = 0;
     for (var j = 0; j < count; j++) {
-      let keep = keeps(q, gather_keys[j], row, head, kv_head);
+      let keep = keeps(q, gather_batch[j], row, head, kv_head);
       if (keep) {
         kept[kept_count] = j;
         kept_count++;
@@ -399,7 +406,7 @@ fn visit_columns(count: i32, local: i32, row: i32, head: i32, kv_head: i32) {
   }
   workgroupBarrier();
 }
-// Folds the row's keys diagonal_keys[0 .. count) into its softmax, K and V read directly.
+// Folds the row's keys keys[0 .. count) into its softmax, K and V read directly.
 fn fold_direct(keys: ptr<function, array<i32, 32>>, count: i32, q: i32, kv_head: i32) {
   let K_LEN = k_len();
   var scores: array<f32, 32>;
@@ -451,70 +458,6 @@ fn fold_direct(keys: ptr<function, array<i32, 32>>, count: i32, q: i32, kv_head:
   }
   row_max = new_max;
   row_kept = true;
-}
-
-// Whether offset o gives every row of the tile (positions first..last) a key below 0 or in a visited tile.
-fn offset_covered(o: i32, first: i32, last: i32, index_base: i32) -> bool {
-  let hi = last - o;
-  if (hi < 0) { return true; }
-  for (var t = max(first - o, 0) / BN; t <= hi / BN; t++) {
-    if (!key_tile_visited(index_base, t)) { return false; }
-  }
-  return true;
-}
-
-fn visit_diagonals(diagonal_base: u32, column_base: u32, index_base: i32, first: i32, last: i32, split: i32, splits: i32, local: i32, row: i32, head: i32, kv_head: i32) {
-  let Q_LEN = q_len();
-  let K_LEN = k_len();
-  let q = K_LEN - Q_LEN + row;
-  var keys: array<i32, 32>;
-  var count = 0;
-  // Offsets above the tile's last position give keys below 0: the words past last / 32 hold none it can use.
-  let words = min(last / 32 + 1, (K_LEN + 31) / 32);
-  for (var chunk = 0; chunk < words; chunk += BM) {
-    workgroupBarrier();
-    if (local < 2) { atomicStore(&diagonal_nonzero[local], 0u); }
-    workgroupBarrier();
-    let w = chunk + local;
-    var left = 0u;
-    if (w < words && w % splits == split) {
-      var bits = aux[diagonal_base + u32(w)];
-      left = bits;
-      while (bits != 0u) {
-        let bit = firstTrailingBit(bits);
-        bits &= bits - 1u;
-        if (offset_covered(w * 32 + i32(bit), first, last, index_base)) { left &= ~(1u << bit); }
-      }
-    }
-    gather_bits[local] = left;
-    if (left != 0u) { atomicOr(&diagonal_nonzero[local / 32], 1u << u32(local % 32)); }
-    workgroupBarrier();
-    if (row < Q_LEN) {
-      for (var f = 0; f < 2; f++) {
-        var nonzero = atomicLoad(&diagonal_nonzero[f]);
-        while (nonzero != 0u) {
-          let at = f * 32 + i32(firstTrailingBit(nonzero));
-          nonzero &= nonzero - 1u;
-          var bits = gather_bits[at];
-          while (bits != 0u) {
-            let key = q - ((chunk + at) * 32 + i32(firstTrailingBit(bits)));
-            bits &= bits - 1u;
-            if (key < 0 || key >= K_LEN) { continue; }
-            if (key_tile_visited(index_base, key / BN)) { continue; }
-            if (((aux[column_base + u32(key) / 32u] >> (u32(key) % 32u)) & 1u) == 1u) { continue; }
-            if (!keeps(q, key, row, head, kv_head)) { continue; }
-            keys[count] = key;
-            count++;
-            if (count == BN) {
-              fold_direct(&keys, count, q, kv_head);
-              count = 0;
-            }
-          }
-        }
-      }
-    }
-  }
-  if (row < Q_LEN && count > 0) { fold_direct(&keys, count, q, kv_head); }
 }
 
 @compute @workgroup_size(64)
@@ -580,71 +523,146 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let tiles = (Q_LEN + BM - 1) / BM;
   let words = ((K_LEN + BN - 1) / BN + 31) / 32;
   let index_base = (i32(group.z) * tiles + tile) * 2 * words;
-  for (var w = 0; w < words; w++) {
-    var touched = tile_index[index_base + w];
-    let full_bits = tile_index[index_base + words + w];
-    while (touched != 0u) {
-      let bit = firstTrailingBit(touched);
-      touched &= touched - 1u;
-      let t = w * 32 + i32(bit);
-      if (t % splits == split) { visit(t, ((full_bits >> bit) & 1u) == 1u, local, row, head, kv_head); }
+  let index_tiles = words * 32;
+  var t = -1;
+  loop {
+    // The next touched tile after t, if any: the rest of its word, then whole words.
+    t++;
+    loop {
+      if (t >= index_tiles) { break; }
+      let rest = tile_index[index_base + t / 32] >> u32(t % 32);
+      if (rest != 0u) {
+        t += i32(firstTrailingBit(rest));
+        break;
+      }
+      t = (t / 32 + 1) * 32;
     }
+    if (t >= index_tiles) { break; }
+    let full = ((tile_index[index_base + words + t / 32] >> u32(t % 32)) & 1u) == 1u;
+    if (t % splits == split) { visit(t, full, local, row, head, kv_head); }
   }
   // Gathered columns: keys of vertical outside the visited tiles.
   let column_base = aux[4u * 0u] + aux[4u * 0u + 1u] * u32(head);
-  let column_words = (K_LEN + 31) / 32;
-  let tile_rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
-  // The filtered words gather_bits[0 .. BM) are the list's words from chunk on; the cursor starts past them.
-  var chunk = -BM;
-  var cursor = BM;
-  var pending = 0u;
-  var round = 0;
-  loop {
-    var n = 0;
+  {
+    let column_words = (K_LEN + 31) / 32;
+    let tile_rows = vec2<i32>(tile * BM, min(tile * BM + BM, Q_LEN) - 1);
+    var round = 0;
+    var chunk = -BM;
+    var cursor = BM;
+    var pending = 0u;
     loop {
-      workgroupBarrier();
-      if (local == 0) {
-        loop {
-          if (pending == 0u) {
-            if (cursor >= BM) { break; }
-            pending = gather_bits[cursor];
-            cursor++;
-            continue;
+      var n = 0;
+      loop {
+        workgroupBarrier();
+        if (local == 0) {
+          loop {
+            if (pending == 0u) {
+              if (cursor >= BM) { break; }
+              pending = gather_bits[cursor];
+              cursor++;
+              continue;
+            }
+            if (n == BN) { break; }
+            gather_batch[n] = (chunk + cursor - 1) * 32 + i32(firstTrailingBit(pending));
+            pending &= pending - 1u;
+            n++;
           }
-          if (n == BN) { break; }
-          gather_keys[n] = (chunk + cursor - 1) * 32 + i32(firstTrailingBit(pending));
-          pending &= pending - 1u;
-          n++;
+          gather_count = n;
         }
-        gather_count = n;
-      }
-      // Short of BN: the filtered words ran out, so filter the next BM (if any).
-      if (workgroupUniformLoad(&gather_count) == BN || chunk + BM >= column_words) { break; }
-      chunk += BM;
-      cursor = 0;
-      let w = chunk + local;
-      var left = 0u;
-      if (w < column_words) {
-        var bits = aux[column_base + u32(w)];
-        left = bits;
-        while (bits != 0u) {
-          let bit = firstTrailingBit(bits);
-          bits &= bits - 1u;
-          let key = w * 32 + i32(bit);
-          if (key >= K_LEN || key_tile_visited(index_base, key / BN) || classify(tile_rows + vec2<i32>(K_LEN - Q_LEN), vec2<i32>(key, key), tile_rows, head, kv_head) == 0u) {
-            left &= ~(1u << bit);
+        // Short of BN: the filtered words ran out, so filter the next BM (if any).
+        if (workgroupUniformLoad(&gather_count) == BN || chunk + BM >= column_words) { break; }
+        chunk += BM;
+        cursor = 0;
+        let w = chunk + local;
+        var left = 0u;
+        if (w < column_words) {
+          var bits = aux[column_base + u32(w)];
+          left = bits;
+          while (bits != 0u) {
+            let bit = firstTrailingBit(bits);
+            bits &= bits - 1u;
+            let key = w * 32 + i32(bit);
+            if (key >= K_LEN || key_tile_visited(index_base, key / BN) || classify(tile_rows + vec2<i32>(K_LEN - Q_LEN), vec2<i32>(key, key), tile_rows, head, kv_head) == 0u) {
+              left &= ~(1u << bit);
+            }
           }
         }
+        gather_bits[local] = left;
       }
-      gather_bits[local] = left;
+      let batched = workgroupUniformLoad(&gather_count);
+      if (batched == 0) { break; }
+      if (round % splits == split) { visit_columns(batched, local, row, head, kv_head); }
+      round++;
     }
-    let gathered = workgroupUniformLoad(&gather_count);
-    if (gathered == 0) { break; }
-    if (round % splits == split) { visit_columns(gathered, local, row, head, kv_head); }
-    round++;
   }
   // Gathered diagonals: per row, keys q - o for the offsets in slash outside the visited tiles and columns.
-  visit_diagonals(aux[4u * 1u] + aux[4u * 1u + 1u] * u32(head), column_base, index_base, first, last, split, splits, local, row, head, kv_head);
+  {
+    let diagonal_base = aux[4u * 1u] + aux[4u * 1u + 1u] * u32(head);
+    let q = K_LEN - Q_LEN + row;
+    var keys: array<i32, BN>;
+    var count = 0;
+    // Offsets above the tile's last position give keys below 0: the words past last / 32 hold none it can use.
+    let offset_words = min(last / 32 + 1, (K_LEN + 31) / 32);
+    var chunk = -BM;
+    var cursor = BM;
+    var pending = 0u;
+    loop {
+      var n = 0;
+      loop {
+        workgroupBarrier();
+        if (local == 0) {
+          loop {
+            if (pending == 0u) {
+              if (cursor >= BM) { break; }
+              pending = gather_bits[cursor];
+              cursor++;
+              continue;
+            }
+            if (n == BN) { break; }
+            gather_batch[n] = (chunk + cursor - 1) * 32 + i32(firstTrailingBit(pending));
+            pending &= pending - 1u;
+            n++;
+          }
+          gather_count = n;
+        }
+        // Short of BN: the filtered words ran out, so filter the next BM (if any).
+        if (workgroupUniformLoad(&gather_count) == BN || chunk + BM >= offset_words) { break; }
+        chunk += BM;
+        cursor = 0;
+        let w = chunk + local;
+        var left = 0u;
+        if (w < offset_words && w % splits == split) {
+          var bits = aux[diagonal_base + u32(w)];
+          // Offsets 32w .. 32w + 31 give the tile's rows keys in first - 32w - 31 .. last - 32w.
+          if (keys_covered(first - w * 32 - 31, last - w * 32, index_base)) { bits = 0u; }
+          left = bits;
+          while (bits != 0u) {
+            let bit = firstTrailingBit(bits);
+            bits &= bits - 1u;
+            let o = w * 32 + i32(bit);
+            if (keys_covered(first - o, last - o, index_base)) { left &= ~(1u << bit); }
+          }
+        }
+        gather_bits[local] = left;
+      }
+      let batched = workgroupUniformLoad(&gather_count);
+      if (batched == 0) { break; }
+      if (row < Q_LEN) {
+        for (var m = 0; m < batched; m++) {
+          let key = q - gather_batch[m];
+          if (key >= 0 && key < K_LEN && !key_tile_visited(index_base, key / BN) && ((aux[column_base + u32(key) / 32u] >> (u32(key) % 32u)) & 1u) == 0u && keeps(q, key, row, head, kv_head)) {
+            keys[count] = key;
+            count++;
+            if (count == BN) {
+              fold_direct(&keys, count, q, kv_head);
+              count = 0;
+            }
+          }
+        }
+      }
+    }
+    if (row < Q_LEN && count > 0) { fold_direct(&keys, count, q, kv_head); }
+  }
   if (row < Q_LEN) {
     let at = (split * HEADS + head) * Q_LEN + row;
     let o0 = select(vec4<f32>(0.0), a0 / row_sum, row_kept);

@@ -1,0 +1,48 @@
+import { qDotWgsl, setAccumulatorWgsl } from "./quads.js";
+
+/**
+ * The rest of a visit, after its header loaded the tile into k_tile and v_tile: each valid row lists the
+ * tile's keys it keeps (`keepLine` sets `keep` for key j), then scores them and folds them into its online
+ * softmax. The loops run over the listed keys, not over the tile with a test inside: on a software adapter
+ * a branch runs its body for masked lanes too, and an unrolled dot product is a large body, so a row would
+ * pay for every key it drops; a loop stops when no lane has trips left, so a row pays only for its kept keys
+ * (and its neighbours', in a SIMD group: rows next to each other keep about as many).
+ */
+export function foldTileWgsl(keepLine: string, blockN: number, headDim: number): string {
+  return `  workgroupBarrier();
+  if (row < Q_LEN) {
+    let q = K_LEN - Q_LEN + row;
+    var kept: array<i32, ${blockN}>;
+    var kept_count = 0;
+    for (var j = 0; j < count; j++) {
+      ${keepLine}
+      if (keep) {
+        kept[kept_count] = j;
+        kept_count++;
+      }
+    }
+    var scores: array<f32, ${blockN}>;
+    var block_max = 0.0;
+    for (var n = 0; n < kept_count; n++) {
+      let at = kept[n] * QUADS;
+      scores[n] = ${qDotWgsl(headDim, (c) => `k_tile[at + ${c}]`)} * SCALE;
+      block_max = select(scores[n], max(block_max, scores[n]), n > 0);
+    }
+    if (kept_count > 0) {
+      let new_max = select(block_max, max(row_max, block_max), row_kept);
+      let alpha = select(0.0, exp(row_max - new_max), row_kept);
+      row_sum *= alpha;
+${setAccumulatorWgsl(headDim, (c) => `a${c} * alpha`, "      ")}
+      for (var n = 0; n < kept_count; n++) {
+        let p = exp(scores[n] - new_max);
+        row_sum += p;
+        let at = kept[n] * QUADS;
+${setAccumulatorWgsl(headDim, (c) => `a${c} + p * v_tile[at + ${c}]`, "        ")}
+      }
+      row_max = new_max;
+      row_kept = true;
+    }
+  }
+  workgroupBarrier();
+}`;
+}
