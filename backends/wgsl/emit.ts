@@ -82,7 +82,7 @@ fn keeps(q: i32, k: i32, i: i32, head: i32, kv_head: i32) -> bool {
 }
 
 ${lattice === undefined ? visitHeaderWgsl : latticeVisitHeaderWgsl}
-${foldTileWgsl(lattice === undefined ? "let keep = full || keeps(q, k0 + j, row, head, kv_head);" : "let key = tile_key(t, j, on_lattice, o);\n      let keep = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));", blockN, D)}
+${lattice === undefined ? foldTileWgsl("let keep = keeps(q, k0 + j, row, head, kv_head);", blockN, D, "full") : foldTileWgsl("let key = tile_key(t, j, on_lattice, o);\n      let keep = key >= 0 && key < K_LEN && (full || (keeps(q, key, row, head, kv_head) && !(on_lattice && covered(key))));", blockN, D)}
 ${gatherFunctionsWgsl(kernel)}
 @compute @workgroup_size(${blockM})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {

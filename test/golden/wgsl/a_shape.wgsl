@@ -114,17 +114,21 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
     let q = K_LEN - Q_LEN + row;
     var kept: array<i32, 32>;
     var kept_count = 0;
-    for (var j = 0; j < count; j++) {
-      let keep = full || keeps(q, k0 + j, row, head, kv_head);
-      if (keep) {
-        kept[kept_count] = j;
-        kept_count++;
+    if (full) {
+      kept_count = count;
+    } else {
+      for (var j = 0; j < count; j++) {
+        let keep = keeps(q, k0 + j, row, head, kv_head);
+        if (keep) {
+          kept[kept_count] = j;
+          kept_count++;
+        }
       }
     }
     var scores: array<f32, 32>;
     var block_max = 0.0;
     for (var n = 0; n < kept_count; n++) {
-      let at = kept[n] * QUADS;
+      let at = select(kept[n], n, full) * QUADS;
       scores[n] = sum4(q0 * k_tile[at + 0] + q1 * k_tile[at + 1] + q2 * k_tile[at + 2] + q3 * k_tile[at + 3] + q4 * k_tile[at + 4] + q5 * k_tile[at + 5] + q6 * k_tile[at + 6] + q7 * k_tile[at + 7] + q8 * k_tile[at + 8] + q9 * k_tile[at + 9] + q10 * k_tile[at + 10] + q11 * k_tile[at + 11] + q12 * k_tile[at + 12] + q13 * k_tile[at + 13] + q14 * k_tile[at + 14] + q15 * k_tile[at + 15]) * SCALE;
       block_max = select(scores[n], max(block_max, scores[n]), n > 0);
     }
@@ -151,7 +155,7 @@ fn visit(t: i32, full: bool, local: i32, row: i32, head: i32, kv_head: i32) {
       for (var n = 0; n < kept_count; n++) {
         let p = exp(scores[n] - new_max);
         row_sum += p;
-        let at = kept[n] * QUADS;
+        let at = select(kept[n], n, full) * QUADS;
         a0 = a0 + p * v_tile[at + 0];
         a1 = a1 + p * v_tile[at + 1];
         a2 = a2 + p * v_tile[at + 2];
