@@ -25,7 +25,11 @@ struct Estimate { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, rows: i32, 
 @group(0) @binding(4) var<storage, read_write> probs: array<f32>;
 `;
 
-/** A workgroup max or sum over the estimators' workgroups, `reduce(local, value, is_max)`. */
+/**
+ * A workgroup max or sum over the estimators' workgroups, `reduce(local, value, is_max)`. Invocation 0 folds
+ * the workgroup's values alone, after one barrier: a tree would take log2(64) = 6 barriers, and on a CPU
+ * adapter a barrier (every invocation's fiber switched) costs far more than 63 additions.
+ */
 export const workgroupReduceWgsl = `
 var<workgroup> partial: array<f32, ${estimatorWorkgroup}>;
 
@@ -33,12 +37,11 @@ var<workgroup> partial: array<f32, ${estimatorWorkgroup}>;
 fn reduce(local: u32, value: f32, is_max: bool) -> f32 {
   workgroupBarrier();
   partial[local] = value;
-  for (var stride = ${estimatorWorkgroup / 2}u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (local < stride) {
-      let other = partial[local + stride];
-      partial[local] = select(partial[local] + other, max(partial[local], other), is_max);
-    }
+  workgroupBarrier();
+  if (local == 0u) {
+    var total = partial[0];
+    for (var i = 1u; i < ${estimatorWorkgroup}u; i++) { total = select(total + partial[i], max(total, partial[i]), is_max); }
+    partial[0] = total;
   }
   return workgroupUniformLoad(&partial[0]);
 }
