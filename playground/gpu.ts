@@ -17,5 +17,5 @@ export async function openBrowserGpu(): Promise<WebGpuContext> {
   const name = [info.vendor, info.architecture, info.device, info.description].filter((x) => x !== "").join(" ") || "unnamed adapter";
   // A software adapter (SwiftShader) runs about one workgroup per core; a GPU many (see split-combine.ts).
   const software = /swiftshader|llvmpipe|lavapipe/i.test(name);
-  return { backend: "webgpu", device, keepAlive: [adapter], description: `${name} (browser)`, concurrency: software ? navigator.hardwareConcurrency : 128 };
+  return { backend: "webgpu", device, keepAlive: [adapter], description: `${name} (browser)`, concurrency: software ? navigator.hardwareConcurrency : 128, software };
 }

@@ -24,6 +24,8 @@ export interface WebGpuContext {
    * CPU core, a GPU many. Split-K splits a launch only up to this (backends/wgsl/split-combine.ts).
    */
   readonly concurrency: number;
+  /** A CPU adapter: kernels whose best shape differs there (more work per invocation) ask this. */
+  readonly software: boolean;
 }
 
 export type AdapterChoice = "auto" | "opengl" | "vulkan";
@@ -114,7 +116,7 @@ async function open(choice: AdapterChoice, robust: boolean): Promise<WebGpuConte
     const name = [info.vendor, info.architecture, info.device, info.description].filter((x) => x !== "").join(" ") || "unnamed adapter";
     const notes = [options.featureLevel === "compatibility" ? "compatibility" : "", robust ? "" : "robustness off", "workgroup memory not zeroed"].filter((x) => x !== "");
     const software = /swiftshader|llvmpipe|lavapipe|softpipe/i.test(name);
-    return { backend: "webgpu", device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${[backend, ...notes].join(", ")})`, concurrency: software ? cpus().length : gpuConcurrency };
+    return { backend: "webgpu", device, keepAlive: [gpu, adapter], description: `${name} (Dawn ${[backend, ...notes].join(", ")})`, concurrency: software ? cpus().length : gpuConcurrency, software };
   }
   throw new DiagnosticError([diagnostic("STP903", `no WebGPU adapter found (tried Dawn backends: ${tried.join(", ")})`, {
     hint: "without a GPU, run scripts/install-software-gpu.sh to install SwiftShader and Mesa; or choose another --adapter",

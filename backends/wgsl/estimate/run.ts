@@ -6,7 +6,7 @@ import type { WebGpuContext } from "../device.js";
 import type { AttentionBuffers } from "../run.js";
 import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
 import { clearInputWgsl, selectTopWgsl } from "./select-top.js";
-import { estimatorWorkgroup, verticalSlashLogitsWgsl, verticalSlashScoresWgsl, verticalSlashSoftmaxWgsl } from "./vertical-slash.js";
+import { estimatorWorkgroup, logitKeysPerInvocation, verticalSlashLogitsWgsl, verticalSlashScoresWgsl, verticalSlashSoftmaxWgsl } from "./vertical-slash.js";
 import { xattentionMassWgsl } from "./xattention.js";
 import { settle } from "../settle.js";
 
@@ -31,6 +31,8 @@ function pipelineOf(context: WebGpuContext, code: string): GPUComputePipeline {
 export interface EstimatorOptions {
   /** The most bytes vertical-slash's probabilities take at once (default and cap: the device's largest buffer). */
   readonly scratchBytes?: number;
+  /** Keys per invocation of vertical-slash's logits kernel (default: logitKeysPerInvocation of the adapter). */
+  readonly logitKeys?: number;
 }
 
 /**
@@ -86,10 +88,11 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
       const budgets = verticalSlashBudgets(estimator, K);
       const rows = Math.min(budgets.lastQ, Q);
       const probs = storage(chunk * rows * K), columns = storage(H * K), diagonals = storage(H * K);
+      const logitKeys = options.logitKeys ?? logitKeysPerInvocation(context);
       for (let head0 = 0; head0 < H; head0 += chunk) {
         const heads = Math.min(chunk, H - head0);
         const params = uniform([Q, K, H, KVH, rows, D, estimator.firstColumns, estimator.nearDiagonals, head0], [launch.kernel.scale]);
-        dispatch(verticalSlashLogitsWgsl(dtype, D), [[0, buffers.q], [1, buffers.k], [3, params], [4, probs]], [groups(K), 1, heads]);
+        dispatch(verticalSlashLogitsWgsl(dtype, D, logitKeys), [[0, buffers.q], [1, buffers.k], [3, params], [4, probs]], [groups(Math.ceil(K / logitKeys)), 1, heads]);
         dispatch(verticalSlashSoftmaxWgsl(dtype), [[3, params], [4, probs]], [rows, 1, heads]);
         dispatch(verticalSlashScoresWgsl(dtype), [[3, params], [4, probs], [5, columns], [6, diagonals]], [groups(K), 1, heads]);
       }

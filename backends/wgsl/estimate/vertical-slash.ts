@@ -48,16 +48,19 @@ fn reduce(local: u32, value: f32, is_max: bool) -> f32 {
 `;
 
 /**
- * The last rows' logits, one invocation per key, as the attention kernel computes its scores: the key's row
- * of K held in D / 4 vec4 values, the last rows of q staged through workgroup memory a tile of rows at a time
- * (every lane reads the same element: a broadcast), so each K row and each q row is read from storage once
- * per workgroup, not once per pair. The dot product is printed unrolled: a private array walked by a loop
- * lives in memory on software adapters (a load per multiply-add, and the loop's own work); with constant
- * indices the K row stays in registers, which halves the kernel's time on SwiftShader.
+ * The last rows' logits, as the attention kernel computes its scores: each invocation holds the rows of K of
+ * `keysPerInvocation` keys (64 apart, so neighbouring lanes hold neighbouring keys) in D / 4 vec4 values
+ * each, and the last rows of q are staged through workgroup memory a tile of rows at a time (every lane
+ * reads the same element: a broadcast), so each K row and each q row is read from storage once per
+ * workgroup, not once per pair, and each staged quad of q serves all the invocation's keys. The dot products are printed
+ * unrolled: a private array walked by a loop lives in memory on software adapters (a load per multiply-add,
+ * and the loop's own work); with constant indices the K rows stay in registers, which halves the kernel's
+ * time on SwiftShader.
  */
-export function verticalSlashLogitsWgsl(dtype: Dtype, headDim: number): string {
+export function verticalSlashLogitsWgsl(dtype: Dtype, headDim: number, keysPerInvocation: number): string {
   const rowsPerTile = logitRowsPerTile(headDim);
   const quads = quadsOf(headDim);
+  const keys = Array.from({ length: keysPerInvocation }, (_, n) => n);
   return `// Stipple estimator: vertical-slash, logits of the last query rows (generated, do not edit).
 ${header(dtype)}
 const ROWS_PER_TILE: i32 = ${rowsPerTile};
@@ -72,11 +75,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let head = params.head0 + slice;
   let kv_head = head * params.kv_heads / params.heads;
   let local = i32(local_index);
-  let key = i32(group.x) * ${estimatorWorkgroup} + local;
-  // Past the keys, a lane still helps stage q and meets every barrier.
-  let valid = key < K;
-  let k_base = (kv_head * K + min(key, K - 1)) * ${headDim};
-${quads.map((c) => `  let k${c} = select(vec4<f32>(0.0), k_quad(k_base + ${4 * c}), valid);`).join("\n")}
+  // Each key's position and row of K (zero past the keys: such a lane still helps stage q and meets every barrier).
+${keys.map((n) => `  let key${n} = i32(group.x) * ${estimatorWorkgroup * keysPerInvocation} + ${n * estimatorWorkgroup} + local;
+  let k_base${n} = (kv_head * K + min(key${n}, K - 1)) * ${headDim};
+${quads.map((c) => `  let k${n}_${c} = select(vec4<f32>(0.0), k_quad(k_base${n} + ${4 * c}), key${n} < K);`).join("\n")}`).join("\n")}
   for (var r0 = 0; r0 < params.rows; r0 += ROWS_PER_TILE) {
     let tile_rows = min(ROWS_PER_TILE, params.rows - r0);
     workgroupBarrier();
@@ -86,15 +88,27 @@ ${quads.map((c) => `  let k${c} = select(vec4<f32>(0.0), k_quad(k_base + ${4 * c
     }
     workgroupBarrier();
     for (var r = 0; r < tile_rows; r++) {
-      let row = Q - params.rows + r0 + r;
       // Keys past the row's position are never read (the softmax stops at the position).
-      if (!valid || key > K - Q + row) { continue; }
+      let position = K - Q + (Q - params.rows + r0 + r);
+      if (key0 > position || key0 >= K) { continue; }
       let at = r * ${headDim / 4};
-      probs[(slice * params.rows + r0 + r) * K + key] = ${qDotWgsl(headDim, (c) => `k${c}`, (c) => `q_tile[at + ${c}]`)} * params.scale;
+${quads.map((c) => `      let x${c} = q_tile[at + ${c}];`).join("\n")}
+      let out_base = (slice * params.rows + r0 + r) * K;
+${keys.map((n) => `      ${n === 0 ? "" : `if (key${n} <= position && key${n} < K) { `}probs[out_base + key${n}] = ${qDotWgsl(headDim, (c) => `k${n}_${c}`, (c) => `x${c}`)} * params.scale;${n === 0 ? "" : " }"}`).join("\n")}
     }
   }
 }
 `;
+}
+
+/**
+ * Keys whose logits one invocation computes (the grid is ⌈K / (64 · this)⌉ workgroups wide). A CPU adapter
+ * gains from more: each staged quad of q then serves more keys, and its registers are memory anyway (on
+ * SwiftShader at 8k, 1 key: 46 ms for the whole estimate; 2: 34; 4: 27; 8: 23). A GPU keeps one: eight
+ * rows of K would be 512 registers a thread, and a short sequence would leave most of it idle.
+ */
+export function logitKeysPerInvocation(adapter: { readonly software: boolean }): number {
+  return adapter.software ? 8 : 1;
 }
 
 /** Rows of q the logits kernel stages at once: what fits every adapter's workgroup memory, as f32. */
