@@ -1,7 +1,7 @@
 import type { Estimator } from "../../../ir/estimate/estimator.js";
 import { verticalSlashBudgets } from "../../../ir/estimate/vertical-slash.js";
 import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
-import { checkStagedQuery, outputSlot, verticalSlashHeadChunk } from "../../estimated-input.js";
+import { outputSlot, verticalSlashHeadChunk } from "../../estimated-input.js";
 import type { WebGpuContext } from "../device.js";
 import type { AttentionBuffers } from "../run.js";
 import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
@@ -113,11 +113,10 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
     case "xattention": {
       const slot = outputSlot(launch, estimator.blocks, "blocks");
       const { block, stride } = estimator;
-      checkStagedQuery(stride, D);
-      const rowBlocks = Math.ceil(Q / block), colBlocks = Math.ceil(K / block), cellCols = Math.ceil(K / stride);
+      const rowBlocks = Math.ceil(Q / block), colBlocks = Math.ceil(K / block);
       const params = uniform([Q, K, H, KVH, block, rowBlocks, colBlocks], [estimator.threshold, launch.kernel.scale]);
-      const scratch = storage(H * rowBlocks * cellCols), masses = storage(H * rowBlocks * colBlocks), keys = storage(H * rowBlocks * colBlocks), limits = storage(H * rowBlocks);
-      dispatch(xattentionMassWgsl(dtype, D, stride), [[0, buffers.q], [1, buffers.k], [3, params], [4, scratch], [5, masses], [6, keys], [7, limits]], [rowBlocks, 1, H]);
+      const masses = storage(H * rowBlocks * colBlocks), keys = storage(H * rowBlocks * colBlocks), limits = storage(H * rowBlocks);
+      dispatch(xattentionMassWgsl(dtype, D, stride), [[0, buffers.q], [1, buffers.k], [3, params], [5, masses], [6, keys], [7, limits]], [rowBlocks, 1, H]);
       select(keys, colBlocks, 0xffffffff, slot, rowBlocks, Math.ceil((rowBlocks * colBlocks) / 32), limits);
       break;
     }

@@ -6,9 +6,14 @@ import { estimatorWorkgroup, workgroupReduceWgsl } from "./vertical-slash.js";
 /**
  * XAttention on the device (reference: ir/estimate/xattention.ts), one kernel before the shared top-n
  * selection. One workgroup per head and query block:
- * 1. per cell row of the block (stride query rows, staged in workgroup memory): every cell's anti-diagonal
- *    score into a scratch row, a workgroup max and sum, then each invocation adds the probabilities of the
- *    cells of its own key blocks to their masses (no two invocations write one mass);
+ * 1. the block's cell rows (stride query rows each) go CELL_ROWS at a time: every invocation scores its cells
+ *    for all of them at once, each K row it reads serving every cell row (the q rows are read straight from
+ *    memory: every lane reads the same element, a broadcast), keeping a running max and sum per cell row;
+ *    the workgroup combines those, then each invocation scores the cells of its own key blocks again and
+ *    adds their probabilities to the blocks' masses (no two invocations write one mass). Scoring twice costs
+ *    less than storing the scores: the first version scored each cell row alone into a scratch row, reading
+ *    K once per cell row (8 times per block at block 64, stride 8: 1.1 s of the 8k estimate on SwiftShader),
+ *    and its scratch grew with Q · K;
  * 2. the block's selection size: the forced blocks (first, diagonal) plus the fewest candidates, heaviest
  *    first, whose mass reaches the need (threshold × total − forced mass). The heaviest-first cut is found
  *    bit by bit over the candidates' order keys, as the top-n selection finds its threshold: the largest
@@ -17,11 +22,12 @@ import { estimatorWorkgroup, workgroupReduceWgsl } from "./vertical-slash.js";
  * shared selection (ties to the lower index) sets exactly the blocks the count chose.
  */
 export function xattentionMassWgsl(dtype: Dtype, headDim: number, stride: number): string {
+  const rows = Array.from({ length: xattentionCellRows }, (_, i) => i);
+  const cellRows = xattentionCellRows;
   return `// Stipple estimator: XAttention anti-diagonal block masses and selection sizes (generated, do not edit).
 ${tensorBindings(dtype)}${orderKeyWgsl}
 struct Estimate { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, block: i32, row_blocks: i32, col_blocks: i32, threshold: f32, scale: f32 }
 @group(0) @binding(3) var<uniform> params: Estimate;
-@group(0) @binding(4) var<storage, read_write> scratch: array<f32>;
 @group(0) @binding(5) var<storage, read_write> masses: array<f32>;
 @group(0) @binding(6) var<storage, read_write> keys: array<u32>;
 @group(0) @binding(7) var<storage, read_write> limits: array<u32>;
@@ -31,11 +37,44 @@ const D: i32 = ${headDim};
 const WG: i32 = ${estimatorWorkgroup};
 // Below every score: marks cells with no causal pair (excluded from the softmax).
 const NO_SCORE: f32 = -3.0e38;
-// The cell row's query rows along the anti-diagonal: q_cell[s] is row aS + S - 1 - s (0 past Q).
-var<workgroup> q_cell: array<f32, ${stride * headDim}>;
+// Cell rows scored together.
+const CELL_ROWS: i32 = ${cellRows};
+// Each invocation's running (max, sum) of one cell row, for invocation 0 to combine.
+var<workgroup> row_partial: array<vec2<f32>, WG>;
+// Each cell row's (max, sum) over the workgroup.
+var<workgroup> row_stats: array<vec2<f32>, CELL_ROWS>;
 ${workgroupReduceWgsl}
 fn from_order_key(key: u32) -> f32 {
   return bitcast<f32>(select(~key, key & 0x7fffffffu, (key & 0x80000000u) != 0u));
+}
+
+// Invocation 0: the workgroup's running (max, sum) pairs in row_partial combined into one.
+fn combined_row() -> vec2<f32> {
+  var m = NO_SCORE;
+  for (var j = 0; j < WG; j++) { m = max(m, row_partial[j].x); }
+  var total = 0.0;
+  for (var j = 0; j < WG; j++) { total += row_partial[j].y * exp(row_partial[j].x - m); }
+  return vec2<f32>(m, total);
+}
+
+// Cell c's anti-diagonal scores for cell rows a0 .. a0 + CELL_ROWS - 1 (NO_SCORE for a cell row past
+// end_cell or with no causal pair in the cell): row aS + S - 1 - s against key cS + s, summed over s.
+fn cell_scores(head: i32, kv_head: i32, a0: i32, end_cell: i32, c: i32) -> array<f32, CELL_ROWS> {
+  let Q = params.q_len;
+  let K = params.k_len;
+${rows.map((i) => `  var dot${i} = 0.0;\n  var terms${i} = 0;`).join("\n")}
+  for (var s = 0; s < S; s++) {
+    let key = c * S + s;
+    if (key >= K) { break; }
+    let k_base = (kv_head * K + key) * D;
+${rows.map((i) => `    let row${i} = (a0 + ${i}) * S + S - 1 - s;\n    let q_base${i} = (head * Q + clamp(row${i}, 0, Q - 1)) * D;\n    var part${i} = 0.0;`).join("\n")}
+    for (var d = 0; d < D; d++) {
+      let kd = k_at(k_base + d);
+${rows.map((i) => `      part${i} += q_at(q_base${i} + d) * kd;`).join("\n")}
+    }
+${rows.map((i) => `    let pair${i} = a0 + ${i} < end_cell && row${i} < Q && key <= K - Q + row${i};\n    dot${i} += select(0.0, part${i}, pair${i});\n    terms${i} += select(0, 1, pair${i});`).join("\n")}
+  }
+  return array<f32, CELL_ROWS>(${rows.map((i) => `select(NO_SCORE, dot${i} * params.scale / f32(S), terms${i} > 0)`).join(", ")});
 }
 
 // Candidates (causal, not forced) with a key at or above t (strictly above when strict): their mass and count.
@@ -63,52 +102,37 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let problem = head * params.row_blocks + b;
   let cell_cols = (K + S - 1) / S;
   let cells_per_block = params.block / S;
-  let scratch_base = problem * cell_cols;
   let base = problem * params.col_blocks;
   for (var c = i32(local); c < params.col_blocks; c += WG) { masses[base + c] = 0.0; }
   let first_cell = b * cells_per_block;
   let end_cell = min((Q + S - 1) / S, first_cell + cells_per_block);
-  for (var a = first_cell; a < end_cell; a++) {
-    // Cells past the row's last position hold no causal pair: the row's scores stop there.
-    let row_cells = min(cell_cols, (K - Q + min(Q - 1, a * S + S - 1)) / S + 1);
-    storageBarrier();
-    for (var at = i32(local); at < S * D; at += WG) {
-      let row = a * S + S - 1 - at / D;
-      q_cell[at] = select(0.0, q_at((head * Q + min(row, Q - 1)) * D + at % D), row < Q);
+  for (var a0 = first_cell; a0 < end_cell; a0 += CELL_ROWS) {
+    // The cells each cell row scores: none past its last row's position.
+${rows.map((i) => `    let cells${i} = select(0, min(cell_cols, (K - Q + min(Q - 1, (a0 + ${i}) * S + S - 1)) / S + 1), a0 + ${i} < end_cell);`).join("\n")}
+    let chunk_cells = max(${rows.map((i) => `cells${i}`).reduce((a, b) => `max(${a}, ${b})`)}, 0);
+${rows.map((i) => `    var run_max${i} = NO_SCORE;\n    var run_sum${i} = 0.0;`).join("\n")}
+    for (var c = i32(local); c < chunk_cells; c += WG) {
+      let scores = cell_scores(head, kv_head, a0, end_cell, c);
+${rows.map((i) => `      if (c < cells${i} && scores[${i}] != NO_SCORE) {
+        let grown = max(run_max${i}, scores[${i}]);
+        run_sum${i} = run_sum${i} * exp(run_max${i} - grown) + exp(scores[${i}] - grown);
+        run_max${i} = grown;
+      }`).join("\n")}
     }
+    // Each cell row's max and sum over the workgroup, invocation 0 combining the running pairs.
+${rows.map((i) => `    workgroupBarrier();
+    row_partial[local] = vec2<f32>(run_max${i}, run_sum${i});
     workgroupBarrier();
-    var row_max = NO_SCORE;
-    for (var c = i32(local); c < row_cells; c += WG) {
-      var dot = 0.0;
-      var terms = 0;
-      for (var s = 0; s < S; s++) {
-        let row = a * S + S - 1 - s;
-        let key = c * S + s;
-        if (row < Q && key < K && key <= K - Q + row) {
-          for (var d = 0; d < D; d++) { dot += q_cell[s * D + d] * k_at((kv_head * K + key) * D + d); }
-          terms++;
-        }
-      }
-      let score = select(NO_SCORE, dot * params.scale / f32(S), terms > 0);
-      scratch[scratch_base + c] = score;
-      row_max = max(row_max, score);
-    }
-    row_max = reduce(local, row_max, true);
-    if (row_max == NO_SCORE) { continue; }
-    var sum = 0.0;
-    for (var c = i32(local); c < row_cells; c += WG) {
-      let score = scratch[scratch_base + c];
-      sum += select(0.0, exp(score - row_max), score != NO_SCORE);
-    }
-    sum = reduce(local, sum, false);
-    storageBarrier();
-    for (var kb = i32(local); kb < params.col_blocks; kb += WG) {
+    if (local == 0u) { row_stats[${i}] = combined_row(); }`).join("\n")}
+    workgroupBarrier();
+    let stats = row_stats;
+    for (var kb = i32(local); kb * cells_per_block < chunk_cells; kb += WG) {
       var mass = 0.0;
-      for (var c = kb * cells_per_block; c < min(row_cells, (kb + 1) * cells_per_block); c++) {
-        let score = scratch[scratch_base + c];
-        mass += select(0.0, exp(score - row_max), score != NO_SCORE);
+      for (var c = kb * cells_per_block; c < min(chunk_cells, (kb + 1) * cells_per_block); c++) {
+        let scores = cell_scores(head, kv_head, a0, end_cell, c);
+${rows.map((i) => `        if (c < cells${i} && scores[${i}] != NO_SCORE) { mass += exp(scores[${i}] - stats[${i}].x) / stats[${i}].y; }`).join("\n")}
       }
-      masses[base + kb] += mass / sum;
+      masses[base + kb] += mass;
     }
   }
   storageBarrier();
@@ -157,3 +181,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 }
 `;
 }
+
+/**
+ * Cell rows the mass kernel scores together: each K row it reads serves this many, at the price of scoring
+ * every cell twice (for the rows' max and sum, then for the masses) and of this many accumulators a lane.
+ */
+export const xattentionCellRows = 8;
