@@ -68,9 +68,9 @@ ${rows.map((i) => `  var dot${i} = 0.0;\n  var terms${i} = 0;`).join("\n")}
     if (key >= K) { break; }
     let k_base = (kv_head * K + key) * D;
 ${rows.map((i) => `    let row${i} = (a0 + ${i}) * S + S - 1 - s;\n    let q_base${i} = (head * Q + clamp(row${i}, 0, Q - 1)) * D;\n    var part${i} = 0.0;`).join("\n")}
-    for (var d = 0; d < D; d++) {
-      let kd = k_at(k_base + d);
-${rows.map((i) => `      part${i} += q_at(q_base${i} + d) * kd;`).join("\n")}
+    for (var d = 0; d < D; d += 4) {
+      let kd = k_quad(k_base + d);
+${rows.map((i) => `      part${i} += dot(q_quad(q_base${i} + d), kd);`).join("\n")}
     }
 ${rows.map((i) => `    let pair${i} = a0 + ${i} < end_cell && row${i} < Q && key <= K - Q + row${i};\n    dot${i} += select(0.0, part${i}, pair${i});\n    terms${i} += select(0, 1, pair${i});`).join("\n")}
   }
