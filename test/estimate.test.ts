@@ -18,6 +18,7 @@ import { lowerAttention } from "../passes/lower.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
 import { expectSameSelection, expectThresholdCut } from "./selection.js";
 import { settle } from "../backends/wgsl/settle.js";
+import { roundedTo } from "../util/half.js";
 
 /**
  * The estimators on the software adapter against their TS references (ir/estimate/), and estimate → build →
@@ -38,6 +39,8 @@ interface Problem {
   /** q = 0: every score ties, so the tie rule decides every selection. */
   readonly flat: boolean;
   readonly seed: number;
+  /** The tensors' type on the device (f16: two halves a word, unpacked to f32); the references see them rounded. */
+  readonly dtype: "f32" | "f16";
 }
 
 const problems = fc.record({
@@ -47,7 +50,8 @@ const problems = fc.record({
   headDim: fc.constantFrom(32, 64),
   flat: fc.constantFrom(false, false, true),
   seed: fc.integer(),
-}).map(({ gqa: [heads, kvHeads], kvLen, queryFraction, headDim, flat, seed }): Problem => ({ heads, kvHeads, kvLen, qLen: Math.max(1, Math.round(kvLen * queryFraction)), headDim, flat, seed }));
+  dtype: fc.constantFrom<"f32" | "f16">("f32", "f32", "f16"),
+}).map(({ gqa: [heads, kvHeads], kvLen, queryFraction, headDim, flat, seed, dtype }): Problem => ({ heads, kvHeads, kvLen, qLen: Math.max(1, Math.round(kvLen * queryFraction)), headDim, flat, seed, dtype }));
 
 /** Placeholder inputs of the right shapes: the estimator overwrites them on the device. */
 function placeholders(name: "vertical_slash" | "block_sparse", problem: Problem, block: number): Record<string, unknown> {
@@ -62,7 +66,7 @@ async function estimateOnDevice(name: "vertical_slash" | "block_sparse", params:
   const shape = { qLen: problem.qLen, kvLen: problem.kvLen, heads: problem.heads, kvHeads: problem.kvHeads };
   const binding = bindOrThrow(examplePattern(name), shape, params, placeholders(name, problem, block));
   // K and V tiles of 32 keys fill 32 KiB at head dim 128: 16 keys there.
-  const [launch] = lowerAttention(binding, 0, { headDim: problem.headDim, dtype: "f32", blockM: 16, blockN: problem.headDim >= 128 ? 16 : 32 });
+  const [launch] = lowerAttention(binding, 0, { headDim: problem.headDim, dtype: problem.dtype, blockM: 16, blockN: problem.headDim >= 128 ? 16 : 32 });
   if (launch === undefined) throw new Error("no launch");
   checkDeviceLimits(gpu, [launch], binding.sizes);
   const buffers = new AttentionBuffers(gpu, { q, k, v }, binding.sizes, launch.kernel);
@@ -95,7 +99,8 @@ async function readOut(buffers: AttentionBuffers): Promise<ArrayBuffer> {
 function tensors(problem: Problem): { q: Float32Array; k: Float32Array; v: Float32Array; q3: Tensor3; k3: Tensor3; v3: Tensor3 } {
   const { heads, kvHeads, qLen, kvLen, headDim: D, seed } = problem;
   const q = randomTensor(heads * qLen * D, seed, problem.flat ? 0 : 2), k = randomTensor(kvHeads * kvLen * D, seed + 1, 2), v = randomTensor(kvHeads * kvLen * D, seed + 2);
-  return { q, k, v, q3: { shape: [heads, qLen, D], data: q }, k3: { shape: [kvHeads, kvLen, D], data: k }, v3: { shape: [kvHeads, kvLen, D], data: v } };
+  const seen = (data: Float32Array): Float32Array => (problem.dtype === "f16" ? roundedTo(data, "f16") : data);
+  return { q, k, v, q3: { shape: [heads, qLen, D], data: seen(q) }, k3: { shape: [kvHeads, kvLen, D], data: seen(k) }, v3: { shape: [kvHeads, kvLen, D], data: seen(v) } };
 }
 
 /** The attention output must equal the dense reference on the mask the estimator chose. */
@@ -109,7 +114,7 @@ describe("estimators on the device", () => {
   it("vertical-slash selects the reference's columns and offsets, and the kernel attends exactly on them", async () => {
     // Short rows are selected by rank; rows past rankSelectionLimit keys by the counting rounds: both drawn.
     const long = fc.record({ kvLen: fc.integer({ min: rankSelectionLimit + 1, max: rankSelectionLimit + 700 }), qLen: fc.integer({ min: 1, max: 24 }), flat: fc.boolean(), seed: fc.integer() })
-      .map(({ kvLen, qLen, flat, seed }): Problem => ({ heads: 2, kvHeads: 1, kvLen, qLen, headDim: 32, flat, seed }));
+      .map(({ kvLen, qLen, flat, seed }): Problem => ({ heads: 2, kvHeads: 1, kvLen, qLen, headDim: 32, flat, seed, dtype: "f32" }));
     await fc.assert(
       fc.asyncProperty(fc.oneof({ arbitrary: problems, weight: 4 }, { arbitrary: long, weight: 1 }), fc.integer({ min: 1, max: 80 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 }),
         fc.integer({ min: 1, max: 4 }), fc.constantFrom(1, 3, 8),
@@ -132,7 +137,7 @@ describe("estimators on the device", () => {
         numRuns: Number(process.env.STIPPLE_RUNS ?? 12),
         // The logits kernel stages q a tile of rows at a time (logitRowsPerTile: 64 at D 64): 140 last rows make
         // two whole tiles and a partial one, always drawn.
-        examples: [[{ heads: 2, kvHeads: 1, kvLen: 300, qLen: 290, headDim: 64, flat: false, seed: 7 }, 140, 20, 20, 3, 5, 1, 1]],
+        examples: [[{ heads: 2, kvHeads: 1, kvLen: 300, qLen: 290, headDim: 64, flat: false, seed: 7, dtype: "f16" }, 140, 20, 20, 3, 5, 1, 1]],
       },
     );
   });
@@ -179,7 +184,7 @@ describe("estimators on the device", () => {
       {
         numRuns: Number(process.env.STIPPLE_RUNS ?? 12),
         // Blocks of 10 cells of stride 2 against 300 keys: passes of 8 and 2 cell rows, always drawn.
-        examples: [[{ heads: 2, kvHeads: 1, kvLen: 300, qLen: 300, headDim: 32, flat: false, seed: 11 }, 2, 10, 0.9]],
+        examples: [[{ heads: 2, kvHeads: 1, kvLen: 300, qLen: 300, headDim: 32, flat: false, seed: 11, dtype: "f16" }, 2, 10, 0.9]],
       },
     );
   });
@@ -193,7 +198,7 @@ describe("estimators on the device", () => {
       ["block_sparse", { kind: "xattention", blocks: "blocks", block: 32, stride: 8, threshold: 0.9 }, blocks, { block: 32 }],
     ];
     for (const [name, estimator, planted, params] of cases) {
-      const problem: Problem = { heads: 2, kvHeads: 2, qLen: 512, kvLen: 512, headDim: 128, flat: false, seed: 0 };
+      const problem: Problem = { heads: 2, kvHeads: 2, qLen: 512, kvLen: 512, headDim: 128, flat: false, seed: 0, dtype: "f32" };
       const { estimated } = await estimateOnDevice(name, params, estimator, problem, planted.q.data, planted.k.data, planted.v.data);
       const recovered = massRecovered(planted.q, planted.k, (h) => evaluateMask(estimated, h, 0));
       expect(recovered, printEstimator(estimator)).toBeGreaterThanOrEqual(0.95);
