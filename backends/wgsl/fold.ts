@@ -1,4 +1,4 @@
-import { qDotWgsl, setAccumulatorWgsl } from "./quads.js";
+import { qDotWgsl, rescaleRowWgsl, setAccumulatorWgsl } from "./quads.js";
 
 /**
  * The rest of a visit, after its header loaded the tile into k_tile and v_tile: each valid row lists the
@@ -36,10 +36,7 @@ export function foldTileWgsl(keepLine: string, blockN: number, headDim: number, 
       block_max = select(scores[n], max(block_max, scores[n]), n > 0);
     }
     if (kept_count > 0) {
-      let new_max = select(block_max, max(row_max, block_max), row_kept);
-      let alpha = select(0.0, exp(row_max - new_max), row_kept);
-      row_sum *= alpha;
-${setAccumulatorWgsl(headDim, (c) => `a${c} * alpha`, "      ")}
+${rescaleRowWgsl(headDim, "      ")}
       for (var n = 0; n < kept_count; n++) {
         let p = exp(scores[n] - new_max);
         row_sum += p;

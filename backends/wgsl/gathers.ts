@@ -2,7 +2,7 @@ import type { AttentionKernel, GatheredList } from "../../ir/kernel/kernel.js";
 import { wgsl } from "../c-like/dialect.js";
 import { MaskPrinter } from "../c-like/predicate.js";
 import { foldTileWgsl } from "./fold.js";
-import { qDotWgsl, setAccumulatorWgsl, stageTileWgsl } from "./quads.js";
+import { qDotWgsl, rescaleRowWgsl, setAccumulatorWgsl, stageTileWgsl } from "./quads.js";
 
 /**
  * The WGSL kernel's gather paths (kernel.gathers, passes/key-gathers.ts), after the tile index's visits:
@@ -80,10 +80,7 @@ fn fold_direct(keys: ptr<function, array<i32, ${blockN}>>, count: i32, q: i32, k
     scores[j] = ${qDotWgsl(headDim, (c) => `k_quad(base + ${4 * c})`)} * SCALE;
     block_max = select(scores[j], max(block_max, scores[j]), j > 0);
   }
-  let new_max = select(block_max, max(row_max, block_max), row_kept);
-  let alpha = select(0.0, exp(row_max - new_max), row_kept);
-  row_sum *= alpha;
-${setAccumulatorWgsl(headDim, (c) => `a${c} * alpha`, "  ")}
+${rescaleRowWgsl(headDim, "  ")}
   for (var j = 0; j < count; j++) {
     let p = exp(scores[j] - new_max);
     row_sum += p;

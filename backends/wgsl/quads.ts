@@ -38,6 +38,17 @@ export function setAccumulatorWgsl(headDim: number, value: (c: number) => string
 }
 
 /**
+ * Statements of the online softmax before a block of scores is folded in: the row's new maximum `new_max`
+ * (block_max, or the larger of the two once the row kept a key), its sum and accumulator rescaled to it.
+ */
+export function rescaleRowWgsl(headDim: number, indent: string): string {
+  return `${indent}let new_max = select(block_max, max(row_max, block_max), row_kept);
+${indent}let alpha = select(0.0, exp(row_max - new_max), row_kept);
+${indent}row_sum *= alpha;
+${setAccumulatorWgsl(headDim, (c) => `a${c} * alpha`, indent)}`;
+}
+
+/**
  * Stages BN keys' K and V quads into k_tile and v_tile, every invocation helping: element e is quad
  * e mod QUADS of the tile's key j = e / QUADS; `keyOf` is that key's position (an expression in j), `valid`
  * says whether it is loaded.
