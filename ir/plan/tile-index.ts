@@ -70,15 +70,16 @@ export function buildTileIndex(mask: BoolNode, context: HeadContext, schedule: S
     const touched = qt * 2 * shape.words, full = touched + shape.words;
     for (let t = 0; t < shape.keyTiles; t++) {
       const kStart = t * schedule.blockN, kEnd = Math.min(sizes.K, kStart + schedule.blockN);
-      const kind = classifyTile(mask, context, { rowStart, rowEnd, kStart, kEnd });
+      const tile = { rowStart, rowEnd, kStart, kEnd };
+      const kind = classifyTile(mask, context, tile);
       const bit = (1 << (t % 32)) >>> 0, word = Math.floor(t / 32);
-      // Dense lines touch a tile only where the whole mask keeps some pair of it: columns above the diagonal
-      // of a causal mask are dense in their key tiles but kept by no row of this query tile.
-      const dense = kind === "none" && denseLines(lines, context, schedule, sizes.K - sizes.Q + rowStart, sizes.K - sizes.Q + rowEnd - 1, kStart, kEnd - 1)
-        && classifyTile(wholeMask, context, { rowStart, rowEnd, kStart, kEnd }) !== "none";
-      if (kind === "none" && !dense) continue;
+      const dense = kind === "none" && denseLines(lines, context, schedule, sizes.K - sizes.Q + rowStart, sizes.K - sizes.Q + rowEnd - 1, kStart, kEnd - 1);
+      // The whole mask's class, once, as the device builders compute it: gathered lines can fill a touched
+      // tile, and dense lines touch a tile only where the whole mask keeps some pair of it (columns above
+      // the diagonal of a causal mask are dense in their key tiles but kept by no row of this query tile).
+      const whole = kind === "all" || wholeMask === mask || (kind === "none" && !dense) ? kind : classifyTile(wholeMask, context, tile);
+      if (kind === "none" && !(dense && whole !== "none")) continue;
       index[touched + word] = ((index[touched + word] ?? 0) | bit) >>> 0;
-      const whole = kind === "all" || wholeMask === mask ? kind : classifyTile(wholeMask, context, { rowStart, rowEnd, kStart, kEnd });
       if (whole === "all") index[full + word] = ((index[full + word] ?? 0) | bit) >>> 0;
     }
   }
