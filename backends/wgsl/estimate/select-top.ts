@@ -47,7 +47,7 @@ struct Selection {
 @group(0) @binding(2) var<storage, read_write> aux: array<atomic<u32>>;
 ${limits ? "@group(0) @binding(3) var<storage, read> limits: array<u32>;\n" : ""}
 var<workgroup> partial: array<u32, ${selectWorkgroup}>;
-// One bin per invocation: counts of a byte of the keys.
+// Counts of the keys' next byte, a bin per value.
 var<workgroup> histogram: array<atomic<u32>, 256>;
 // A round's byte, and how many keys with it are still wanted (invocation 0 writes them).
 var<workgroup> found: array<u32, 2>;
@@ -82,7 +82,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   var wanted_left = ${wanted};
   for (var round = 0u; round < 4u; round++) {
     let shift = 24u - 8u * round;
-    atomicStore(&histogram[local], 0u);
+    for (var b = local; b < 256u; b += ${selectWorkgroup}u) { atomicStore(&histogram[b], 0u); }
     workgroupBarrier();
     for (var at = local; at < selection.count; at += ${selectWorkgroup}u) {
       let key = keys[base + at];
