@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bfloat16ToFloat, floatToBfloat16, floatToHalf, halfToFloat } from "../util/half.js";
+import { bfloat16ToFloat, floatToBfloat16, floatToHalf, halfToFloat, roundedTo, toHalfWords } from "../util/half.js";
 
 /**
  * Host rounding to f16 and bf16 must match the GPU's `cvt.rn` (nearest, ties to even) bit for bit: the CUDA
@@ -75,5 +75,25 @@ describe("16-bit rounding on the host", () => {
     expect(floatToHalf(-1e-9)).toBe(0x8000);
     expect(floatToBfloat16(3.5e38)).toBe(0x7f80);
     expect(floatToBfloat16(-1)).toBe(0xbf80);
+  });
+
+  it("whole tensors (toHalfWords, roundedTo, which read the f32 bits in place) round as the scalar conversions do", () => {
+    for (const format of formats) {
+      // Every word's value, its midpoints with the next word, and values off the format's range, inside a
+      // larger buffer: a view with an offset must read its own elements.
+      const values: number[] = [1e6, -1e6, 1e-9, -1e-9, 3.5e38, Number.NaN, Infinity, -Infinity];
+      for (let word = 0; word < 0xffff; word++) values.push(format.toFloat(word), f32((format.toFloat(word) + format.toFloat(word + 1)) / 2));
+      const buffer = new Float32Array(values.length + 3);
+      buffer.set(values, 2);
+      const tensor = buffer.subarray(2, 2 + values.length);
+      const words = toHalfWords(tensor, format.name);
+      const rounded = roundedTo(tensor, format.name);
+      values.forEach((x, at) => {
+        const word = format.toWord(x);
+        if (words[at] !== word) expect(words[at], `${format.name} word of ${x}`).toBe(word);
+        const back = format.toFloat(word);
+        if (!Object.is(rounded[at], f32(back)) && !(Number.isNaN(back) && Number.isNaN(rounded[at]))) expect(rounded[at], `${format.name} value of ${x}`).toBe(f32(back));
+      });
+    }
   });
 });
