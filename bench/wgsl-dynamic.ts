@@ -5,16 +5,13 @@ import { runEstimatedAttention } from "../backends/wgsl/estimate/attend.js";
 import { dispatchEstimator } from "../backends/wgsl/estimate/run.js";
 import { AttentionBuffers, dispatchAttention, pipelineFor, readInputsBack } from "../backends/wgsl/run.js";
 import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
-import { bindPattern, withInputs } from "../compiler/bind.js";
-import { nodeHost } from "../compiler/node-host.js";
-import { compileProgram } from "../compiler/program.js";
-import { printEstimator, type Estimator } from "../ir/estimate/estimator.js";
+import { printEstimator } from "../ir/estimate/estimator.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import type { Binding } from "../ir/pattern/binding.js";
-import { causalShare } from "../ir/plan/stats.js";
 import { lowerAttention } from "../passes/lower.js";
 import { provenance } from "./measure.js";
-import { massRecovered, plantedBlocks, plantedVerticalSlash, type PlantedProblem } from "./planted.js";
+import { massRecovered, plantedBlocks, type PlantedProblem } from "./planted.js";
+import { binding, outputsOf, rebound, recoveryCases, share, timedCases, type Case } from "./dynamic-cases.js";
 
 /**
  * Dynamic sparsity end to end on the WebGPU adapter at hand: estimate → build → attend.
@@ -26,31 +23,6 @@ import { massRecovered, plantedBlocks, plantedVerticalSlash, type PlantedProblem
  *    builder share of the sparse kernel's time, and the total speedup over causal-dense against the ideal
  *    (causal pairs / kept pairs).
  */
-interface Case {
-  readonly example: "vertical_slash" | "block_sparse" | "xattention";
-  readonly params: Record<string, number>;
-  readonly estimator: Estimator;
-  readonly planted: (shape: { heads: number; length: number; headDim: number }) => PlantedProblem;
-}
-
-function binding(example: string, params: Record<string, number>, length: number, heads: number, estimated: readonly string[]): Binding {
-  const pattern = compileProgram([`examples/${example}.stip`], nodeHost).patterns.get(example);
-  if (pattern === undefined) throw new Error(`example ${example} does not check`);
-  const bound = bindPattern(pattern, { params: new Map(Object.entries(params)), shape: { qLen: length, kvLen: length, heads }, estimated: new Set(estimated) });
-  if (!bound.ok) throw new Error(`cannot bind ${example}: ${bound.diagnostics.map((d) => d.message).join("; ")}`);
-  return bound.value;
-}
-
-function rebound(base: Binding, inputs: Record<string, unknown>): Binding {
-  const bound = withInputs(base, inputs);
-  if (!bound.ok) throw new Error("estimated inputs do not bind");
-  return bound.value;
-}
-
-const share = (b: Binding): number => causalShare(b, 0);
-
-const outputsOf = (estimator: Estimator): string[] => (estimator.kind === "verticalSlash" ? [estimator.vertical, estimator.slash] : [estimator.blocks]);
-
 /** The planted structure as the pattern's own inputs: the best mask of that shape. */
 function plantedInputs(problem: PlantedProblem, length: number, block: number): Record<string, unknown> {
   const { columns, offsets, blocks } = problem.planted;
@@ -183,60 +155,6 @@ async function timing(gpu: WebGpuContext, c: Case, length: number, repetitions: 
   const density = share(chosen);
   const speedup = causalDense / (estimate + build + attend);
   return { estimator: printEstimator(c.estimator), length, density, tile: best.tile, ms: { estimate, build, attend, causalDense }, overheadShare: (estimate + build) / attend, speedup, idealSpeedup: 1 / density, ratio: speedup * density };
-}
-
-/**
- * Recovery budgets fit what is planted, as a tuned deployment's would: vertical-slash keeps a local band of
- * 64 diagonals, a few more diagonals and twice the planted columns (budgets far above the planted lines fill
- * themselves with noise-chosen far diagonals, each costing about three key tiles per query tile); the block
- * estimators keep about a twentieth of the key blocks.
- */
-function recoveryCases(length: number): Case[] {
-  const block = 64;
-  return [
-    verticalSlashCase(length, 64),
-    blockTopKCase(length, Math.max(2, Math.round(length / block / 20))),
-    {
-      example: "xattention", params: { block },
-      estimator: { kind: "xattention", blocks: "blocks", block, stride: 8, threshold: 0.9 },
-      planted: (shape) => plantedBlocks(shape, block, Math.max(1, Math.round(shape.length / block / 20) - 1)),
-    },
-  ];
-}
-
-/**
- * Vertical-slash keeping `band` nearest diagonals (the local window, where MInference's slash budget goes
- * first), 8 more chosen ones and twice the planted columns: about 2·band / L of the causal pairs.
- */
-function verticalSlashCase(length: number, band: number): Case {
-  return {
-    example: "vertical_slash", params: {},
-    estimator: { kind: "verticalSlash", vertical: "vertical", slash: "slash", lastQ: 64, verticalSize: 4 + Math.round((2 * length) / 128), slashSize: band + 8, firstColumns: 4, nearDiagonals: band },
-    planted: (shape) => plantedVerticalSlash(shape, Math.round(shape.length / 128), 3),
-  };
-}
-
-/** Block top-k keeping `topK` of the ⌈L / 64⌉ key blocks per query block: about 2·topK·64 / L of the causal pairs. */
-function blockTopKCase(length: number, topK: number): Case {
-  const block = 64;
-  return {
-    example: "block_sparse", params: { block },
-    estimator: { kind: "blockTopK", blocks: "blocks", block, topK },
-    planted: (shape) => plantedBlocks(shape, block, Math.max(1, Math.round(length / block / 20) - 1)),
-  };
-}
-
-/**
- * The timed cases: the densities the issue asks about (5–20 % of the causal pairs) for vertical-slash and
- * block top-k, and XAttention at its planted budget.
- */
-function timedCases(length: number): Case[] {
-  const blocks = length / 64;
-  return [
-    ...[0.05, 0.1, 0.2].map((density) => verticalSlashCase(length, Math.round((density * length) / 2 / 64) * 64)),
-    ...[0.05, 0.1, 0.2].map((density) => blockTopKCase(length, Math.max(1, Math.ceil((density * blocks) / 2)))),
-    ...recoveryCases(length).filter((c) => c.example === "xattention"),
-  ];
 }
 
 export async function runWgslDynamic(): Promise<void> {

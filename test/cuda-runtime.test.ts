@@ -8,10 +8,10 @@ import { openCuda, type CudaContext } from "../backends/cuda/device.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { koffi } from "../backends/cuda/ffi.js";
 import { findNvrtc } from "../backends/cuda/nvrtc.js";
-import { runCudaAttention } from "../backends/cuda/run.js";
+import { CudaAttentionBuffers, runCudaAttention, timeCudaAttention, timeCudaWork } from "../backends/cuda/run.js";
 import { cudaLowering } from "../backends/cuda/schedule.js";
 import { splitsFor } from "../backends/split-k.js";
-import { runCudaEstimatedAttention } from "../backends/cuda/estimate-run.js";
+import { dispatchCudaEstimator, runCudaEstimatedAttention } from "../backends/cuda/estimate-run.js";
 import { verticalSlashScratchBytes } from "../backends/cuda/estimate-vertical-slash.js";
 import { verticalSlashHeadChunk } from "../backends/estimated-input.js";
 import { bindPattern } from "../compiler/bind.js";
@@ -175,6 +175,55 @@ describe("the driver-API runtime against a stub libcuda", () => {
     const attended = stub.launchArgs(1);
     expect(attended.slice(5, 8)).toEqual(built.slice(0, 3));
     expect(attended.slice(8, 14)).toEqual(lengths);
+    expect(stub.liveAllocations()).toBe(before);
+  });
+
+  it("dispatches the builder and the kernel apart when asked (the benchmark times each stage), timed by device events", () => {
+    const { launches, sizes } = launchesOf("block_sparse", { qLen: 300, kvLen: 2500, heads: 3, kvHeads: 1 }, "f16", {
+      blocks: Array.from({ length: 3 }, (_, h) => Array.from({ length: 5 }, (_, r) => Array.from({ length: 40 }, (_, c) => ((r + c + h) % 3 === 0 ? 1 : 0)))),
+    });
+    const [launch] = launches;
+    if (launch === undefined) throw new Error("no launch");
+    const D = 64;
+    const buffers = new CudaAttentionBuffers(context, { q: new Float32Array(sizes.H * sizes.Q * D), k: new Float32Array(sizes.KVH * sizes.K * D), v: new Float32Array(sizes.KVH * sizes.K * D) }, sizes, launches);
+    try {
+      const kernels = (): string[] => Array.from({ length: stub.launchCount() }, (_, at) => stub.launchKernel(at));
+      stub.reset();
+      // One warm-up and 2 timed runs of each stage; the stub's events say 1.5 ms between them.
+      expect(timeCudaAttention(context, launches, buffers, 2, { attend: false, splits: 1 })).toBe(0.75);
+      expect(kernels()).toEqual(new Array(3).fill(`${launch.kernel.name}_builder`));
+      stub.reset();
+      timeCudaAttention(context, launches, buffers, 2, { build: false, splits: 1 });
+      expect(kernels()).toEqual(new Array(3).fill(launch.kernel.name));
+      // The kernel still reads the index the builder wrote (same pointer, after the packed inputs).
+      const index = stub.launchArgs(0)[7];
+      stub.reset();
+      timeCudaAttention(context, launches, buffers, 0, { splits: 1 });
+      expect(stub.launchArgs(0)[2]).toBe(index);
+      expect(kernels()).toEqual([`${launch.kernel.name}_builder`, launch.kernel.name]);
+    } finally {
+      buffers.free();
+    }
+  });
+
+  it("keeps an estimator's scratch between dispatches: estimating again allocates nothing", () => {
+    const bound = bindPattern(examplePattern("vertical_slash"), { shape: { qLen: 300, kvLen: 300, heads: 2, kvHeads: 1 }, params: new Map(), inputs: new Map(), estimated: new Set(["vertical", "slash"]) });
+    if (!bound.ok) throw new Error("does not bind");
+    const launches = lowerAttention(bound.value, 0, { headDim: 64, dtype: "f16", ...cudaLowering });
+    const [launch] = launches;
+    if (launch === undefined) throw new Error("no launch");
+    const before = stub.liveAllocations();
+    const buffers = new CudaAttentionBuffers(context, { q: new Float32Array(2 * 300 * 64), k: new Float32Array(300 * 64), v: new Float32Array(300 * 64) }, bound.value.sizes, launches);
+    const estimator = { kind: "verticalSlash", vertical: "vertical", slash: "slash", lastQ: 16, verticalSize: 8, slashSize: 8, firstColumns: 2, nearDiagonals: 2 } as const;
+    try {
+      dispatchCudaEstimator(context, estimator, launch, buffers);
+      // From here any allocation fails (out of memory): the timed dispatches must reuse what the first made.
+      process.env["STUB_FAIL_ALLOC_AT"] = "1";
+      timeCudaWork(context, () => dispatchCudaEstimator(context, estimator, launch, buffers), 3);
+    } finally {
+      delete process.env["STUB_FAIL_ALLOC_AT"];
+      buffers.free();
+    }
     expect(stub.liveAllocations()).toBe(before);
   });
 

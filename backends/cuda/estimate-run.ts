@@ -40,7 +40,7 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       const names = blockTopKKernels(element);
       const kernel = (name: string) => loadedFunction(context, `estimate/block-top-k/${element}/${name}`, () => ({ source: emitBlockTopKCuda(element), name }));
       const scratch = blockTopKScratch(estimator, buffers.sizes, D);
-      const pooled = buffers.scratch(4 * scratch.pooled), scores = buffers.scratch(4 * scratch.scores);
+      const pooled = buffers.scratch("pooled", 4 * scratch.pooled), scores = buffers.scratch("scores", 4 * scratch.scores);
       const shape = [int(Q), int(K), int(H), int(KVH), int(estimator.block), int(D), int(scratch.rowBlocks), int(scratch.colBlocks)];
       driver.launch(kernel(names.pool), [blocks(Math.max(scratch.rowBlocks, scratch.colBlocks) * D), 1, Math.max(H, KVH)], threads, [pointer(buffers.q), pointer(buffers.k), pointer(pooled), ...shape]);
       driver.launch(kernel(names.scores), [blocks(scratch.rowBlocks * scratch.colBlocks), 1, H], threads, [pointer(pooled), pointer(scores), ...shape]);
@@ -57,7 +57,7 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       // The budget is ours, not the device's: a head larger than it still runs alone (running out of memory
       // then is the allocator's coded STP906).
       const chunk = verticalSlashHeadChunk(H, rows, K, Math.max(verticalSlashScratchBytes, 4 * rows * K));
-      const probs = buffers.scratch(4 * chunk * rows * K), columns = buffers.scratch(4 * H * K), diagonals = buffers.scratch(4 * H * K);
+      const probs = buffers.scratch("probs", 4 * chunk * rows * K), columns = buffers.scratch("columns", 4 * H * K), diagonals = buffers.scratch("diagonals", 4 * H * K);
       for (let head0 = 0; head0 < H; head0 += chunk) {
         const heads = Math.min(chunk, H - head0);
         driver.launch(kernel(names.logits), [blocks(K), 1, heads], threads, [pointer(buffers.q), pointer(buffers.k), pointer(probs), int(Q), int(K), int(H), int(KVH), int(rows), float(launch.kernel.scale), int(head0)]);
@@ -77,7 +77,7 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       const names = xattentionKernels(element, D, stride);
       const kernel = (name: string) => loadedFunction(context, `estimate/xattention/${element}/d${D}/s${stride}/${name}`, () => ({ source: emitXAttentionCuda(element, D, stride), name }));
       const scratch = xattentionScratch(buffers.sizes, block, stride);
-      const scores = buffers.scratch(4 * scratch.scores), masses = buffers.scratch(4 * scratch.masses), keys = buffers.scratch(4 * scratch.masses), limits = buffers.scratch(4 * scratch.limits);
+      const scores = buffers.scratch("scores", 4 * scratch.scores), masses = buffers.scratch("masses", 4 * scratch.masses), keys = buffers.scratch("keys", 4 * scratch.masses), limits = buffers.scratch("limits", 4 * scratch.limits);
       driver.launch(kernel(names.mass), [scratch.rowBlocks, 1, H], threads, [
         pointer(buffers.q), pointer(buffers.k), pointer(scores), pointer(masses), pointer(keys), pointer(limits),
         int(Q), int(K), int(H), int(KVH), int(block), int(scratch.rowBlocks), int(scratch.colBlocks), float(estimator.threshold), float(launch.kernel.scale),
@@ -108,7 +108,7 @@ export function runCudaEstimatedAttention(
   const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches, options.guard === true);
   try {
     dispatchCudaEstimator(context, estimator, launch, buffers);
-    dispatchCudaAttention(context, launches, buffers, options.splits, options.pack ?? true);
+    dispatchCudaAttention(context, launches, buffers, options);
     context.driver.synchronize();
     buffers.checkPartials();
     return {

@@ -37,6 +37,7 @@ export class CudaAttentionBuffers {
   private readonly aux = new Map<KernelLaunch, DevicePointer>();
   private readonly tileIndexes = new Map<KernelLaunch, DevicePointer>();
   private readonly partials = new Map<number, { readonly out: DevicePointer; readonly lse: DevicePointer }>();
+  private readonly scratches = new Map<string, { readonly pointer: DevicePointer; readonly bytes: number }>();
 
   constructor(private readonly context: CudaContext, tensors: AttentionTensors, readonly sizes: Sizes, launches: readonly KernelLaunch[], guard = false) {
     const [first] = launches;
@@ -114,9 +115,22 @@ export class CudaAttentionBuffers {
     return pointer;
   }
 
-  /** Device memory for a kernel's working data (an estimator's scores), freed with the buffers. */
-  scratch(bytes: number): DevicePointer {
-    return this.allocate(Math.max(4, bytes));
+  /**
+   * Device memory for a kernel's working data (an estimator's scores) under `name`, freed with the buffers:
+   * kept between dispatches, so estimating again (the next layer, a timing loop) allocates nothing, and
+   * regrown when a dispatch needs more.
+   */
+  scratch(name: string, bytes: number): DevicePointer {
+    const size = Math.max(4, bytes);
+    const held = this.scratches.get(name);
+    if (held !== undefined && held.bytes >= size) return held.pointer;
+    if (held !== undefined) {
+      this.owned.splice(this.owned.indexOf(held.pointer), 1);
+      this.context.driver.free(held.pointer);
+    }
+    const pointer = this.allocate(size);
+    this.scratches.set(name, { pointer, bytes: size });
+    return pointer;
   }
 
   /** The packed inputs of a launch as they are on the device now (after an estimator wrote them). */
@@ -149,6 +163,7 @@ export class CudaAttentionBuffers {
   }
 
   free(): void {
+    this.scratches.clear();
     for (const pointer of this.owned.splice(0)) this.context.driver.free(pointer);
   }
 }
@@ -193,16 +208,31 @@ function programSource(launch: KernelLaunch, program: Program): { source: string
 const concurrencyOf = (context: CudaContext): number => 2 * context.multiprocessors;
 
 /**
+ * What one dispatch enqueues (as the WebGPU backend's DispatchStages): the tile-index builders, the attention
+ * kernels (with their split-K combines), or both; how the keys are split and whether GQA heads are packed.
+ */
+export interface CudaDispatch {
+  /** Dynamic sparse launches: run the tile-index builder (default true). */
+  readonly build?: boolean;
+  /** Run the attention kernels and their combines (default true). */
+  readonly attend?: boolean;
+  /** "auto" (default) splits the keys only when the query tiles cannot fill the device (../split-k.ts). */
+  readonly splits?: "auto" | number;
+  /** GQA decode: serve the query heads of one KV head in one block where packFor allows (default true). */
+  readonly pack?: boolean;
+}
+
+/**
  * Enqueues every launch (no wait), each dynamic sparse one after its tile-index builder and each split one
  * before its combine (same stream, so in order): attention grid (query tiles, splits, heads served), 128
  * threads; builder grid (⌈query tiles · index words / 128⌉, 1, heads served); combine grid (⌈Q / 128⌉, 1,
- * heads served). `splits`: "auto" splits the keys only when the query tiles cannot fill the device
- * (../split-k.ts). Argument order is emit.ts's, tile-builder.ts's and split-combine.ts's.
+ * heads served). Argument order is emit.ts's, tile-builder.ts's and split-combine.ts's.
  */
-export function dispatchCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers, splitting: "auto" | number = "auto", packing = true): void {
+export function dispatchCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers, dispatch: CudaDispatch = {}): void {
   const { Q, K, H, KVH, L } = buffers.sizes;
   const pointer = (value: DevicePointer): KernelArgument => ({ kind: "pointer", value });
   const int = (value: number): KernelArgument => ({ kind: "int", value });
+  const splitting = dispatch.splits ?? "auto";
   for (const launch of launches) {
     const lengths = [int(Q), int(K), int(H), int(KVH), int(L), int(launch.layer)];
     const heads = pointer(buffers.headList(launch.heads));
@@ -212,10 +242,11 @@ export function dispatchCudaAttention(context: CudaContext, launches: readonly K
       const index = pointer(buffers.tileIndexFor(launch));
       const shape = tileIndexShape(buffers.sizes, launch.kernel);
       const blocks = Math.ceil((shape.queryTiles * shape.words) / cudaBuilderThreads);
-      context.driver.launch(loadedKernel(context, launch, "builder"), [blocks, 1, launch.heads.length], [cudaBuilderThreads, 1, 1], [heads, pointer(buffers.auxFor(launch)), index, ...lengths]);
+      if (dispatch.build !== false) context.driver.launch(loadedKernel(context, launch, "builder"), [blocks, 1, launch.heads.length], [cudaBuilderThreads, 1, 1], [heads, pointer(buffers.auxFor(launch)), index, ...lengths]);
       dynamic.push(index);
     }
-    const pack = packing ? packFor(launch.kernel, buffers.sizes, launch.heads) : 1;
+    if (dispatch.attend === false) continue;
+    const pack = dispatch.pack === false ? 1 : packFor(launch.kernel, buffers.sizes, launch.heads);
     const splits = splitting === "auto" ? splitsFor(launch.kernel, buffers.sizes, launch.heads.length, concurrencyOf(context), pack) : Math.min(maxSplits, Math.max(1, Math.floor(splitting)));
     const partials = splits > 1 ? buffers.partialsFor(splits) : undefined;
     context.driver.launch(loadedKernel(context, launch), [queryTileCount(launch.kernel, pack * Q), splits, launch.heads.length / pack], [cudaThreadsPerBlock, 1, 1], [
@@ -229,20 +260,17 @@ export function dispatchCudaAttention(context: CudaContext, launches: readonly K
   }
 }
 
-export interface CudaRunOptions {
+/** A whole run: every stage, split and packed as `CudaDispatch` says. */
+export interface CudaRunOptions extends Pick<CudaDispatch, "splits" | "pack"> {
   /** Bounds guard (a test mode): outputs between canaries, checked after the kernel (see ../guard.ts). */
   readonly guard?: boolean;
-  /** Split-K: "auto" (default; decode-sized launches only) or a count of splits. */
-  readonly splits?: "auto" | number;
-  /** GQA decode: serve the query heads of one KV head in one block where packFor allows (default true). */
-  readonly pack?: boolean;
 }
 
 /** Uploads, runs, waits and reads back: the whole attention in one call. */
 export function runCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], tensors: AttentionTensors, sizes: Sizes, options: CudaRunOptions = {}): AttentionResult {
   const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches, options.guard === true);
   try {
-    dispatchCudaAttention(context, launches, buffers, options.splits, options.pack ?? true);
+    dispatchCudaAttention(context, launches, buffers, options);
     context.driver.synchronize();
     buffers.checkPartials();
     return { out: buffers.read(buffers.out, buffers.outLength, "out"), lse: buffers.read(buffers.lse, buffers.lseLength, "lse") };
@@ -252,13 +280,21 @@ export function runCudaAttention(context: CudaContext, launches: readonly Kernel
 }
 
 /** Milliseconds per run of the launches, from device events around `reps` back-to-back runs (after one warm-up). */
-export function timeCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers, reps: number): number {
+export function timeCudaAttention(context: CudaContext, launches: readonly KernelLaunch[], buffers: CudaAttentionBuffers, reps: number, dispatch: CudaDispatch = {}): number {
+  return timeCudaWork(context, () => dispatchCudaAttention(context, launches, buffers, dispatch), reps);
+}
+
+/**
+ * Milliseconds per call of `enqueue` (which only enqueues device work), from device events around `reps`
+ * back-to-back calls after one warm-up: the device's time, not the host's.
+ */
+export function timeCudaWork(context: CudaContext, enqueue: () => void, reps: number): number {
   const { driver } = context;
-  dispatchCudaAttention(context, launches, buffers);
+  enqueue();
   const start = driver.createEvent(), end = driver.createEvent();
   try {
     driver.record(start);
-    for (let rep = 0; rep < reps; rep++) dispatchCudaAttention(context, launches, buffers);
+    for (let rep = 0; rep < reps; rep++) enqueue();
     driver.record(end);
     return driver.elapsed(start, end) / reps;
   } finally {

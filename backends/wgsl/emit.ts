@@ -7,7 +7,7 @@ import { foldTileWgsl } from "./fold.js";
 import { gatherDeclarationsWgsl, gatherFunctionsWgsl, gatherLoopsWgsl, gatherStorageBytes } from "./gathers.js";
 import { inputAccessorsWgsl, tileIndexLoopWgsl } from "./inputs.js";
 import { latticeVisitHeaderWgsl, latticeWgsl, runsWgsl, visitHeaderWgsl } from "./lattice.js";
-import { quadsOf, rowStateWgsl, setAccumulatorWgsl, stageTileWgsl } from "./quads.js";
+import { quadsOf, rowStateWgsl, setAccumulatorWgsl } from "./quads.js";
 import { checkWgslKernel } from "./schedule.js";
 import { classifierWgsl, lengthLetsWgsl } from "./tile-builder.js";
 
