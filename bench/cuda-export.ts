@@ -2,12 +2,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileCuda } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
+import { kernelParameters } from "../backends/cuda/signature.js";
 import { cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
 import { printMaskModule } from "../backends/flex/mask-mod.js";
 import { bindPattern } from "../compiler/bind.js";
 import { nodeHost } from "../compiler/node-host.js";
 import { compileProgram } from "../compiler/program.js";
-import { queryTileCount } from "../ir/kernel/kernel.js";
+import { queryTileCount, type KernelLaunch } from "../ir/kernel/kernel.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
 import { provenance } from "./measure.js";
 
@@ -32,24 +33,32 @@ const cases: readonly { name: string; pattern: string; params: Record<string, nu
   { name: "causal_dense", pattern: "prefix_lm", params: { prefix: 0 }, inputs: {}, variant: "causalDense" },
 ];
 
-export function exportCudaBenchmark(outDir: string, lengths: readonly number[], arch: CudaArch): void {
-  mkdirSync(outDir, { recursive: true });
-  const entries = cases.map((c) => {
+/** The benchmark's cases with their launches, lowered for head dim 128 in bf16 (lengths are bound at launch). */
+export function benchmarkCases(): { readonly name: string; readonly pattern: string; readonly params: Record<string, number>; readonly variant: KernelVariant; readonly launches: readonly KernelLaunch[] }[] {
+  return cases.map((c) => {
     const pattern = compileProgram([`examples/${c.pattern}.stip`], nodeHost).patterns.get(c.pattern);
     if (pattern === undefined) throw new Error(`example ${c.pattern} did not check`);
     const bound = bindPattern(pattern, { params: new Map(Object.entries(c.params)), shape: { qLen: 1, kvLen: 1, heads, kvHeads: heads }, inputs: new Map(Object.entries(c.inputs)) });
     if (!bound.ok) throw new Error(bound.diagnostics.map((d) => d.message).join("\n"));
-    const launches = lowerAttention(bound.value, 0, { headDim, dtype: "bf16", ...cudaLowering, variant: c.variant });
+    return { ...c, launches: lowerAttention(bound.value, 0, { headDim, dtype: "bf16", ...cudaLowering, variant: c.variant }) };
+  });
+}
+
+export function exportCudaBenchmark(outDir: string, lengths: readonly number[], arch: CudaArch): void {
+  mkdirSync(outDir, { recursive: true });
+  const entries = benchmarkCases().map((c) => {
     const maskFile = `${c.name}.mask_mod.py`;
-    writeFileSync(join(outDir, maskFile), printMaskModule(c.pattern, launches, Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(", ")));
+    writeFileSync(join(outDir, maskFile), printMaskModule(c.pattern, c.launches, Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(", ")));
     return {
       case: c.name, pattern: c.pattern, params: c.params, variant: c.variant, maskMod: maskFile,
-      launches: launches.map((launch, at) => {
+      launches: c.launches.map((launch, at) => {
         const ptxFile = `${c.name}.${at}.ptx`;
-        const { ptx, compiler } = compileCuda(emitCuda(launch.kernel), arch);
+        const source = emitCuda(launch.kernel);
+        const { ptx, compiler } = compileCuda(source, arch);
         writeFileSync(join(outDir, ptxFile), ptx);
         const queryTiles = Object.fromEntries(lengths.map((length) => [String(length), queryTileCount(launch.kernel, length)]));
-        return { kernel: launch.kernel.name, ptx: ptxFile, compiler, heads: launch.heads, layer: launch.layer, queryTiles };
+        // The launcher builds its arguments by these names (bench/gpu/launch_args.py).
+        return { kernel: launch.kernel.name, ptx: ptxFile, compiler, parameters: kernelParameters(source, launch.kernel.name), heads: launch.heads, layer: launch.layer, queryTiles };
       }),
     };
   });
