@@ -21,13 +21,18 @@ export function time(work: () => unknown, repetitions = 7): Timing {
   return { minMs: samples[0] ?? 0, medianMs: samples[Math.floor(samples.length / 2)] ?? 0, maxMs: samples.at(-1) ?? 0, repetitions };
 }
 
+/** The commit measured: git's, or on the GPU machine (no .git there) the one scripts/gpu-session.sh passes. */
+function commitMeasured(): string {
+  const passed = process.env["STIPPLE_COMMIT"];
+  if (passed !== undefined && passed !== "") return passed;
+  try {
+    return execSync("git rev-parse --short HEAD", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
 /** What every result file records about where and when it was measured. */
 export function provenance(): Record<string, string> {
-  let commit = "unknown";
-  try {
-    commit = execSync("git rev-parse --short HEAD", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    // not a git checkout
-  }
-  return { date: new Date().toISOString(), commit, node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores: String(cpus().length) };
+  return { date: new Date().toISOString(), commit: commitMeasured(), node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores: String(cpus().length) };
 }
