@@ -5,6 +5,8 @@ import type { PatternDef } from "../ir/pattern/pattern.js";
 import { printEstimatorDecl, printInputRef } from "../ir/pattern/print.js";
 import { shapeText } from "./bind-inputs.js";
 import type { Program } from "./program.js";
+import { describeHeadDims, headDimsOf } from "../backends/head-dims.js";
+import { wgslCapabilities } from "../backends/wgsl/schedule.js";
 
 /**
  * `stipple bindings`: one typed TypeScript module per pattern, generated with ts-morph. Its parameters and
@@ -86,7 +88,8 @@ function writeModule(out: SourceFile, pattern: PatternDef, file: string, sources
     docs: ["Lengths and counts of one launch (Q ≤ K; H a multiple of KVH), with the runtime inputs."],
     type: `{ readonly qLen: number; readonly kvLen: number; readonly heads?: number; readonly kvHeads?: number; readonly layers?: number; readonly inputs${inputsRequired ? "" : "?"}: ${name}Inputs }`,
   });
-  out.addTypeAlias({ name: "HeadDim", isExported: true, docs: ["Head dimensions the WGSL kernel supports."], type: "32 | 64 | 128" });
+  // Every head dim the kernel takes, spelled out: a dim it does not take (98) is a type error.
+  out.addTypeAlias({ name: "HeadDim", isExported: true, docs: [`Head dimensions the WGSL kernel supports: ${describeHeadDims(wgslCapabilities.headDims)}.`], type: headDimsOf(wgslCapabilities.headDims).join(" | ") });
   out.addInterface({
     name: `${name}Options`, isExported: true,
     properties: [

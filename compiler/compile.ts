@@ -2,14 +2,15 @@ import type { CudaContext } from "../backends/cuda/device.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { runCudaEstimatedAttention } from "../backends/cuda/estimate-run.js";
 import { runCudaAttention } from "../backends/cuda/run.js";
-import { cudaTile } from "../backends/cuda/schedule.js";
+import { cudaCapabilities, cudaTile } from "../backends/cuda/schedule.js";
+import { describeHeadDims, supportsHeadDim } from "../backends/head-dims.js";
 import type { AttentionResult } from "../backends/tensors.js";
 import type { WebGpuContext } from "../backends/wgsl/device.js";
 import { emitWgsl } from "../backends/wgsl/emit.js";
 import { runAttention } from "../backends/wgsl/run.js";
 import { runEstimatedAttention } from "../backends/wgsl/estimate/attend.js";
 import { estimatorOf } from "../ir/estimate/catalog.js";
-import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
+import { defaultBlockM, defaultBlockN, wgslCapabilities } from "../backends/wgsl/schedule.js";
 import { diagnostic, DiagnosticError, failed, hasErrors, ok, type Result } from "../diagnostics/diagnostic.js";
 import type { Dtype, KernelLaunch } from "../ir/kernel/kernel.js";
 import type { Binding } from "../ir/pattern/binding.js";
@@ -83,6 +84,11 @@ export function compile(source: string | { readonly file: string }, options: Com
   const checkedParams = bindParams(pattern, new Map(Object.entries(options.params ?? {})));
   if (checkedParams.diagnostics.length > 0) return failed(checkedParams.diagnostics);
   const target = options.target ?? "wgsl";
+  // Before anything is lowered for it: a head dim the target cannot take (0, 72 on CUDA) is a diagnostic.
+  const headDims = target === "cuda" ? cudaCapabilities.headDims : wgslCapabilities.headDims;
+  if (!supportsHeadDim(headDims, options.headDim)) {
+    return failed([diagnostic(target === "cuda" ? "STP501" : "STP902", `head dim ${options.headDim} is not supported by the ${target.toUpperCase()} backend`, { hint: `use ${describeHeadDims(headDims)}` })]);
+  }
   const schedule = options.schedule ?? (target === "cuda" ? cudaTile : { blockM: defaultBlockM, blockN: defaultBlockN(options.headDim) });
   const dtype = options.dtype ?? (target === "cuda" ? "f16" : "f32");
   const layer = options.layer ?? 0;

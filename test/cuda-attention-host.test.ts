@@ -93,8 +93,11 @@ const shape: fc.Arbitrary<Shape> = fc.record({
   seed: fc.integer(),
 }).map(({ kvLen, queryFraction, gqa: [heads, kvHeads], seed }) => ({ qLen: Math.max(1, Math.round(kvLen * queryFraction)), kvLen, heads, kvHeads, seed }));
 
-/** Head dims and element types, dealt out over the examples so that each meets several. */
-const setups: readonly [number, CudaElement][] = [[64, "f16"], [32, "bf16"], [128, "f16"], [64, "bf16"]];
+/**
+ * Head dims and element types, dealt out over the examples: the common ones, the smallest and largest the
+ * kernel takes, and ones where D / 16 is odd (16, 48, 80, 112: the QK loop's lone last step).
+ */
+const setups: readonly [number, CudaElement][] = [[64, "f16"], [80, "bf16"], [128, "f16"], [144, "bf16"], [32, "f16"], [96, "bf16"], [16, "bf16"], [48, "f16"], [112, "bf16"]];
 
 describe("the CUDA attention kernel, run on the host (tensor cores emulated)", () => {
   staticExampleParams(90).forEach(([name, params], at) => {

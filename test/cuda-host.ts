@@ -438,12 +438,12 @@ static inline float host_to_float(unsigned short bits) { ${toFloat} }
 static inline unsigned short host_from_float(float x) { ${fromFloat} }
 static inline unsigned short half_of(unsigned word, int high) { return (unsigned short)(high ? word >> 16 : word & 0xffffu); }
 
-static void ldmatrix_any(unsigned* r, const unsigned short* p, bool trans) {
+static void ldmatrix_any(unsigned* r, const unsigned short* p, bool trans, unsigned matrices = 4) {
   const unsigned t = threadIdx.x, lane = t % 32, warp0 = t - lane;
   if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0) { fprintf(stderr, "ldmatrix: row address of thread %u not 16-byte aligned\\n", t); abort(); }
   lane_slots[t].row = p;
   __syncthreads();
-  for (unsigned i = 0; i < 4; i++) {
+  for (unsigned i = 0; i < matrices; i++) {
     // Matrix i's eight rows start at the addresses of lanes 8i .. 8i + 7; lane l holds row l / 4, columns
     // 2 (l % 4) and 2 (l % 4) + 1, or transposed, column l / 4 of rows 2 (l % 4) and 2 (l % 4) + 1.
     const LaneSlot* m = lane_slots + warp0 + 8 * i;
@@ -454,6 +454,7 @@ static void ldmatrix_any(unsigned* r, const unsigned short* p, bool trans) {
   __syncthreads();
 }
 static void ldmatrix_x4(unsigned* r, const unsigned short* p) { ldmatrix_any(r, p, false); }
+[[maybe_unused]] static void ldmatrix_x2(unsigned* r, const unsigned short* p) { ldmatrix_any(r, p, false, 2); }
 static void ldmatrix_x4_trans(unsigned* r, const unsigned short* p) { ldmatrix_any(r, p, true); }
 
 static unsigned pack2(float lo, float hi) { return (unsigned)host_from_float(lo) | ((unsigned)host_from_float(hi) << 16); }

@@ -130,13 +130,19 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
     for (int n = 0; n < BN / 8; n++) {
       s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
 #pragma unroll
-      for (int kc = 0; kc < D / 16; kc += 2) {
+      for (int kc = 0; kc + 1 < D / 16; kc += 2) {
         unsigned b[4];
         ldmatrix_x4(b, k_s + (n * 8 + lane % 8) * STRIDE + kc * 16 + 8 * (lane / 8));
         mma16816(s[n], q_frag[kc], b[0], b[1]);
         mma16816(s[n], q_frag[kc + 1], b[2], b[3]);
       }
-    }
+${(D / 16) % 2 === 1 ? `      {
+        // D / 16 is odd (D = 80, 112, …): the last 16 columns alone, two matrices.
+        unsigned b[2];
+        ldmatrix_x2(b, k_s + (n * 8 + lane % 8) * STRIDE + (D - 16) + 8 * ((lane / 8) & 1));
+        mma16816(s[n], q_frag[D / 16 - 1], b[0], b[1]);
+      }
+` : ""}    }
     // Scale; mask partial tiles (pattern), and any tile that reaches past the last key (bounds).
     const bool past_end = on_lattice || gathered > 0 || t * BN + BN > K_LEN;
 #pragma unroll

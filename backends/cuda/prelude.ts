@@ -35,6 +35,12 @@ __device__ __forceinline__ void ldmatrix_x4(unsigned* r, const unsigned short* p
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
 }
 
+// Two 8 × 8 matrices, at the row addresses of lanes 0–15 (the others' are not read).
+__device__ __forceinline__ void ldmatrix_x2(unsigned* r, const unsigned short* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];"
+               : "=r"(r[0]), "=r"(r[1]) : "r"(shared_address(p)));
+}
+
 __device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, const unsigned short* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));

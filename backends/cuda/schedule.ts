@@ -1,5 +1,6 @@
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
 import type { AttentionKernel } from "../../ir/kernel/kernel.js";
+import { describeHeadDims, supportsHeadDim, type HeadDims } from "../head-dims.js";
 
 /**
  * The CUDA backend's capability record: what its tensor-core kernel supports, checked before printing so
@@ -9,7 +10,13 @@ export type CudaElement = "f16" | "bf16";
 export type CudaArch = "sm_80" | "sm_90";
 
 export const cudaCapabilities = {
-  headDims: [32, 64, 128] as readonly number[],
+  /**
+   * Multiples of 16 (one tensor-core k step) up to 144, where the q fragments and the output accumulator
+   * still fit in registers without spills (at 160, tri_shape's mask spills 8 bytes on sm_80). Larger dims
+   * need q in shared memory and K/V tiles past the 48 KiB of static shared memory (192 takes 50 KiB at 64
+   * keys a tile): dynamic shared memory, not built yet.
+   */
+  headDims: { multipleOf: 16, min: 16, max: 144 } as HeadDims,
   elements: ["f16", "bf16"] as readonly CudaElement[],
   archs: ["sm_80", "sm_90"] as readonly CudaArch[],
 } as const;
@@ -31,7 +38,7 @@ export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
   const fail = (message: string, hint: string): never => {
     throw new DiagnosticError([diagnostic("STP501", message, { hint })]);
   };
-  if (!cudaCapabilities.headDims.includes(kernel.headDim)) fail(`head dim ${kernel.headDim} is not supported by the CUDA kernel`, `use one of ${cudaCapabilities.headDims.join(", ")}`);
+  if (!supportsHeadDim(cudaCapabilities.headDims, kernel.headDim)) fail(`head dim ${kernel.headDim} is not supported by the CUDA kernel`, `use ${describeHeadDims(cudaCapabilities.headDims)}${kernel.headDim > cudaCapabilities.headDims.max ? "; the WGSL backend takes head dims up to 256" : ""}`);
   if (kernel.blockM !== cudaTile.blockM || kernel.blockN !== cudaTile.blockN) fail(`the CUDA kernel uses ${cudaTile.blockM} × ${cudaTile.blockN} tiles, not ${kernel.blockM} × ${kernel.blockN}`, "leave --block-m and --block-n out for --target cuda");
   if (!(cudaCapabilities.elements as readonly string[]).includes(kernel.dtype)) fail(`CUDA kernels take ${cudaCapabilities.elements.join(" or ")} tensors (tensor cores), not ${kernel.dtype}`, "use --dtype f16 or bf16 (stipple run converts f32 .npy input)");
   return kernel.dtype === "bf16" ? "bf16" : "f16";

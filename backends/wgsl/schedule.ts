@@ -1,5 +1,6 @@
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
 import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
+import { describeHeadDims, supportsHeadDim, type HeadDims } from "../head-dims.js";
 
 /**
  * The WGSL backend's capability record and tile choice. Kernels stage K and V tiles of BLOCK_N × D floats
@@ -8,15 +9,19 @@ import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
 export const wgslCapabilities = {
   workgroupStorageBytes: 16384,
   maxInvocationsPerWorkgroup: 256,
-  headDims: [32, 64, 128] as readonly number[],
+  /** Any multiple of 4 (the kernels read vec4 quads); at 256, 16 KiB of workgroup memory holds 8 keys' K and V. */
+  headDims: { multipleOf: 4, min: 4, max: 256 } as HeadDims,
   /** Tensor types: f16 is stored two halves per word and unpacked to f32 (core WGSL, every adapter). */
   elements: ["f32", "f16"] as readonly Dtype[],
   /** f16 arithmetic (`enable f16`) is not used: no software adapter has `shader-f16` to check it on. */
   shaderF16: false,
 } as const;
 
-/** Throws STP902 for a tensor type the WGSL kernel does not read. */
-export function checkWgslKernel(kernel: Pick<AttentionKernel, "dtype">): void {
+/** Throws STP902 for a tensor type or head dim the WGSL kernel does not take. */
+export function checkWgslKernel(kernel: Pick<AttentionKernel, "dtype" | "headDim">): void {
+  if (!supportsHeadDim(wgslCapabilities.headDims, kernel.headDim)) {
+    throw new DiagnosticError([diagnostic("STP902", `head dim ${kernel.headDim} is not supported by the WGSL backend`, { hint: `use ${describeHeadDims(wgslCapabilities.headDims)}` })]);
+  }
   if (!wgslCapabilities.elements.includes(kernel.dtype)) {
     throw new DiagnosticError([diagnostic("STP902", `the WGSL backend takes ${wgslCapabilities.elements.join(" or ")} tensors, not ${kernel.dtype}`, { hint: "use --dtype f16, or --target cuda for bf16" })]);
   }

@@ -4,6 +4,7 @@ import { emitCuda } from "../../backends/cuda/emit.js";
 import { cudaCapabilities, cudaTile, type CudaArch } from "../../backends/cuda/schedule.js";
 import { printMaskModule } from "../../backends/flex/mask-mod.js";
 import { defaultBlockM, defaultBlockN, wgslCapabilities } from "../../backends/wgsl/schedule.js";
+import { describeHeadDims, supportsHeadDim } from "../../backends/head-dims.js";
 import { emitWgsl } from "../../backends/wgsl/emit.js";
 import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
 import { dynamismOf } from "../../ir/pattern/pattern.js";
@@ -30,7 +31,7 @@ export function registerEmit(program: Command): void {
     .addHelpText("after", "\nExamples:\n  stipple emit examples/a_shape.stip --param sink=64 --param window=1024 --target wgsl --head-dim 128\n  stipple emit examples/a_shape.stip --target cuda --dtype bf16 --head-dim 128 --out a_shape.cu\n  stipple emit examples/a_shape.stip --target flex   # a FlexAttention mask_mod with the same mask");
   addBindingOptions(command, { lengths: "optional" })
     .addOption(new Option("--target <target>", "kernel language, or flex: a PyTorch FlexAttention mask_mod of the same mask").choices(["wgsl", "cuda", "ptx", "flex"]).default("wgsl"))
-    .option("--head-dim <D>", `head dimension (WGSL: ${wgslCapabilities.headDims.join(", ")}; CUDA: ${cudaCapabilities.headDims.join(", ")})`, "64")
+    .option("--head-dim <D>", `head dimension (WGSL: ${describeHeadDims(wgslCapabilities.headDims)}; CUDA: ${describeHeadDims(cudaCapabilities.headDims)})`, "64")
     .addOption(new Option("--dtype <dtype>", "tensor type of q, k, v (default: f32 for wgsl, f16 for cuda and ptx)").choices(["f32", "f16", "bf16"]))
     .addOption(new Option("--arch <arch>", "GPU architecture for --target ptx").choices([...cudaCapabilities.archs]).default("sm_80"))
     .option("--block-m <rows>", `query rows per tile (WGSL; default ${defaultBlockM}; CUDA uses ${cudaTile.blockM})`)
@@ -41,8 +42,8 @@ export function registerEmit(program: Command): void {
       const headDim = integerOption(options.headDim, "--head-dim");
       const onWgsl = options.target === "wgsl";
       const capabilities = onWgsl ? wgslCapabilities.headDims : cudaCapabilities.headDims;
-      if (!capabilities.includes(headDim)) {
-        throw new CommandFailed([diagnostic("STP902", `head dim ${headDim} is not supported by the ${onWgsl ? "WGSL" : "CUDA"} backend`, { hint: `choose one of ${capabilities.join(", ")}` })]);
+      if (!supportsHeadDim(capabilities, headDim)) {
+        throw new CommandFailed([diagnostic("STP902", `head dim ${headDim} is not supported by the ${onWgsl ? "WGSL" : "CUDA"} backend`, { hint: `use ${describeHeadDims(capabilities)}` })]);
       }
       const dtype = options.dtype ?? (onWgsl ? "f32" : "f16");
       if (onWgsl && dtype === "bf16") throw new CommandFailed([diagnostic("STP902", "the WGSL backend takes f32 or f16 tensors", { hint: "use --dtype f16, or --target cuda for bf16" })]);

@@ -25,6 +25,12 @@ __device__ __forceinline__ void ldmatrix_x4(unsigned* r, const unsigned short* p
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
 }
 
+// Two 8 × 8 matrices, at the row addresses of lanes 0–15 (the others' are not read).
+__device__ __forceinline__ void ldmatrix_x2(unsigned* r, const unsigned short* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];"
+               : "=r"(r[0]), "=r"(r[1]) : "r"(shared_address(p)));
+}
+
 __device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, const unsigned short* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
@@ -145,7 +151,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) block_sparse_sparse(
     for (int n = 0; n < BN / 8; n++) {
       s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
 #pragma unroll
-      for (int kc = 0; kc < D / 16; kc += 2) {
+      for (int kc = 0; kc + 1 < D / 16; kc += 2) {
         unsigned b[4];
         ldmatrix_x4(b, k_s + (n * 8 + lane % 8) * STRIDE + kc * 16 + 8 * (lane / 8));
         mma16816(s[n], q_frag[kc], b[0], b[1]);
