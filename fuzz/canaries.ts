@@ -1,7 +1,8 @@
 import { runEstimatedAttention } from "../backends/wgsl/estimate/attend.js";
 import type { WebGpuContext } from "../backends/wgsl/device.js";
 import { runAttention } from "../backends/wgsl/run.js";
-import { defaultBlockN } from "../backends/wgsl/schedule.js";
+import { defaultBlockN, wgslCapabilities } from "../backends/wgsl/schedule.js";
+import { headDimsOf } from "../backends/head-dims.js";
 import { bindPattern, estimatedInputs, withInputs } from "../compiler/bind.js";
 import { nodeHost } from "../compiler/node-host.js";
 import { compileProgram } from "../compiler/program.js";
@@ -53,7 +54,10 @@ export function randomCanaryShape(random: Random, examples: ReadonlyMap<string, 
   const kvLen = random(8) === 0 ? 1 : 1 + random(300);
   const qLen = [kvLen, 1, 1 + random(kvLen)][random(3)] ?? kvLen;
   const kvHeads = 1 + random(2);
-  const headDim = [32, 64][random(2)] ?? 32;
+  // Mostly the common head dims; sometimes any the WGSL kernel takes (4 to 256 in steps of 4).
+  const dims = headDimsOf(wgslCapabilities.headDims);
+  const headDim = random(4) === 0 ? (dims[random(dims.length)] ?? 32) : ([32, 64][random(2)] ?? 32);
+  // At 256, 16 KiB of workgroup memory still holds 8 keys.
   const blockNs = [8, 16, 32, 64].filter((n) => n <= defaultBlockN(headDim));
   return {
     example, qLen, kvLen, kvHeads, heads: kvHeads * (1 + random(3)), headDim,

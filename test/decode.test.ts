@@ -28,7 +28,7 @@ const decodeShapes = fc.record({
   qLen: fc.integer({ min: 1, max: 16 }),
   kvLen: fc.integer({ min: 1, max: 1600 }),
   gqa: fc.constantFrom<[number, number]>([1, 1], [4, 1], [8, 2]),
-  headDim: fc.constantFrom(32, 64),
+  headDim: fc.constantFrom(32, 64, 96),
   blockM: fc.constantFrom(16, 64),
   blockN: fc.constantFrom(8, 32),
   splits: fc.constantFrom<"auto" | number>("auto", "auto", 1, 2, 3, 7, 40),

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { defaultBlockN } from "../backends/wgsl/schedule.js";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
 import { dispatchEstimator, type EstimatorOptions } from "../backends/wgsl/estimate/run.js";
 import { rankSelectionLimit } from "../backends/wgsl/estimate/select-top.js";
@@ -47,7 +48,7 @@ const problems = fc.record({
   gqa: fc.constantFrom<[number, number]>([1, 1], [2, 1], [4, 2]),
   kvLen: fc.integer({ min: 1, max: 400 }),
   queryFraction: fc.constantFrom(1, 1, 0.5, 0.1),
-  headDim: fc.constantFrom(32, 64),
+  headDim: fc.constantFrom(32, 64, 80),
   flat: fc.constantFrom(false, false, true),
   seed: fc.integer(),
   dtype: fc.constantFrom<"f32" | "f16">("f32", "f32", "f16"),
@@ -66,7 +67,7 @@ async function estimateOnDevice(name: "vertical_slash" | "block_sparse", params:
   const shape = { qLen: problem.qLen, kvLen: problem.kvLen, heads: problem.heads, kvHeads: problem.kvHeads };
   const binding = bindOrThrow(examplePattern(name), shape, params, placeholders(name, problem, block));
   // K and V tiles of 32 keys fill 32 KiB at head dim 128: 16 keys there.
-  const [launch] = lowerAttention(binding, 0, { headDim: problem.headDim, dtype: problem.dtype, blockM: 16, blockN: problem.headDim >= 128 ? 16 : 32 });
+  const [launch] = lowerAttention(binding, 0, { headDim: problem.headDim, dtype: problem.dtype, blockM: 16, blockN: Math.min(32, defaultBlockN(problem.headDim)) });
   if (launch === undefined) throw new Error("no launch");
   checkDeviceLimits(gpu, [launch], binding.sizes);
   const buffers = new AttentionBuffers(gpu, { q, k, v }, binding.sizes, launch.kernel);
