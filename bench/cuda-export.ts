@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { compileCuda } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { kernelParameters } from "../backends/cuda/signature.js";
-import { cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
+import { cudaDynamicSharedBytes, cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
 import { printMaskModule } from "../backends/flex/mask-mod.js";
 import { bindPattern } from "../compiler/bind.js";
 import { nodeHost } from "../compiler/node-host.js";
@@ -58,7 +58,8 @@ export function exportCudaBenchmark(outDir: string, lengths: readonly number[], 
         writeFileSync(join(outDir, ptxFile), ptx);
         const queryTiles = Object.fromEntries(lengths.map((length) => [String(length), queryTileCount(launch.kernel, length)]));
         // The launcher builds its arguments by these names (bench/gpu/launch_args.py).
-        return { kernel: launch.kernel.name, ptx: ptxFile, compiler, parameters: kernelParameters(source, launch.kernel.name), heads: launch.heads, layer: launch.layer, queryTiles };
+        // Dynamic shared memory: 0 at head dim 128 (wide head dims need it, and their limit raised).
+        return { kernel: launch.kernel.name, ptx: ptxFile, compiler, parameters: kernelParameters(source, launch.kernel.name), dynamicSharedBytes: cudaDynamicSharedBytes(launch.kernel), heads: launch.heads, layer: launch.layer, queryTiles };
       }),
     };
   });

@@ -95,9 +95,10 @@ const shape: fc.Arbitrary<Shape> = fc.record({
 
 /**
  * Head dims and element types, dealt out over the examples: the common ones, the smallest and largest the
- * kernel takes, and ones where D / 16 is odd (16, 48, 80, 112: the QK loop's lone last step).
+ * kernel takes, the largest with q in registers (144) and ones with q in shared memory (160 to 224), and
+ * ones where D / 16 is odd (16, 80, 112, 176: the QK loop's lone last step).
  */
-const setups: readonly [number, CudaElement][] = [[64, "f16"], [80, "bf16"], [128, "f16"], [144, "bf16"], [32, "f16"], [96, "bf16"], [16, "bf16"], [48, "f16"], [112, "bf16"]];
+const setups: readonly [number, CudaElement][] = [[64, "f16"], [80, "bf16"], [128, "f16"], [224, "bf16"], [144, "f16"], [96, "bf16"], [16, "bf16"], [176, "f16"], [192, "bf16"]];
 
 describe("the CUDA attention kernel, run on the host (tensor cores emulated)", () => {
   staticExampleParams(90).forEach(([name, params], at) => {
@@ -147,8 +148,9 @@ describe("the CUDA attention kernel, run on the host (tensor cores emulated)", (
 
   it("dynamic patterns: the host-built tile index and the kernel match the reference", () => {
     fc.assert(
-      fc.property(fc.constantFrom("block_sparse", "document"), shape, fc.constantFrom(16, 64, 37), (name, s, block) => {
-        checkOnHost(dynamicExample(name, s, block, s.seed), 64, "f16", s.seed);
+      // Also at 192: the tile-index walk with q in shared memory.
+      fc.property(fc.constantFrom("block_sparse", "document"), shape, fc.constantFrom(16, 64, 37), fc.constantFrom(64, 192), (name, s, block, headDim) => {
+        checkOnHost(dynamicExample(name, s, block, s.seed), headDim, "f16", s.seed);
       }),
       { numRuns: 3 },
     );
@@ -181,11 +183,12 @@ describe("the CUDA attention kernel, run on the host (tensor cores emulated)", (
 
   it("vertical_slash: the tiles of the index, then the gathered columns and diagonals, match the reference (split-K too)", () => {
     fc.assert(
-      fc.property(shape, fc.constantFrom<CudaElement>("f16", "bf16"), fc.constantFrom(1, 3), (s, element, splits) => {
+      // bf16 at 224: the gathers with q in shared memory.
+      fc.property(shape, fc.constantFrom<[CudaElement, number]>(["f16", 64], ["bf16", 224]), fc.constantFrom(1, 3), (s, [element, headDim], splits) => {
         const binding = dynamicExample("vertical_slash", s, 64, s.seed);
-        const [launch] = lowerAttention(binding, 0, { headDim: 64, dtype: element, ...cudaLowering });
+        const [launch] = lowerAttention(binding, 0, { headDim, dtype: element, ...cudaLowering });
         expect(launch?.kernel.gathers?.columns !== undefined && launch.kernel.gathers.diagonals !== undefined, "both lines gathered").toBe(true);
-        checkOnHost(binding, 64, element, s.seed, "sparse", splits);
+        checkOnHost(binding, headDim, element, s.seed, "sparse", splits);
       }),
       { numRuns: 6 },
     );

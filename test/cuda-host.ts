@@ -9,7 +9,7 @@ import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../ba
 import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
 import { cudaSelectThreads } from "../backends/cuda/select-top.js";
 import { emitXAttentionCuda, xattentionKernels } from "../backends/cuda/estimate-xattention.js";
-import { checkCudaKernel, type CudaElement } from "../backends/cuda/schedule.js";
+import { checkCudaKernel, cudaDynamicSharedBytes, type CudaElement } from "../backends/cuda/schedule.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { tensorCoreCuda } from "../backends/cuda/prelude.js";
 import { combineName, cudaCombineThreads, emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
@@ -559,7 +559,12 @@ int main(int argc, char** argv) {
   return 0;
 }
 `;
-  const { dir, binary } = compileForHost(`attention-${kernel.name}`, `${attentionShim}${text.replace(intrinsics, hostTensorCore(element))}${driver}`, threadedShim);
+  // Dynamic shared memory (wide head dims) is the launch's on a GPU; here, a shared array of its size.
+  const dynamicShared = "extern __shared__ __align__(16) unsigned short dynamic_s[];";
+  const bytes = cudaDynamicSharedBytes(kernel);
+  if ((bytes > 0) !== text.includes(dynamicShared)) throw new Error("the kernel's dynamic shared memory is not what cudaDynamicSharedBytes says");
+  const hostText = text.replace(intrinsics, hostTensorCore(element)).replace(dynamicShared, `__shared__ __align__(16) unsigned short dynamic_s[${bytes / 2}];`);
+  const { dir, binary } = compileForHost(`attention-${kernel.name}`, `${attentionShim}${hostText}${driver}`, threadedShim);
   // The builder's text, like the kernel's, depends on the kernel only: built once, on the first run.
   let builder: HostBuilder | undefined;
   return {

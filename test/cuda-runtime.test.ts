@@ -37,6 +37,8 @@ interface Stub {
   launchKernel(at: number): string;
   launchShape(at: number): number[];
   launchArgs(at: number): bigint[];
+  /** The launch's dynamic shared memory, and its kernel's raised limit then (0: never raised). */
+  launchShared(at: number): number[];
   lastPtx(): string;
   liveAllocations(): number;
   reset(): void;
@@ -53,6 +55,7 @@ beforeAll(() => {
   const library = koffi().load(stubPath);
   const shape = library.func("void stubLaunchShape(int at, _Out_ uint32_t *out)");
   const args = library.func("void stubLaunchArgs(int at, _Out_ uint64_t *out)");
+  const shared = library.func("void stubLaunchShared(int at, _Out_ uint32_t *out)");
   stub = {
     launchCount: library.func("int stubLaunchCount()") as () => number,
     launchKernel: library.func("const char *stubLaunchKernel(int at)") as (at: number) => string,
@@ -64,6 +67,11 @@ beforeAll(() => {
     launchArgs: (at) => {
       const out = new BigUint64Array(16);
       args(at, out);
+      return [...out];
+    },
+    launchShared: (at) => {
+      const out = new Uint32Array(2);
+      shared(at, out);
       return [...out];
     },
     lastPtx: library.func("const char *stubLastPtx()") as () => string,
@@ -150,6 +158,17 @@ describe("the driver-API runtime against a stub libcuda", () => {
       expect(stub.liveAllocations()).toBe(before);
     }
     expect(stub.lastPtx()).toMatch(/\.entry \w+\(/);
+  });
+
+  it("gives a wide head dim's kernel its dynamic shared memory, raising its limit past 48 KiB first; narrow ones take none", () => {
+    for (const [D, expected] of [[128, [0, 0]], [160, [(2 * 64 + 64) * (160 + 8) * 2, (2 * 64 + 64) * (160 + 8) * 2]], [224, [(2 * 64 + 64) * (224 + 8) * 2, (2 * 64 + 64) * (224 + 8) * 2]]] as const) {
+      const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 100, kvLen: 300, heads: 2, kvHeads: 1 });
+      const launches = lowerAttention(binding, 0, { headDim: D, dtype: "bf16", ...cudaLowering });
+      stub.reset();
+      const { sizes } = binding;
+      runCudaAttention(context, launches, { q: new Float32Array(sizes.H * sizes.Q * D), k: new Float32Array(sizes.KVH * sizes.K * D), v: new Float32Array(sizes.KVH * sizes.K * D) }, sizes);
+      expect(stub.launchShared(0), `D ${D}`).toEqual(expected);
+    }
   });
 
   it("runs a dynamic pattern's tile-index builder before its kernel, both given the packed inputs and the index", () => {

@@ -9,7 +9,7 @@ import { emitXAttentionCuda } from "../backends/cuda/estimate-xattention.js";
 import { maxStagedQuery } from "../backends/estimated-input.js";
 import { emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
-import { cudaCapabilities, cudaLowering, type CudaArch } from "../backends/cuda/schedule.js";
+import { cudaCapabilities, cudaLowering, cudaMaxRegisterQ, type CudaArch } from "../backends/cuda/schedule.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import type { Dtype } from "../ir/kernel/kernel.js";
 import { lowerAttention, type KernelVariant } from "../passes/lower.js";
@@ -51,18 +51,19 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
   // The estimators and the combine are plain CUDA (no tensor cores, no arch-specific code): one arch is enough.
   const plainArch: CudaArch = "sm_80";
   for (const name of goldenExamples) {
-    // Dynamic kernels differ from static ones only in their segment loop and mask: the largest head dim (the
-    // most registers) covers them. Static ones also at 80, where D / 16 is odd (the QK loop's lone last step).
-    const largest = cudaCapabilities.headDims.max;
-    const headDims = dynamicExampleNames.some((dynamic) => dynamic === name) ? [largest] : [80, largest];
+    // The most registers: the largest head dim with q in registers, and the largest of all (q in shared
+    // memory). Dynamic kernels differ from static ones only in their segment loop and mask, so those two
+    // cover them; static ones also at 80, where D / 16 is odd (the QK loop's lone last step).
+    const largest = [cudaMaxRegisterQ, cudaCapabilities.headDims.max];
+    const headDims = dynamicExampleNames.some((dynamic) => dynamic === name) ? largest : [80, ...largest];
     it(`${name}: f16 and bf16, head dim${headDims.length > 1 ? "s" : ""} ${headDims.join(" and ")}`, () => {
       for (const dtype of ["f16", "bf16"] as const) {
         for (const headDim of headDims) {
           for (const { source, builder } of cudaKernels(name, headDim, dtype)) {
             // A builder's text does not depend on the element type or head dim: compiled once.
             if (builder && dtype !== "f16") continue;
-            // Both archs get the same text: sm_80 is checked where registers run out first, at the largest head dim.
-            for (const arch of headDim === Math.max(...headDims) ? archs : archs.filter((a) => a !== "sm_80")) {
+            // Both archs get the same text: sm_80 is checked where registers run out first, at the largest head dims.
+            for (const arch of largest.includes(headDim) ? archs : archs.filter((a) => a !== "sm_80")) {
               const report = ptxasReport(compileToPtx(source, arch), arch);
               const where = `${name} ${dtype} D=${headDim} ${arch}`;
               expect(report.spillStores, `${where}: spill stores`).toBe(0);

@@ -57,13 +57,14 @@ export function ptxasReport(ptx: string, arch: CudaArch): PtxasReport {
     const input = join(dir, "kernel.ptx");
     writeFileSync(input, ptx);
     const text = run(process.env["STIPPLE_PTXAS"] ?? "ptxas", ["-v", `-arch=${arch}`, "-o", join(dir, "kernel.cubin"), input], "ptxas");
-    const number = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    const number = (pattern: RegExp, absent = Number.NaN): number => Number(pattern.exec(text)?.[1] ?? absent);
     return {
       registers: number(/Used (\d+) registers/),
       spillStores: number(/(\d+) bytes spill stores/),
       spillLoads: number(/(\d+) bytes spill loads/),
       stackFrame: number(/(\d+) bytes stack frame/),
-      sharedBytes: number(/(\d+) bytes smem/),
+      // Static shared memory; ptxas prints no smem line for a kernel that declares none (dynamic only).
+      sharedBytes: number(/(\d+) bytes smem/, 0),
     };
   });
 }

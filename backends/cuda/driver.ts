@@ -19,6 +19,8 @@ export type Handle = unknown;
 
 /** Device attributes used here (CUdevice_attribute). */
 const attribute = { computeCapabilityMajor: 75, computeCapabilityMinor: 76, multiprocessorCount: 16 } as const;
+/** CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES. */
+const maxDynamicSharedAttribute = 8;
 /** CUjit_option: where cuModuleLoadDataEx writes the JIT's error log, and its size. */
 const jitErrorLogBuffer = 5, jitErrorLogBufferSize = 6;
 
@@ -44,7 +46,10 @@ export interface CudaDriver {
   loadModule(ptx: string): Handle;
   unloadModule(module: Handle): void;
   kernel(module: Handle, name: string): Handle;
-  launch(kernel: Handle, grid: readonly [number, number, number], block: readonly [number, number, number], args: readonly KernelArgument[]): void;
+  /** Launches with `sharedBytes` of dynamic shared memory (0: the kernel declares all it uses). */
+  launch(kernel: Handle, grid: readonly [number, number, number], block: readonly [number, number, number], args: readonly KernelArgument[], sharedBytes?: number): void;
+  /** Lets the kernel's launches take up to `bytes` of dynamic shared memory (past 48 KiB needs this). */
+  allowDynamicShared(kernel: Handle, bytes: number): void;
   synchronize(): void;
   createEvent(): Handle;
   record(event: Handle): void;
@@ -100,6 +105,7 @@ function bindDriver(path: string): CudaDriver {
     cuModuleLoadDataEx: fn("int cuModuleLoadDataEx(_Out_ CUhandle *module, const char *image, unsigned int count, const int *options, const void *values)"),
     cuModuleUnload: fn("int cuModuleUnload(CUhandle module)"),
     cuModuleGetFunction: fn("int cuModuleGetFunction(_Out_ CUhandle *kernel, CUhandle module, const char *name)"),
+    cuFuncSetAttribute: fn("int cuFuncSetAttribute(CUhandle kernel, int attribute, int value)"),
     cuLaunchKernel: fn("int cuLaunchKernel(CUhandle kernel, unsigned int gridX, unsigned int gridY, unsigned int gridZ, unsigned int blockX, unsigned int blockY, unsigned int blockZ, unsigned int sharedBytes, CUhandle stream, const void *params, const void *extra)"),
     cuEventCreate: fn("int cuEventCreate(_Out_ CUhandle *event, unsigned int flags)"),
     cuEventRecord: fn("int cuEventRecord(CUhandle event, CUhandle stream)"),
@@ -176,13 +182,14 @@ function bindDriver(path: string): CudaDriver {
     },
     unloadModule: (module) => check(api.cuModuleUnload(module), "cuModuleUnload"),
     kernel: (module, name) => out<Handle>(`cuModuleGetFunction(${name})`, (slot) => api.cuModuleGetFunction(slot, module, name)),
-    launch(kernel, grid, block, args) {
+    allowDynamicShared: (kernel, bytes) => check(api.cuFuncSetAttribute(kernel, maxDynamicSharedAttribute, bytes), "cuFuncSetAttribute"),
+    launch(kernel, grid, block, args, sharedBytes = 0) {
       // kernelParams is an array of pointers, one per argument, each to that argument's bytes.
       const values = Buffer.alloc(8 * Math.max(1, args.length));
       args.forEach((arg, at) => writeArgument(values, 8 * at, arg));
       const base = ffi.address(values);
       const params = new BigUint64Array(args.map((_, at) => base + BigInt(8 * at)));
-      check(api.cuLaunchKernel(kernel, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, null, params, null), "cuLaunchKernel");
+      check(api.cuLaunchKernel(kernel, grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes, null, params, null), "cuLaunchKernel");
       // `values` must outlive the call only: cuLaunchKernel copies the arguments before it returns.
     },
     synchronize: () => check(api.cuCtxSynchronize(), "cuCtxSynchronize"),

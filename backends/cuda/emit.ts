@@ -3,10 +3,11 @@ import { assertNever } from "../../util/hash.js";
 import { cuda, floatLiteral } from "../c-like/dialect.js";
 import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
-import { checkCudaKernel } from "./schedule.js";
+import { checkCudaKernel, cudaDynamicSharedBytes, cudaQInShared } from "./schedule.js";
 import { inputAccessorsCuda, rangeHelpersCuda } from "./inputs.js";
 import { columnRoundCuda, diagonalPathCuda, gatherClassifierCuda, gatherPrologueCuda, gatherSharedCuda } from "./gathers.js";
 import { elementToFloat, integerPreludeCuda, latticeCuda, runsCuda, tensorCoreCuda } from "./prelude.js";
+import { scoresFromRegisters, scoresFromSharedQ } from "./scores.js";
 
 /**
  * Prints a kernel IR attention kernel as CUDA C++ for sm_80 and sm_90: flash-attention 2 on tensor cores.
@@ -35,6 +36,9 @@ export function emitCuda(kernel: AttentionKernel): string {
   const natural = naturalRegions(kernel).length;
   const gathers = kernel.gathers !== undefined, columns = kernel.gathers?.columns !== undefined;
   const rows = rowMapping(kernel, "(int)blockIdx.x", cuda);
+  // Wide head dims keep q in shared memory (registers hold the output accumulator), and the tiles outgrow
+  // static shared memory: all three live in the launch's dynamic shared memory.
+  const wide = cudaQInShared(D);
   // Split-K: block y takes the visits v ≡ y (mod splits), as the WGSL kernel does.
   const visit: VisitCall = (t, full, onLattice) => `if (floor_mod(v, splits) == split) visit(${t}, ${full}, ${onLattice === undefined ? "false, 0" : `${onLattice.when}, ${onLattice.offset}`}, 0);`;
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
@@ -52,9 +56,14 @@ extern "C" __global__ void __launch_bounds__(128, 2) ${kernel.name}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, const unsigned short* __restrict__ v_in,
     float* __restrict__ out, float* __restrict__ lse, const int* __restrict__ head_list,${dynamicParameters(kernel)}
     int q_len, int k_len, int heads, int kv_heads, int layers, int layer, int splits, int pack) {
-  __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
+${wide ? `  // K and V tiles, then the q tile: ${cudaDynamicSharedBytes(kernel)} bytes of dynamic shared memory (the launch's).
+  extern __shared__ __align__(16) unsigned short dynamic_s[];
+  unsigned short* const k_s = dynamic_s;
+  unsigned short* const v_s = dynamic_s + BN * STRIDE;
+  unsigned short* const q_s = dynamic_s + 2 * BN * STRIDE;
+` : `  __shared__ __align__(16) unsigned short k_s[BN * STRIDE];
   __shared__ __align__(16) unsigned short v_s[BN * STRIDE];
-${columns ? "  // The gathered columns of one visit, and how many (written by thread 0).\n  __shared__ int gather_keys[BN];\n  __shared__ int gather_count;\n" : ""}${gatherSharedCuda(kernel)}  const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
+`}${columns ? "  // The gathered columns of one visit, and how many (written by thread 0).\n  __shared__ int gather_keys[BN];\n  __shared__ int gather_count;\n" : ""}${gatherSharedCuda(kernel)}  const int Q_LEN = q_len, K_LEN = k_len, HEADS = heads, KV_HEADS = kv_heads, LAYERS = layers, LAYER = layer;
   (void)LAYERS; (void)LAYER;
   const int split = blockIdx.y;
   // The pack heads of block z share one KV head (the runtime packs only such heads).
@@ -78,22 +87,24 @@ ${kernel.segments.kind === "closedForm" ? "" : "  (void)first; (void)last;\n"}${
     return ${printMask(kernel.mask, kernel.inputs, cuda)};
   };
 ${gatherClassifierCuda(kernel)}
-  // Q tile → registers (A fragments), staged through k_s.
+  // Q tile → ${wide ? "q_s, where it stays (its A fragments are loaded at each k step)" : "registers (A fragments), staged through k_s"}.
   for (int c = threadIdx.x; c < BM * D / 8; c += 128) {
     const int r = c / (D / 8), col = (c % (D / 8)) * 8;
     const int slot = ${rows.rowOf("r")};
     const int qrow = row_of(slot);
     uint4 value = make_uint4(0, 0, 0, 0);
     if (qrow < Q_LEN) value = *reinterpret_cast<const uint4*>(q_in + ((long long)head_of(slot) * Q_LEN + qrow) * D + col);
-    *reinterpret_cast<uint4*>(k_s + r * STRIDE + col) = value;
+    *reinterpret_cast<uint4*>(${wide ? "q_s" : "k_s"} + r * STRIDE + col) = value;
   }
   __syncthreads();
-  unsigned q_frag[D / 16][4];
+${wide ? `  // This warp's A fragment of q for 16 columns from kc · 16.
+  auto load_q = [&](unsigned* a, int kc) { ldmatrix_x4(a, q_s + (warp * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + kc * 16 + 8 * (lane / 16)); };
+` : `  unsigned q_frag[D / 16][4];
 #pragma unroll
   for (int kc = 0; kc < D / 16; kc++) {
     ldmatrix_x4(q_frag[kc], k_s + (warp * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + kc * 16 + 8 * (lane / 16));
   }
-
+`}
   float o[D / 8][4];
 #pragma unroll
   for (int n = 0; n < D / 8; n++) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f; }
@@ -126,24 +137,7 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
 
     // S = Q·Kᵀ for this warp's 16 rows × BN keys.
     float s[BN / 8][4];
-#pragma unroll
-    for (int n = 0; n < BN / 8; n++) {
-      s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-#pragma unroll
-      for (int kc = 0; kc + 1 < D / 16; kc += 2) {
-        unsigned b[4];
-        ldmatrix_x4(b, k_s + (n * 8 + lane % 8) * STRIDE + kc * 16 + 8 * (lane / 8));
-        mma16816(s[n], q_frag[kc], b[0], b[1]);
-        mma16816(s[n], q_frag[kc + 1], b[2], b[3]);
-      }
-${(D / 16) % 2 === 1 ? `      {
-        // D / 16 is odd (D = 80, 112, …): the last 16 columns alone, two matrices.
-        unsigned b[2];
-        ldmatrix_x2(b, k_s + (n * 8 + lane % 8) * STRIDE + (D - 16) + 8 * ((lane / 8) & 1));
-        mma16816(s[n], q_frag[D / 16 - 1], b[0], b[1]);
-      }
-` : ""}    }
-    // Scale; mask partial tiles (pattern), and any tile that reaches past the last key (bounds).
+${wide ? scoresFromSharedQ(D) : scoresFromRegisters(D)}    // Scale; mask partial tiles (pattern), and any tile that reaches past the last key (bounds).
     const bool past_end = on_lattice || gathered > 0 || t * BN + BN > K_LEN;
 #pragma unroll
     for (int n = 0; n < BN / 8; n++) {

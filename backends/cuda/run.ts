@@ -14,7 +14,7 @@ import { builderName, cudaBuilderThreads, emitTileBuilderCuda } from "./tile-bui
 import { combineName, cudaCombineThreads, emitSplitCombineCuda } from "./split-combine.js";
 import { maxSplits, packFor, splitsFor } from "../split-k.js";
 import { assertNever } from "../../util/hash.js";
-import { checkCudaKernel, cudaThreadsPerBlock } from "./schedule.js";
+import { checkCudaKernel, cudaDynamicSharedBytes, cudaThreadsPerBlock } from "./schedule.js";
 
 /**
  * Runs kernel launches on a CUDA device: q, k, v are rounded to the kernels' 16-bit type on the host and
@@ -175,11 +175,17 @@ type Program = "attention" | "builder" | "combine";
 export function loadedKernel(context: CudaContext, launch: KernelLaunch, program: Program = "attention"): Handle {
   // The combine kernel depends on the head dim only.
   const key = program === "combine" ? `combine/${launch.kernel.headDim}` : `${kernelHash(launch.kernel)}/${program}`;
-  return loadedFunction(context, key, () => programSource(launch, program));
+  return loadedFunction(context, key, () => programSource(launch, program), program === "attention" ? cudaDynamicSharedBytes(launch.kernel) : 0);
 }
 
-/** A kernel `name` of the module `source` prints, compiled and loaded once per device under `key`. */
-export function loadedFunction(context: CudaContext, key: string, source: () => { source: string; name: string }): Handle {
+/** Dynamic shared memory a launch may take without raising the kernel's limit. */
+const defaultDynamicSharedLimit = 48 * 1024;
+
+/**
+ * A kernel `name` of the module `source` prints, compiled and loaded once per device under `key`; a kernel
+ * whose launches take more than 48 KiB of dynamic shared memory gets its limit raised to `dynamicShared`.
+ */
+export function loadedFunction(context: CudaContext, key: string, source: () => { source: string; name: string }, dynamicShared = 0): Handle {
   const at = `${key}/${context.arch}`;
   let loaded = context.modules.get(at);
   if (loaded === undefined) {
@@ -187,6 +193,7 @@ export function loadedFunction(context: CudaContext, key: string, source: () => 
     const { ptx } = compileCuda(text, context.arch);
     const module = context.driver.loadModule(ptx);
     loaded = { module, kernel: context.driver.kernel(module, name) };
+    if (dynamicShared > defaultDynamicSharedLimit) context.driver.allowDynamicShared(loaded.kernel, dynamicShared);
     context.modules.set(at, loaded);
   }
   return loaded.kernel;
@@ -251,7 +258,7 @@ export function dispatchCudaAttention(context: CudaContext, launches: readonly K
     const partials = splits > 1 ? buffers.partialsFor(splits) : undefined;
     context.driver.launch(loadedKernel(context, launch), [queryTileCount(launch.kernel, pack * Q), splits, launch.heads.length / pack], [cudaThreadsPerBlock, 1, 1], [
       pointer(buffers.q), pointer(buffers.k), pointer(buffers.v), pointer(partials?.out ?? buffers.out), pointer(partials?.lse ?? buffers.lse), heads, ...dynamic, ...lengths, int(splits), int(pack),
-    ]);
+    ], cudaDynamicSharedBytes(launch.kernel));
     if (partials !== undefined) {
       context.driver.launch(loadedKernel(context, launch, "combine"), [Math.ceil(Q / cudaCombineThreads), 1, launch.heads.length], [cudaCombineThreads, 1, 1], [
         pointer(partials.out), pointer(partials.lse), pointer(buffers.out), pointer(buffers.lse), heads, int(Q), int(H), int(splits),

@@ -11,15 +11,32 @@ export type CudaArch = "sm_80" | "sm_90";
 
 export const cudaCapabilities = {
   /**
-   * Multiples of 16 (one tensor-core k step) up to 144, where the q fragments and the output accumulator
-   * still fit in registers without spills (at 160, tri_shape's mask spills 8 bytes on sm_80). Larger dims
-   * need q in shared memory and K/V tiles past the 48 KiB of static shared memory (192 takes 50 KiB at 64
-   * keys a tile): dynamic shared memory, not built yet.
+   * Multiples of 16 (one tensor-core k step) up to 256. Up to 144 q's fragments and the output accumulator
+   * fit in registers without spills (at 160, tri_shape's mask spills 8 bytes on sm_80); past it q stays in
+   * shared memory (cudaQInShared).
    */
-  headDims: { multipleOf: 16, min: 16, max: 144 } as HeadDims,
+  headDims: { multipleOf: 16, min: 16, max: 224 } as HeadDims,
   elements: ["f16", "bf16"] as readonly CudaElement[],
   archs: ["sm_80", "sm_90"] as readonly CudaArch[],
 } as const;
+
+/** The largest head dim whose q fragments stay in registers. */
+export const cudaMaxRegisterQ = 144;
+
+/**
+ * Past cudaMaxRegisterQ the kernel keeps q in shared memory, its fragments loaded at each k step, and K, V
+ * and q tiles live in dynamic shared memory: at 256 they take 99 KiB, past the 48 KiB a kernel may declare
+ * statically (the runtime raises the launch's limit with cuFuncSetAttribute).
+ */
+export function cudaQInShared(headDim: number): boolean {
+  return headDim > cudaMaxRegisterQ;
+}
+
+/** Bytes of dynamic shared memory the attention kernel's launch needs: 0 unless q is in shared memory. */
+export function cudaDynamicSharedBytes(kernel: Pick<AttentionKernel, "headDim" | "blockM" | "blockN">): number {
+  // Rows padded by 8 halves, as emit.ts's STRIDE.
+  return cudaQInShared(kernel.headDim) ? (2 * kernel.blockN + kernel.blockM) * (kernel.headDim + 8) * 2 : 0;
+}
 
 /** 4 warps, each serving 16 of a tile's 64 query rows. */
 export const cudaThreadsPerBlock = 128;
@@ -38,7 +55,7 @@ export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
   const fail = (message: string, hint: string): never => {
     throw new DiagnosticError([diagnostic("STP501", message, { hint })]);
   };
-  if (!supportsHeadDim(cudaCapabilities.headDims, kernel.headDim)) fail(`head dim ${kernel.headDim} is not supported by the CUDA kernel`, `use ${describeHeadDims(cudaCapabilities.headDims)}${kernel.headDim > cudaCapabilities.headDims.max ? "; the WGSL backend takes head dims up to 256" : ""}`);
+  if (!supportsHeadDim(cudaCapabilities.headDims, kernel.headDim)) fail(`head dim ${kernel.headDim} is not supported by the CUDA kernel`, `use ${describeHeadDims(cudaCapabilities.headDims)}`);
   if (kernel.blockM !== cudaTile.blockM || kernel.blockN !== cudaTile.blockN) fail(`the CUDA kernel uses ${cudaTile.blockM} × ${cudaTile.blockN} tiles, not ${kernel.blockM} × ${kernel.blockN}`, "leave --block-m and --block-n out for --target cuda");
   if (!(cudaCapabilities.elements as readonly string[]).includes(kernel.dtype)) fail(`CUDA kernels take ${cudaCapabilities.elements.join(" or ")} tensors (tensor cores), not ${kernel.dtype}`, "use --dtype f16 or bf16 (stipple run converts f32 .npy input)");
   return kernel.dtype === "bf16" ? "bf16" : "f16";

@@ -95,7 +95,12 @@ def main():
         for launch in case["launches"]:
             module = cupy.RawModule(path=str(root / launch["ptx"]))
             head_list = torch.tensor(launch["heads"], dtype=torch.int32, device="cuda")
-            kernels.append((module.get_function(launch["kernel"]), launch, head_list))
+            function = module.get_function(launch["kernel"])
+            shared = launch.get("dynamicSharedBytes", 0)
+            if shared > 48 * 1024:
+                # Wide head dims: past 48 KiB of dynamic shared memory the kernel's limit must be raised first.
+                cupy.cuda.driver.funcSetAttribute(function.ptr, cupy.cuda.driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, shared)
+            kernels.append((function, launch, head_list))
 
         for length in lengths:
             torch.manual_seed(0)
@@ -111,11 +116,11 @@ def main():
                 grid = (launch["queryTiles"][str(length)], 1, len(launch["heads"]))
                 values = static_prefill_values({**pointers, "heads": head_list.data_ptr()}, length, heads, kv_heads, launch["layer"])
                 arguments = tuple(cupy.uint64(x) if kind == "pointer" else cupy.int32(x) for kind, x in launch_arguments(launch["parameters"], values))
-                launches.append((function, grid, arguments))
+                launches.append((function, grid, arguments, launch.get("dynamicSharedBytes", 0)))
 
             def stipple():
-                for function, grid, arguments in launches:
-                    function(grid, (manifest["threadsPerBlock"],), arguments)
+                for function, grid, arguments, shared in launches:
+                    function(grid, (manifest["threadsPerBlock"],), arguments, shared_mem=shared)
 
             mask_mod = factory(length, length, heads, kv_heads)
             torch.cuda.synchronize()
