@@ -17,9 +17,10 @@ import { provenance, type Timing } from "./measure.js";
  * Static examples on the WebGPU adapter at hand (SwiftShader here): the sparse kernel against this
  * compiler's causal-dense and masked-dense kernels, interleaved in one run. Reports density, speedup over
  * causal-dense, the ideal speedup (causal pairs / kept pairs) and their ratio. Wall-clock around
- * onSubmittedWorkDone, after a warm-up dispatch (pipeline compile) of each kernel.
+ * onSubmittedWorkDone, after a warm-up dispatch (pipeline compile) of each kernel. D 64, or
+ * STIPPLE_BENCH_HEAD_DIM (any the kernel takes; the tiles shrink with it), written to wgsl-static-dD.json.
  */
-const headDim = 64;
+const headDim = Number(process.env["STIPPLE_BENCH_HEAD_DIM"] ?? 64);
 /**
  * Tile shapes (query rows × keys) tried for every kernel, sparse and dense alike; each reports its fastest
  * (as Triton's autotuner and FlexAttention do). Bands narrower than the tile waste (BM − 1) / window of
@@ -125,7 +126,7 @@ export async function runWgslStatic(options: WgslBenchOptions = {}): Promise<voi
       `masked-dense ${times.maskedDense.medianMs.toFixed(1).padStart(8)} ms  speedup ${speedup.toFixed(2)}× of ideal ${idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)}, in CPU time ${row.cpuRatio.toFixed(2)} (tiles ${tile.sparse} / ${tile.causalDense})\n`,
     );
   }
-  const file = options.resultFile ?? "bench/results/wgsl-static.json";
+  const file = options.resultFile ?? (headDim === 64 ? "bench/results/wgsl-static.json" : `bench/results/wgsl-static-d${headDim}.json`);
   writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median; cpuTimes: the same runs' process CPU time (user + system), median", length, headDim, tiles: `${tiles.map(tileName).join(", ")}: fastest per kernel`, tileEfficiencyAt: `${defaultBlockM} x ${defaultBlockN(headDim)} (the plan's, not the lattice kernels')`, dtype: "f32", rows }, null, 2) + "\n");
   bar.finish();
   say(`wrote ${file}\n`);
