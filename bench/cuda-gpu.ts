@@ -208,9 +208,14 @@ export function runCudaGpu(): void {
   process.stdout.write(`CUDA on ${gpu.description}\n`);
   // STIPPLE_BENCH_ONLY=decode or dynamic runs one part.
   const only = process.env["STIPPLE_BENCH_ONLY"];
-  const decodeRows = only === undefined || only === "decode" ? decode(gpu) : [];
-  const dynamicRows = only === undefined || only === "dynamic" ? dynamic(gpu) : [];
   const file = "bench/results/cuda-gpu.json";
-  writeFileSync(file, JSON.stringify({ ...provenance(), device: gpu.description, timing: "CUDA events around back-to-back launches, mean per launch after a warm-up", element, headDim, repetitions, decode: decodeRows, dynamic: dynamicRows }, null, 2) + "\n");
+  // Written after each part too: a run stopped part way (the GPU session's time limit) keeps the first.
+  const save = (decodeRows: readonly DecodeRow[], dynamicRows: readonly DynamicRow[]): void => {
+    writeFileSync(file, JSON.stringify({ ...provenance(), device: gpu.description, timing: "CUDA events around back-to-back launches, mean per launch after a warm-up", element, headDim, repetitions, decode: decodeRows, dynamic: dynamicRows }, null, 2) + "\n");
+  };
+  const decodeRows = only === undefined || only === "decode" ? decode(gpu) : [];
+  save(decodeRows, []);
+  const dynamicRows = only === undefined || only === "dynamic" ? dynamic(gpu) : [];
+  save(decodeRows, dynamicRows);
   process.stdout.write(`wrote ${file}\n`);
 }

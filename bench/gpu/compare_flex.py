@@ -87,6 +87,15 @@ def main():
     rows = []
     mismatches = 0
 
+    def write_results():
+        # After every row too: a run stopped part way (a time limit) keeps what it measured.
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({
+            "device": device_name, "torch": torch.__version__, "cupy": cupy.__version__, "stipple_commit": manifest["commit"],
+            "arch": manifest["arch"], "head_dim": dim, "dtype": manifest["dtype"], "heads": heads, "kv_heads": kv_heads,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows,
+        }, indent=2) + "\n")
+
     for case in manifest["cases"]:
         if only and case["case"] not in only:
             continue
@@ -164,6 +173,7 @@ def main():
                 "max_abs_difference_vs_flex": difference, "matches_flex": matches,
             }
             rows.append(row)
+            write_results()
             print(f"{case['case']:>15} L={length:>6} density {row['density']:.3f} | stipple {stipple_ms:8.3f} ms "
                   f"({row['stipple_tflops']:6.1f} TF/s) | flex {flex_ms:8.3f} ms | sdpa {sdpa_ms:8.3f} ms | "
                   f"×flex {row['speedup_over_flex']:5.2f} | ×sdpa {row['speedup_over_sdpa']:5.2f} (ideal {row['ideal_speedup']:5.2f}, "
@@ -172,12 +182,7 @@ def main():
             del q, k, v, out, lse, block_mask
             torch.cuda.empty_cache()
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "device": device_name, "torch": torch.__version__, "cupy": cupy.__version__, "stipple_commit": manifest["commit"],
-        "arch": manifest["arch"], "head_dim": dim, "dtype": manifest["dtype"], "heads": heads, "kv_heads": kv_heads,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows,
-    }, indent=2) + "\n")
+    write_results()
     print(f"wrote {args.out}")
     if mismatches:
         print(f"{mismatches} case(s) differ from FlexAttention beyond bf16's tolerance")
