@@ -3,7 +3,7 @@ import { assertNever } from "../../util/hash.js";
 import { cuda, floatLiteral } from "../c-like/dialect.js";
 import { printMask } from "../c-like/predicate.js";
 import { closedFormLoops, latticeOf, naturalRegions, rowMapping, usesRuns, type VisitCall } from "../c-like/segments.js";
-import { checkCudaKernel, cudaDynamicSharedBytes, cudaQInShared } from "./schedule.js";
+import { checkCudaKernel, cudaDynamicSharedBytes, cudaQInShared, cudaSoftmaxStep } from "./schedule.js";
 import { inputAccessorsCuda, rangeHelpersCuda } from "./inputs.js";
 import { columnRoundCuda, diagonalPathCuda, gatherClassifierCuda, gatherPrologueCuda, gatherSharedCuda } from "./gathers.js";
 import { elementToFloat, integerPreludeCuda, latticeCuda, runsCuda, tensorCoreCuda } from "./prelude.js";
@@ -39,6 +39,8 @@ export function emitCuda(kernel: AttentionKernel): string {
   // Wide head dims keep q in shared memory (registers hold the output accumulator), and the tiles outgrow
   // static shared memory: all three live in the launch's dynamic shared memory.
   const wide = cudaQInShared(D);
+  // Keys per softmax step, and the step's first key in the tile: the whole tile, or SN at a time when wide.
+  const step = wide ? "SN" : "BN", base = wide ? "j0 + " : "";
   // Split-K: block y takes the visits v ≡ y (mod splits), as the WGSL kernel does.
   const visit: VisitCall = (t, full, onLattice) => `if (floor_mod(v, splits) == split) visit(${t}, ${full}, ${onLattice === undefined ? "false, 0" : `${onLattice.when}, ${onLattice.offset}`}, 0);`;
   return `// Stipple attention kernel ${kernel.name}: generated, do not edit.
@@ -47,7 +49,8 @@ ${integerPreludeCuda}${tensorCoreCuda(element)}${gathers ? `${rangeHelpersCuda}$
 ${usesRuns(kernel) ? runsCuda : ""}${lattice === undefined ? "" : latticeCuda(lattice.lattice)}
 constexpr int BM = ${BM};
 constexpr int BN = ${BN};
-constexpr int D = ${D};
+${wide ? `constexpr int SN = ${cudaSoftmaxStep};
+` : ""}constexpr int D = ${D};
 // Shared rows are padded by 8 halves (16 bytes) so ldmatrix's eight row addresses fall in different banks.
 constexpr int STRIDE = D + 8;
 constexpr float SCALE_LOG2 = ${floatLiteral(kernel.scale * Math.LOG2E)}f;
@@ -135,15 +138,19 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
     }
     __syncthreads();
 
-    // S = Q·Kᵀ for this warp's 16 rows × BN keys.
-    float s[BN / 8][4];
+${wide ? `    // The tile SN keys at a time (each step folded into the online softmax on its own): half the score
+    // registers, which wide head dims need for the output accumulator.
+#pragma unroll 1
+    for (int j0 = 0; j0 < BN; j0 += SN) {
+` : ""}    // S = Q·Kᵀ for this warp's 16 rows × ${step} keys.
+    float s[${step} / 8][4];
 ${wide ? scoresFromSharedQ(D) : scoresFromRegisters(D)}    // Scale; mask partial tiles (pattern), and any tile that reaches past the last key (bounds).
     const bool past_end = on_lattice || gathered > 0 || t * BN + BN > K_LEN;
 #pragma unroll
-    for (int n = 0; n < BN / 8; n++) {
+    for (int n = 0; n < ${step} / 8; n++) {
 #pragma unroll
       for (int e = 0; e < 4; e++) {
-        const int key = key_of(n * 8 + 2 * quad + (e & 1));
+        const int key = key_of(${base}n * 8 + 2 * quad + (e & 1));
         const int pos = e < 2 ? pos0 : pos1;
         bool kept = true;
         if (!full) kept = key >= 0 && key < K_LEN && keeps(pos, key, e < 2 ? head0 : head1)${lattice === undefined ? "" : " && !(on_lattice && covered(key))"};
@@ -154,7 +161,7 @@ ${wide ? scoresFromSharedQ(D) : scoresFromRegisters(D)}    // Scale; mask partia
     // Online softmax over the two rows: new maxima (quad-reduced), rescale, exponentiate.
     float tile_max0 = -INFINITY, tile_max1 = -INFINITY;
 #pragma unroll
-    for (int n = 0; n < BN / 8; n++) {
+    for (int n = 0; n < ${step} / 8; n++) {
       tile_max0 = fmaxf(tile_max0, fmaxf(s[n][0], s[n][1]));
       tile_max1 = fmaxf(tile_max1, fmaxf(s[n][2], s[n][3]));
     }
@@ -174,7 +181,7 @@ ${wide ? scoresFromSharedQ(D) : scoresFromRegisters(D)}    // Scale; mask partia
 #pragma unroll
     for (int n = 0; n < D / 8; n++) { o[n][0] *= alpha0; o[n][1] *= alpha0; o[n][2] *= alpha1; o[n][3] *= alpha1; }
 #pragma unroll
-    for (int n = 0; n < BN / 8; n++) {
+    for (int n = 0; n < ${step} / 8; n++) {
       s[n][0] = exp2f(s[n][0] - base0); s[n][1] = exp2f(s[n][1] - base0);
       s[n][2] = exp2f(s[n][2] - base1); s[n][3] = exp2f(s[n][3] - base1);
       l0 += s[n][0] + s[n][1];
@@ -182,18 +189,18 @@ ${wide ? scoresFromSharedQ(D) : scoresFromRegisters(D)}    // Scale; mask partia
     }
     // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk.
 #pragma unroll
-    for (int c = 0; c < BN / 16; c++) {
+    for (int c = 0; c < ${step} / 16; c++) {
       const unsigned p[4] = {pack2(s[2 * c][0], s[2 * c][1]), pack2(s[2 * c][2], s[2 * c][3]),
                              pack2(s[2 * c + 1][0], s[2 * c + 1][1]), pack2(s[2 * c + 1][2], s[2 * c + 1][3])};
 #pragma unroll
       for (int n = 0; n < D / 8; n += 2) {
         unsigned b[4];
-        ldmatrix_x4_trans(b, v_s + (c * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + n * 8 + 8 * (lane / 16));
+        ldmatrix_x4_trans(b, v_s + (${base}c * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + n * 8 + 8 * (lane / 16));
         mma16816(o[n], p, b[0], b[1]);
         mma16816(o[n + 1], p, b[2], b[3]);
       }
     }
-  };
+${wide ? "    }\n" : ""}  };
 
   ${segmentLoop(kernel, visit)}
 

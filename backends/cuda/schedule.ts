@@ -15,7 +15,7 @@ export const cudaCapabilities = {
    * fit in registers without spills (at 160, tri_shape's mask spills 8 bytes on sm_80); past it q stays in
    * shared memory (cudaQInShared).
    */
-  headDims: { multipleOf: 16, min: 16, max: 224 } as HeadDims,
+  headDims: { multipleOf: 16, min: 16, max: 256 } as HeadDims,
   elements: ["f16", "bf16"] as readonly CudaElement[],
   archs: ["sm_80", "sm_90"] as readonly CudaArch[],
 } as const;
@@ -31,6 +31,13 @@ export const cudaMaxRegisterQ = 144;
 export function cudaQInShared(headDim: number): boolean {
   return headDim > cudaMaxRegisterQ;
 }
+
+/**
+ * Keys per online-softmax step of a wide kernel: a quarter of the tile, so a quarter of the score
+ * registers. At 32 the gather kernels still spill 8 bytes at 224 or 256 (sm_90); at 16 no example spills at
+ * any wide head dim on either arch. What it costs (one more output rescale per 16 keys) waits for a GPU.
+ */
+export const cudaSoftmaxStep = 16;
 
 /** Bytes of dynamic shared memory the attention kernel's launch needs: 0 unless q is in shared memory. */
 export function cudaDynamicSharedBytes(kernel: Pick<AttentionKernel, "headDim" | "blockM" | "blockN">): number {

@@ -61,7 +61,7 @@ const examples = staticExampleParams(200);
 const shapes = fc.record({
   kvLen: fc.integer({ min: 1, max: 1500 }),
   queryFraction: fc.constantFrom(1, 1, 0.5, 0),
-  headDim: fc.constantFrom(32, 64, 128, 80, 96, 144, 16, 192, 224),
+  headDim: fc.constantFrom(32, 64, 128, 80, 96, 144, 16, 192, 256),
   element: fc.constantFrom<CudaElement>("f16", "bf16"),
   gqa: fc.constantFrom<[number, number]>([1, 1], [2, 1], [4, 2], [2, 2], [8, 1]),
   layers: fc.integer({ min: 1, max: 4 }),
