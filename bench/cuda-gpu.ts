@@ -11,7 +11,9 @@ import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import { printEstimator } from "../ir/estimate/estimator.js";
 import { queryTileCount } from "../ir/kernel/kernel.js";
 import { unpackDeviceInputs } from "../ir/kernel/unpack-inputs.js";
+import { Bitset } from "../ir/mask/bitset.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
+import type { Binding } from "../ir/pattern/binding.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention } from "../passes/lower.js";
@@ -153,12 +155,39 @@ function dynamicCase(gpu: CudaContext, c: Case, problem: PlantedProblem, length:
     // The build runs first: the kernel walks the index it leaves.
     build = timeCudaAttention(gpu, sparse, tiled, repetitions, { attend: false });
     attend = timeCudaAttention(gpu, sparse, tiled, repetitions, { build: false });
+    checkLastRows(chosen, problem, tiled.read(tiled.out, tiled.outLength, "out"), `${printEstimator(c.estimator)} at L ${length}`);
   } finally {
     tiled.free();
   }
   const density = share(chosen);
   const speedup = causalDense / (estimate + build + attend);
   return { estimator: printEstimator(c.estimator), length, density, ms: { estimate, build, attend, causalDense }, overheadShare: (estimate + build) / attend, speedup, idealSpeedup: 1 / density, ratio: speedup * density };
+}
+
+/** Rows checked per timed case: the last ones of head 0 (they keep the most keys), against the reference. */
+const checkedRows = 32;
+
+/**
+ * The timed kernel's output, row by row, for the last rows of head 0 against the Float64 reference on the
+ * chosen mask (the whole output would take minutes of host time at these lengths): a fast wrong kernel
+ * stops the benchmark.
+ */
+function checkLastRows(chosen: Binding, problem: PlantedProblem, out: Float32Array, where: string): void {
+  const { Q, K, H, KVH } = chosen.sizes;
+  const rows = Math.min(checkedRows, Q), first = Q - rows;
+  const mask = evaluateMask(chosen, 0, 0);
+  const last = new Bitset(rows, K);
+  for (let r = 0; r < rows; r++) for (let key = 0; key < K; key++) if (mask.get(first + r, key)) last.set(r, key);
+  const kvHead0 = (h: number): number => Math.floor((h * KVH) / H);
+  const slice = (data: Float32Array, head: number, length: number, start: number, count: number) => roundedTo(data.subarray((head * length + start) * headDim, (head * length + start + count) * headDim), element);
+  const reference = denseAttention({
+    q: { shape: [1, rows, headDim], data: slice(problem.q.data, 0, Q, first, rows) },
+    k: { shape: [1, K, headDim], data: slice(problem.k.data, kvHead0(0), K, 0, K) },
+    v: { shape: [1, K, headDim], data: slice(problem.v.data, kvHead0(0), K, 0, K) },
+    maskOf: () => last,
+  });
+  const { maxAbsError, scale } = compareOutputs(reference.out, out.subarray(first * headDim, Q * headDim));
+  if (!(maxAbsError / scale <= outputTolerance[element])) throw new Error(`${where}: the sparse kernel's last rows differ from the reference by ${maxAbsError / scale} of their scale`);
 }
 
 function causalDenseMs(gpu: CudaContext, length: number, heads: number): number {

@@ -44,9 +44,9 @@ stage() {
 }
 
 STIPPLE_RUNS=${STIPPLE_RUNS:-10} stage test-gpu "${LIMIT_TEST:-140}" node scripts/test-gpu.mjs
-stage bench-cuda "${LIMIT_BENCH:-130}" node dist/bench/run.js cuda
+stage bench-cuda "${LIMIT_BENCH:-160}" node dist/bench/run.js cuda
 # Written part by part, so a stage stopped by its limit still leaves what it measured.
 [ -f bench/results/cuda-gpu.json ] && cp bench/results/cuda-gpu.json "$out/"
-PYTHONUNBUFFERED=1 stage compare-flex "${LIMIT_FLEX:-200}" python3 bench/gpu/compare_flex.py bench/gpu/kernels/manifest.json --lengths "${FLEX_LENGTHS:-8192,131072}" --reps 10 --out "$out/cuda-flex.json"
+PYTHONUNBUFFERED=1 stage compare-flex "${LIMIT_FLEX:-170}" python3 bench/gpu/compare_flex.py bench/gpu/kernels/manifest.json --lengths "${FLEX_LENGTHS:-8192,131072}" --reps 10 --out "$out/cuda-flex.json"
 STIPPLE_RUNS=${STIPPLE_SANITIZE_RUNS:-1} stage sanitize "${LIMIT_SANITIZE:-80}" node scripts/test-gpu.mjs --sanitize
 echo "gpu-session: done in $(( $(date +%s) - began )) s"
