@@ -71,6 +71,21 @@ describe("stipple emit and run", () => {
     expect(second.stdout).toBe(first.stdout);
   });
 
+  it("takes any head dim its backend's kernels take, and names the range when not", async () => {
+    const cuda = await runCli(["emit", "examples/a_shape.stip", "--target", "cuda", "--head-dim", "80"]);
+    expect(cuda.status).toBe(0);
+    expect(cuda.stdout).toContain("head dim 80");
+    const wide = await runCli(["emit", "examples/a_shape.stip", "--target", "cuda", "--head-dim", "256"]);
+    expect(wide.stdout).toContain("extern __shared__");
+    const refused = await runCli(["emit", "examples/a_shape.stip", "--target", "cuda", "--head-dim", "72"]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain("STP902");
+    expect(refused.stderr).toContain("multiples of 16 from 16 to 256");
+    const wgsl = await runCli(["emit", "examples/a_shape.stip", "--target", "wgsl", "--head-dim", "6"]);
+    expect(wgsl.stderr).toContain("multiples of 4 from 4 to 256");
+    expect(wgsl.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it("runs a kernel on .npy tensors on the software adapter and passes --check", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stipple-"));
     const tensor = (shape: number[], seed: number): Uint8Array =>
