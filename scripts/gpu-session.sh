@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks in one call on the device machine (see scripts/gpu-kit.sh, which packs what this needs),
 # each stage under its own time limit so that one slow stage cannot eat the others, in order of need:
-#   1. test-gpu      npm run test:gpu: the CUDA property suite on the GPU (STIPPLE_RUNS cases per property)
+#   1. test-gpu      npm run test:gpu: the CUDA property suite on the GPU (STIPPLE_RUNS cases per property, default 8)
 #   2. bench-cuda    npm run bench -- cuda: decode to 1M keys, dynamic sparsity stage by stage
 #   3. compare-flex  bench/gpu/compare_flex.py: Stipple against FlexAttention and SDPA
 #   4. sanitize      test:gpu under compute-sanitizer's memcheck, fewer cases
@@ -43,10 +43,10 @@ stage() {
   tail -n 40 "$out/$name.log"
 }
 
-STIPPLE_RUNS=${STIPPLE_RUNS:-10} stage test-gpu "${LIMIT_TEST:-140}" node scripts/test-gpu.mjs
+STIPPLE_RUNS=${STIPPLE_RUNS:-8} stage test-gpu "${LIMIT_TEST:-150}" node scripts/test-gpu.mjs
 stage bench-cuda "${LIMIT_BENCH:-160}" node dist/bench/run.js cuda
 # Written part by part, so a stage stopped by its limit still leaves what it measured.
 [ -f bench/results/cuda-gpu.json ] && cp bench/results/cuda-gpu.json "$out/"
-PYTHONUNBUFFERED=1 stage compare-flex "${LIMIT_FLEX:-170}" python3 bench/gpu/compare_flex.py bench/gpu/kernels/manifest.json --lengths "${FLEX_LENGTHS:-8192,131072}" --reps 10 --out "$out/cuda-flex.json"
+PYTHONUNBUFFERED=1 stage compare-flex "${LIMIT_FLEX:-160}" python3 bench/gpu/compare_flex.py bench/gpu/kernels/manifest.json --lengths "${FLEX_LENGTHS:-8192,131072}" --reps 10 --out "$out/cuda-flex.json"
 STIPPLE_RUNS=${STIPPLE_SANITIZE_RUNS:-1} stage sanitize "${LIMIT_SANITIZE:-80}" node scripts/test-gpu.mjs --sanitize
 echo "gpu-session: done in $(( $(date +%s) - began )) s"

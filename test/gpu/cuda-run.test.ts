@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openCuda, type CudaContext } from "../../backends/cuda/device.js";
 import { runCudaEstimatedAttention } from "../../backends/cuda/estimate-run.js";
 import { runCudaAttention } from "../../backends/cuda/run.js";
@@ -31,6 +31,16 @@ let gpu: CudaContext;
 beforeAll(() => {
   gpu = openCuda(Number(process.env["STIPPLE_CUDA_DEVICE"] ?? 0));
   process.stdout.write(`CUDA device: ${gpu.description}\n`);
+});
+
+// Progress as each property ends: vitest reports a file's results when the file ends, and the GPU session
+// stops a stage at its time limit, so without this a stopped run would say nothing of what passed.
+let started = 0;
+beforeEach(() => {
+  started = performance.now();
+});
+afterEach((context) => {
+  console.log(`${context.task.result?.state === "fail" ? "FAILED" : "done"}: ${context.task.name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 });
 
 function checkAgainstReference(binding: Binding, layer: number, headDim: number, element: CudaElement, seed: number, variant: KernelVariant = "sparse", magnitude = 1, splits: "auto" | number = "auto"): void {
