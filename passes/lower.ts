@@ -3,6 +3,7 @@ import type { BoolNode } from "../ir/pattern/nodes.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { consecutiveRows, type AttentionKernel, type Dtype, type KernelLaunch } from "../ir/kernel/kernel.js";
 import { verifyKernel } from "../ir/kernel/verify.js";
+import { diagnostic, DiagnosticError } from "../diagnostics/diagnostic.js";
 import { dynamismOf, postOrder } from "../ir/pattern/pattern.js";
 import { keyGathersOf } from "./key-gathers.js";
 import { packDeviceInputs } from "./device-inputs.js";
@@ -28,18 +29,31 @@ export interface LowerOptions {
   readonly scale?: number;
   /**
    * Whether dynamic kernels gather listed columns and diagonals apart (passes/key-gathers.ts; default true).
-   * False for a backend without a gather path (CUDA today): its tile index then visits them with their tiles.
+   * False for a backend without a gather path: its tile index then visits them with their tiles.
    */
   readonly gathers?: boolean;
 }
 
 export function lowerAttention(binding: Binding, layer: number, options: LowerOptions): KernelLaunch[] {
+  checkSizes(options);
   const launches = lowerLaunches(binding, layer, options);
   for (const { kernel } of launches) {
     const problems = verifyKernel(kernel);
     if (problems.length > 0) throw new Error(`lowering produced a malformed kernel ${kernel.name}: ${problems.join("; ")}`);
   }
   return launches;
+}
+
+/**
+ * The head dim and tile sizes are positive integers: an API caller's 0 or 12.5 is a coded error here, not
+ * a malformed kernel (which verifyKernel reports as a bug of lowering). What a backend takes is its own check.
+ */
+function checkSizes(options: LowerOptions): void {
+  for (const [name, value] of [["headDim", options.headDim], ["blockM", options.blockM], ["blockN", options.blockN]] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new DiagnosticError([diagnostic("STP902", `${name} must be a positive integer, not ${value}`, { hint: name === "headDim" ? "pass q's last dimension" : "pass a tile size such as 16, 32 or 64" })]);
+    }
+  }
 }
 
 function lowerLaunches(binding: Binding, layer: number, options: LowerOptions): KernelLaunch[] {

@@ -3,7 +3,9 @@ import { openWebGpu } from "../backends/wgsl/device.js";
 import { compile } from "../compiler/compile.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
-import { bindOrThrow } from "./helpers.js";
+import { DiagnosticError } from "../diagnostics/diagnostic.js";
+import { lowerAttention } from "../passes/lower.js";
+import { bindOrThrow, examplePattern } from "./helpers.js";
 
 describe("compile(): the library entry point", () => {
   it("compiles text to a kernel with source, plan and run, checked against the reference", async () => {
@@ -82,5 +84,21 @@ describe("compile(): the library entry point", () => {
     expect(codes(compile("pattern p = causal", { headDim: 6 }))).toEqual(["STP902"]);
     expect(codes(compile("pattern p = causal", { headDim: 0 }))).toEqual(["STP902"]);
     expect(codes(compile("pattern p = causal", { headDim: 64, dtype: "bf16" }))).toEqual(["STP902"]);
+  });
+
+  it("lowerAttention (exported) refuses a head dim or tile size that is not a positive integer with a coded error", () => {
+    const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 4, kvLen: 4 });
+    const code = (options: { headDim: number; blockM: number; blockN: number }): string => {
+      try {
+        lowerAttention(binding, 0, { ...options, dtype: "f32" });
+        return "accepted";
+      } catch (error) {
+        return error instanceof DiagnosticError ? error.diagnostics.map((d) => `${d.code} ${d.message}`).join() : `uncoded: ${String(error)}`;
+      }
+    };
+    expect(code({ headDim: 0, blockM: 16, blockN: 16 })).toBe("STP902 headDim must be a positive integer, not 0");
+    expect(code({ headDim: 64, blockM: 12.5, blockN: 16 })).toBe("STP902 blockM must be a positive integer, not 12.5");
+    expect(code({ headDim: 64, blockM: 16, blockN: -1 })).toBe("STP902 blockN must be a positive integer, not -1");
+    expect(code({ headDim: 64, blockM: 16, blockN: 16 })).toBe("accepted");
   });
 });
