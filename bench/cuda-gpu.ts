@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { openCuda, type CudaContext } from "../backends/cuda/device.js";
 import { dispatchCudaEstimator } from "../backends/cuda/estimate-run.js";
 import { CudaAttentionBuffers, timeCudaAttention, timeCudaWork } from "../backends/cuda/run.js";
-import { cudaLowering, type CudaElement } from "../backends/cuda/schedule.js";
+import { cudaLowering, cudaQInShared, type CudaElement } from "../backends/cuda/schedule.js";
 import { packFor, splitsFor } from "../backends/split-k.js";
 import { bindPattern } from "../compiler/bind.js";
 import { memoryHost } from "../compiler/load.js";
@@ -16,6 +16,7 @@ import { evaluateMask } from "../ir/mask/evaluate.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
+import type { AttentionTensors } from "../backends/tensors.js";
 import { lowerAttention } from "../passes/lower.js";
 import { roundedTo } from "../util/half.js";
 import { binding, outputsOf, rebound, share, timedCases, type Case } from "./dynamic-cases.js";
@@ -35,6 +36,8 @@ import type { PlantedProblem } from "./planted.js";
  *    and 20 % of the causal pairs, 4 heads (512 blocks of 64 query rows at 8k: the device is full), D 128: estimator, tile-index builder and sparse kernel timed apart
  *    against causal-dense, as wgsl-dynamic.ts does on WebGPU (the issue's targets: estimate + build ≤ 15 %
  *    of the sparse kernel, total speedup ≥ 0.6 of ideal).
+ * 3. Head dims: the static A-shape kernel at 16k, D 64 to 256, in TFLOP/s on kept pairs: what keeping q in
+ *    shared memory and folding tiles 16 keys at a time (past 144) costs.
  */
 const element: CudaElement = "bf16";
 const headDim = 128;
@@ -155,7 +158,7 @@ function dynamicCase(gpu: CudaContext, c: Case, problem: PlantedProblem, length:
     // The build runs first: the kernel walks the index it leaves.
     build = timeCudaAttention(gpu, sparse, tiled, repetitions, { attend: false });
     attend = timeCudaAttention(gpu, sparse, tiled, repetitions, { build: false });
-    checkLastRows(chosen, problem, tiled.read(tiled.out, tiled.outLength, "out"), `${printEstimator(c.estimator)} at L ${length}`);
+    checkLastRows(chosen, tensors, headDim, tiled.read(tiled.out, tiled.outLength, "out"), `${printEstimator(c.estimator)} at L ${length}`);
   } finally {
     tiled.free();
   }
@@ -172,21 +175,21 @@ const checkedRows = 32;
  * chosen mask (the whole output would take minutes of host time at these lengths): a fast wrong kernel
  * stops the benchmark.
  */
-function checkLastRows(chosen: Binding, problem: PlantedProblem, out: Float32Array, where: string): void {
+function checkLastRows(chosen: Binding, tensors: AttentionTensors, D: number, out: Float32Array, where: string): void {
   const { Q, K, H, KVH } = chosen.sizes;
   const rows = Math.min(checkedRows, Q), first = Q - rows;
   const mask = evaluateMask(chosen, 0, 0);
   const last = new Bitset(rows, K);
   for (let r = 0; r < rows; r++) for (let key = 0; key < K; key++) if (mask.get(first + r, key)) last.set(r, key);
   const kvHead0 = (h: number): number => Math.floor((h * KVH) / H);
-  const slice = (data: Float32Array, head: number, length: number, start: number, count: number) => roundedTo(data.subarray((head * length + start) * headDim, (head * length + start + count) * headDim), element);
+  const slice = (data: Float32Array, head: number, length: number, start: number, count: number) => roundedTo(data.subarray((head * length + start) * D, (head * length + start + count) * D), element);
   const reference = denseAttention({
-    q: { shape: [1, rows, headDim], data: slice(problem.q.data, 0, Q, first, rows) },
-    k: { shape: [1, K, headDim], data: slice(problem.k.data, kvHead0(0), K, 0, K) },
-    v: { shape: [1, K, headDim], data: slice(problem.v.data, kvHead0(0), K, 0, K) },
+    q: { shape: [1, rows, D], data: slice(tensors.q, 0, Q, first, rows) },
+    k: { shape: [1, K, D], data: slice(tensors.k, kvHead0(0), K, 0, K) },
+    v: { shape: [1, K, D], data: slice(tensors.v, kvHead0(0), K, 0, K) },
     maskOf: () => last,
   });
-  const { maxAbsError, scale } = compareOutputs(reference.out, out.subarray(first * headDim, Q * headDim));
+  const { maxAbsError, scale } = compareOutputs(reference.out, out.subarray(first * D, Q * D));
   if (!(maxAbsError / scale <= outputTolerance[element])) throw new Error(`${where}: the sparse kernel's last rows differ from the reference by ${maxAbsError / scale} of their scale`);
 }
 
@@ -224,6 +227,46 @@ function dynamic(gpu: CudaContext): DynamicRow[] {
   return rows;
 }
 
+interface HeadDimRow {
+  readonly headDim: number;
+  /** Whether q stays in shared memory (past 144) and the tile is folded 16 keys at a time. */
+  readonly qInShared: boolean;
+  readonly ms: number;
+  /** 4 · D flops per kept pair. */
+  readonly tflops: number;
+}
+
+/**
+ * The static A-shape kernel at 16k tokens, 8 heads, across head dims: what the wide path (q in shared
+ * memory, 16-key softmax steps) costs against the register path, in TFLOP/s on kept pairs.
+ */
+function headDims(gpu: CudaContext): HeadDimRow[] {
+  const length = 16384, heads = 8;
+  const program = compileProgram(["streaming.stip"], memoryHost({ "streaming.stip": "pattern a_shape(sink: int(0..) = 128, window: int(0..) = 2048) = causal & (k < sink | q - k < window)" }));
+  const pattern = program.patterns.get("a_shape");
+  if (pattern === undefined) throw new Error("a_shape does not check");
+  const bound = bindPattern(pattern, { shape: { qLen: length, kvLen: length, heads, kvHeads: heads } });
+  if (!bound.ok) throw new Error("cannot bind a_shape");
+  const kept = heads * evaluateMask(bound.value, 0, 0).count();
+  const rows: HeadDimRow[] = [];
+  process.stdout.write(`head dims: a_shape (sink 128, window 2048) at L ${length}, ${heads} heads, ${element}\n`);
+  for (const D of [64, 96, 128, 144, 160, 192, 256]) {
+    const tensors = { q: hashed(heads * length * D, 7), k: hashed(heads * length * D, 8), v: hashed(heads * length * D, 9) };
+    const launches = lowerAttention(bound.value, 0, { headDim: D, dtype: element, ...cudaLowering });
+    const buffers = new CudaAttentionBuffers(gpu, tensors, bound.value.sizes, launches);
+    try {
+      const ms = timeCudaAttention(gpu, launches, buffers, repetitions);
+      checkLastRows(bound.value, tensors, D, buffers.read(buffers.out, buffers.outLength, "out"), `a_shape at D ${D}`);
+      const row = { headDim: D, qInShared: cudaQInShared(D), ms, tflops: (4 * D * kept) / (ms * 1e9) };
+      rows.push(row);
+      process.stdout.write(`  D ${String(D).padStart(3)}${row.qInShared ? " (q in shared memory)" : ""}: ${ms.toFixed(3)} ms, ${row.tflops.toFixed(1)} TFLOP/s on kept pairs\n`);
+    } finally {
+      buffers.free();
+    }
+  }
+  return rows;
+}
+
 /** Runs the benchmark; without a usable GPU it says so and exits 77 ("skipped", as test:gpu does), never 0. */
 export function runCudaGpu(): void {
   let gpu: CudaContext;
@@ -235,16 +278,18 @@ export function runCudaGpu(): void {
     process.exit(77);
   }
   process.stdout.write(`CUDA on ${gpu.description}\n`);
-  // STIPPLE_BENCH_ONLY=decode or dynamic runs one part.
+  // STIPPLE_BENCH_ONLY=decode, dynamic or headDims runs one part.
   const only = process.env["STIPPLE_BENCH_ONLY"];
   const file = "bench/results/cuda-gpu.json";
   // Written after each part too: a run stopped part way (the GPU session's time limit) keeps the first.
-  const save = (decodeRows: readonly DecodeRow[], dynamicRows: readonly DynamicRow[]): void => {
-    writeFileSync(file, JSON.stringify({ ...provenance(), device: gpu.description, timing: "CUDA events around back-to-back launches, mean per launch after a warm-up", element, headDim, repetitions, decode: decodeRows, dynamic: dynamicRows }, null, 2) + "\n");
+  const save = (decodeRows: readonly DecodeRow[], dynamicRows: readonly DynamicRow[], headDimRows: readonly HeadDimRow[]): void => {
+    writeFileSync(file, JSON.stringify({ ...provenance(), device: gpu.description, timing: "CUDA events around back-to-back launches, mean per launch after a warm-up", element, headDim, repetitions, decode: decodeRows, dynamic: dynamicRows, headDims: headDimRows }, null, 2) + "\n");
   };
   const decodeRows = only === undefined || only === "decode" ? decode(gpu) : [];
-  save(decodeRows, []);
+  save(decodeRows, [], []);
   const dynamicRows = only === undefined || only === "dynamic" ? dynamic(gpu) : [];
-  save(decodeRows, dynamicRows);
+  save(decodeRows, dynamicRows, []);
+  const headDimRows = only === undefined || only === "headDims" ? headDims(gpu) : [];
+  save(decodeRows, dynamicRows, headDimRows);
   process.stdout.write(`wrote ${file}\n`);
 }
