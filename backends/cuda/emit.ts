@@ -15,7 +15,9 @@ import { scoresFromRegisters, scoresFromSharedQ } from "./scores.js";
  * memory; S = Q·Kᵀ and O += P·V are `mma.sync.m16n8k16` with f16 or bf16 operands and f32 accumulators,
  * operands fetched with `ldmatrix` (V transposed on the fly). Softmax is online, in base 2 (the scale is
  * folded with log2 e), with partial row sums per thread reduced once at the end. Only planned tiles are
- * visited; the mask runs on partial tiles only (and the key bound on the last tile).
+ * visited; the mask runs on partial tiles only (and the key bound on the last tile). Past head dim 144
+ * ("wide"), q stays in shared memory beside the tiles (dynamic shared memory, cudaDynamicSharedBytes) and
+ * each tile is folded in SN keys at a time, so the output accumulator fits in registers.
  *
  * Dynamic patterns read their runtime inputs from the packed words (`aux`) and, for the sparse kernel, walk
  * the tile index that the builder (tile-builder.ts) wrote on the device just before, then gather the listed
@@ -138,8 +140,8 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
     }
     __syncthreads();
 
-${wide ? `    // The tile SN keys at a time (each step folded into the online softmax on its own): half the score
-    // registers, which wide head dims need for the output accumulator.
+${wide ? `    // The tile SN keys at a time, each step folded into the online softmax on its own: SN / BN of the
+    // score registers, which wide head dims need for the output accumulator.
 #pragma unroll 1
     for (int j0 = 0; j0 < BN; j0 += SN) {
 ` : ""}    // S = Q·Kᵀ for this warp's 16 rows × ${step} keys.
