@@ -60,8 +60,9 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
       for (const dtype of ["f16", "bf16"] as const) {
         for (const headDim of headDims) {
           for (const { source, builder } of cudaKernels(name, headDim, dtype)) {
-            // A builder's text does not depend on the element type or head dim: compiled once.
-            if (builder && dtype !== "f16") continue;
+            // A builder's text does not depend on the element type or head dim: compiled once. The odd last k
+            // step at 80 does not depend on the element type either.
+            if ((builder || headDim === 80) && dtype !== "f16") continue;
             // Both archs get the same text: sm_80 is checked where registers run out first, at the largest head dims.
             for (const arch of largest.includes(headDim) ? archs : archs.filter((a) => a !== "sm_80")) {
               const report = ptxasReport(compileToPtx(source, arch), arch);
