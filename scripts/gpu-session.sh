@@ -26,10 +26,12 @@ with tarfile.open(f"{kit}/tree.tar.xz", "r:xz") as tree:
     tree.extractall(".")
 PY
 chmod +x /tmp/stipple-node/node
-export PATH=/tmp/stipple-node:$PATH STIPPLE_COMMIT="$(cat "$kit/commit" 2>/dev/null || echo unknown)"
+# compute-sanitizer and nvcc may sit in the toolkit's bin without being on PATH.
+export PATH=/tmp/stipple-node:$PATH:/usr/local/cuda/bin STIPPLE_COMMIT="$(cat "$kit/commit" 2>/dev/null || echo unknown)"
 echo "gpu-session at commit $STIPPLE_COMMIT, node $(node --version), unpacked in $(( $(date +%s) - began )) s"
 nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total,clocks.max.sm --format=csv || echo "no nvidia-smi"
 command -v nvcc >/dev/null && nvcc --version | tail -n 2
+command -v compute-sanitizer >/dev/null || echo "no compute-sanitizer on PATH: the sanitize stage will run nothing"
 
 stage() {
   local name=$1 limit=$2
