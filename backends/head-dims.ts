@@ -1,3 +1,6 @@
+import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { DiagnosticCode } from "../diagnostics/catalog.js";
+
 /**
  * The head dims a backend's kernels take, as a range of multiples rather than a list: real models use 64 and
  * 128 but also 80 (Phi-2), 96 (Phi-3), 160, 192 and 256, and a kernel that handles one multiple of its
@@ -25,4 +28,13 @@ export function headDimsOf(dims: HeadDims): number[] {
 /** "multiples of 16 from 16 to 160", for hints and help. */
 export function describeHeadDims(dims: HeadDims): string {
   return `multiples of ${dims.multipleOf} from ${dims.min} to ${dims.max}`;
+}
+
+/**
+ * The one check every entry point makes (the CLI's commands, compile(), the backends' own before printing):
+ * undefined when `dims` holds `headDim`, else the diagnostic naming the range, under the caller's code.
+ */
+export function unsupportedHeadDim(dims: HeadDims, headDim: number, backend: "WGSL" | "CUDA", code: DiagnosticCode): Diagnostic | undefined {
+  if (supportsHeadDim(dims, headDim)) return undefined;
+  return diagnostic(code, `head dim ${headDim} is not supported by the ${backend} backend`, { hint: `use ${describeHeadDims(dims)}` });
 }

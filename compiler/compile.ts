@@ -3,7 +3,7 @@ import { emitCuda } from "../backends/cuda/emit.js";
 import { runCudaEstimatedAttention } from "../backends/cuda/estimate-run.js";
 import { runCudaAttention } from "../backends/cuda/run.js";
 import { cudaCapabilities, cudaTile } from "../backends/cuda/schedule.js";
-import { describeHeadDims, supportsHeadDim } from "../backends/head-dims.js";
+import { unsupportedHeadDim } from "../backends/head-dims.js";
 import type { AttentionResult } from "../backends/tensors.js";
 import type { WebGpuContext } from "../backends/wgsl/device.js";
 import { emitWgsl } from "../backends/wgsl/emit.js";
@@ -85,10 +85,10 @@ export function compile(source: string | { readonly file: string }, options: Com
   if (checkedParams.diagnostics.length > 0) return failed(checkedParams.diagnostics);
   const target = options.target ?? "wgsl";
   // Before anything is lowered for it: a head dim the target cannot take (0, 72 on CUDA) is a diagnostic.
-  const headDims = target === "cuda" ? cudaCapabilities.headDims : wgslCapabilities.headDims;
-  if (!supportsHeadDim(headDims, options.headDim)) {
-    return failed([diagnostic(target === "cuda" ? "STP501" : "STP902", `head dim ${options.headDim} is not supported by the ${target.toUpperCase()} backend`, { hint: `use ${describeHeadDims(headDims)}` })]);
-  }
+  const headDim = target === "cuda"
+    ? unsupportedHeadDim(cudaCapabilities.headDims, options.headDim, "CUDA", "STP501")
+    : unsupportedHeadDim(wgslCapabilities.headDims, options.headDim, "WGSL", "STP902");
+  if (headDim !== undefined) return failed([headDim]);
   const schedule = options.schedule ?? (target === "cuda" ? cudaTile : { blockM: defaultBlockM, blockN: defaultBlockN(options.headDim) });
   const dtype = options.dtype ?? (target === "cuda" ? "f16" : "f32");
   const layer = options.layer ?? 0;

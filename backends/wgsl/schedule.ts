@@ -1,6 +1,6 @@
 import { diagnostic, DiagnosticError } from "../../diagnostics/diagnostic.js";
 import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
-import { describeHeadDims, supportsHeadDim, type HeadDims } from "../head-dims.js";
+import { unsupportedHeadDim, type HeadDims } from "../head-dims.js";
 
 /**
  * The WGSL backend's capability record and tile choice. Kernels stage K and V tiles of BLOCK_N × D floats
@@ -19,9 +19,8 @@ export const wgslCapabilities = {
 
 /** Throws STP902 for a tensor type or head dim the WGSL kernel does not take. */
 export function checkWgslKernel(kernel: Pick<AttentionKernel, "dtype" | "headDim">): void {
-  if (!supportsHeadDim(wgslCapabilities.headDims, kernel.headDim)) {
-    throw new DiagnosticError([diagnostic("STP902", `head dim ${kernel.headDim} is not supported by the WGSL backend`, { hint: `use ${describeHeadDims(wgslCapabilities.headDims)}` })]);
-  }
+  const headDim = unsupportedHeadDim(wgslCapabilities.headDims, kernel.headDim, "WGSL", "STP902");
+  if (headDim !== undefined) throw new DiagnosticError([headDim]);
   if (!wgslCapabilities.elements.includes(kernel.dtype)) {
     throw new DiagnosticError([diagnostic("STP902", `the WGSL backend takes ${wgslCapabilities.elements.join(" or ")} tensors, not ${kernel.dtype}`, { hint: "use --dtype f16, or --target cuda for bf16" })]);
   }

@@ -4,7 +4,7 @@ import { emitCuda } from "../../backends/cuda/emit.js";
 import { cudaCapabilities, cudaTile, type CudaArch } from "../../backends/cuda/schedule.js";
 import { printMaskModule } from "../../backends/flex/mask-mod.js";
 import { defaultBlockM, defaultBlockN, wgslCapabilities } from "../../backends/wgsl/schedule.js";
-import { describeHeadDims, supportsHeadDim } from "../../backends/head-dims.js";
+import { describeHeadDims, unsupportedHeadDim } from "../../backends/head-dims.js";
 import { emitWgsl } from "../../backends/wgsl/emit.js";
 import type { AttentionKernel, Dtype } from "../../ir/kernel/kernel.js";
 import { dynamismOf } from "../../ir/pattern/pattern.js";
@@ -42,9 +42,8 @@ export function registerEmit(program: Command): void {
       const headDim = integerOption(options.headDim, "--head-dim");
       const onWgsl = options.target === "wgsl";
       const capabilities = onWgsl ? wgslCapabilities.headDims : cudaCapabilities.headDims;
-      if (!supportsHeadDim(capabilities, headDim)) {
-        throw new CommandFailed([diagnostic("STP902", `head dim ${headDim} is not supported by the ${onWgsl ? "WGSL" : "CUDA"} backend`, { hint: `use ${describeHeadDims(capabilities)}` })]);
-      }
+      const unsupported = unsupportedHeadDim(capabilities, headDim, onWgsl ? "WGSL" : "CUDA", "STP902");
+      if (unsupported !== undefined) throw new CommandFailed([unsupported]);
       const dtype = options.dtype ?? (onWgsl ? "f32" : "f16");
       if (onWgsl && dtype === "bf16") throw new CommandFailed([diagnostic("STP902", "the WGSL backend takes f32 or f16 tensors", { hint: "use --dtype f16, or --target cuda for bf16" })]);
       const launches = lowerAttention(binding, layer, {

@@ -8,7 +8,7 @@ import type { AttentionResult } from "../../backends/tensors.js";
 import { openWebGpu, type AdapterChoice } from "../../backends/wgsl/device.js";
 import { runAttention } from "../../backends/wgsl/run.js";
 import { defaultBlockM, defaultBlockN, wgslCapabilities } from "../../backends/wgsl/schedule.js";
-import { describeHeadDims, supportsHeadDim } from "../../backends/head-dims.js";
+import { unsupportedHeadDim } from "../../backends/head-dims.js";
 import { diagnostic } from "../../diagnostics/diagnostic.js";
 import type { Dtype, KernelLaunch } from "../../ir/kernel/kernel.js";
 import { evaluateMask } from "../../ir/mask/evaluate.js";
@@ -78,9 +78,8 @@ export function registerRun(program: Command): void {
         })]);
       }
       const capabilities = options.backend === "cuda" ? cudaCapabilities : wgslCapabilities;
-      if (!supportsHeadDim(capabilities.headDims, D)) {
-        throw new CommandFailed([diagnostic("STP902", `head dim ${D} is not supported by the ${options.backend.toUpperCase()} backend`, { hint: `use ${describeHeadDims(capabilities.headDims)}` })]);
-      }
+      const headDim = unsupportedHeadDim(capabilities.headDims, D, options.backend === "cuda" ? "CUDA" : "WGSL", "STP902");
+      if (headDim !== undefined) throw new CommandFailed([headDim]);
       if (options.backend === "wgsl" && options.dtype === "bf16") {
         throw new CommandFailed([diagnostic("STP902", "the WGSL backend stores q, k, v as f32 or f16", { hint: "use --dtype f16, or --backend cuda for bf16" })]);
       }
