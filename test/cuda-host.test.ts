@@ -11,7 +11,7 @@ import { roundedTo, toHalfWords } from "../util/half.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
 import { expectSameSelection, expectThresholdCut } from "./selection.js";
 import { lengths } from "../fuzz/arbitraries.js";
-import { hostBlockTopK, hostBuilder, hostCombine, hostVerticalSlash, hostXAttention } from "./cuda-host.js";
+import { hostBlockTopK, hostBuilder, hostCombine, hostSelectTop, hostVerticalSlash, hostXAttention } from "./cuda-host.js";
 import { estimateXAttention } from "../ir/estimate/xattention.js";
 import { cudaRankSelectionLimit } from "../backends/cuda/select-top.js";
 import type { Estimator } from "../ir/estimate/estimator.js";
@@ -192,28 +192,97 @@ describe("the CUDA vertical-slash estimator, run on the host (threads and barrie
   }
 });
 
+/** order_key in TS: f32 → u32 with the same order, −0 as +0 (−∞ is 0x007fffff, +∞ 0xff800000). */
+function orderKey(x: number): number {
+  const bits = new Uint32Array(Float32Array.of(x === 0 ? 0 : x).buffer)[0] ?? 0;
+  return (bits & 0x80000000) !== 0 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+}
+
+/** The float an order key stands for (the inverse of order_key; −0 came in as +0). */
+function fromOrderKey(key: number): number {
+  const bits = new Uint32Array([(key & 0x80000000) !== 0 ? key & 0x7fffffff : ~key >>> 0]);
+  return new Float32Array(bits.buffer)[0] ?? NaN;
+}
+
+describe("the CUDA top-n selection, run on the host (threads and barriers real)", () => {
+  it("keeps the n largest keys above −∞ (ties to the lower index, at most each problem's limit), by rank and by byte rounds", () => {
+    const select = hostSelectTop();
+    const NEG_INF_KEY = 0x007fffff;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }),
+        // Up to cudaRankSelectionLimit keys a problem are ranked, longer rows go through the byte rounds.
+        fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: cudaRankSelectionLimit + 1, max: cudaRankSelectionLimit + 1500 })),
+        // Few distinct values make ties; some −∞ (never chosen) and +∞ (forced) entries; values across the
+        // f32 range and of both signs, so every byte of the key varies.
+        fc.integer({ min: 1, max: 3000 }), fc.constantFrom(0, 0.05, 0.5), fc.constantFrom(0, 0.02), fc.constantFrom(1e-3, 1, 1e30),
+        fc.integer({ min: 0, max: 3100 }), fc.boolean(), fc.integer(),
+        (heads, problems, count, distinct, negative, positive, magnitude, nDrawn, withLimits, seed) => {
+          const pool = randomTensor(distinct, seed, magnitude), picks = randomTensor(heads * problems * count * 2, seed + 1, 0.5);
+          const keys = Uint32Array.from({ length: heads * problems * count }, (_, at) => {
+            const kind = (picks[2 * at] ?? 0) + 0.5, pick = (picks[2 * at + 1] ?? 0) + 0.5;
+            if (kind < negative) return NEG_INF_KEY;
+            if (kind < negative + positive) return orderKey(Infinity);
+            return orderKey(pool[Math.min(distinct - 1, Math.floor(pick * distinct))] ?? 0);
+          });
+          const n = nDrawn % (count + 3);
+          const limits = withLimits ? Uint32Array.from({ length: heads * problems }, (_, at) => Math.floor(((picks[at] ?? 0) + 0.5) * (count + 2))) : undefined;
+          const bits = select.run(keys, { heads, problems, count }, n, limits);
+          const words = Math.ceil((problems * count) / 32);
+          for (let h = 0; h < heads; h++) {
+            for (let p = 0; p < problems; p++) {
+              const base = (h * problems + p) * count;
+              const order = Array.from({ length: count }, (_, at) => at).filter((at) => keys[base + at] !== NEG_INF_KEY);
+              order.sort((a, b) => (keys[base + b] ?? 0) - (keys[base + a] ?? 0) || a - b);
+              const expected = order.slice(0, Math.min(n, limits?.[h * problems + p] ?? n)).sort((a, b) => a - b);
+              const chosen = Array.from({ length: count }, (_, at) => at).filter((at) => {
+                const bit = p * count + at;
+                return (((bits[h * words + (bit >>> 5)] ?? 0) >>> (bit & 31)) & 1) === 1;
+              });
+              expect(chosen, `head ${h} problem ${p}: ${count} keys, n ${n}, limit ${limits?.[h * problems + p]}`).toEqual(expected);
+            }
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 240_000);
+});
+
 describe("the CUDA XAttention estimator, run on the host (threads and barriers real)", () => {
-  for (const [element, stride, headDim] of [["f16", 4, 32], ["bf16", 8, 80], ["f16", 1, 32]] as const) {
-    it(`${element}, stride ${stride}, D ${headDim}: keeps the forced blocks and the fewest heaviest whose reference mass reaches the threshold, into the packed inputs`, () => {
+  // Stride 1 draws rows of more cells than a chunk of probabilities (xattentionChunkCells) and blocks of more
+  // cell rows than are staged at once, so key blocks straddle chunks and cell rows come in several groups.
+  for (const [element, stride, headDim, maxLength] of [["f16", 4, 32, 260], ["bf16", 8, 80, 260], ["f16", 1, 32, 420]] as const) {
+    it(`${element}, stride ${stride}, D ${headDim}: the reference's block masses, and the forced blocks plus the fewest heaviest whose mass reaches the threshold, into the packed inputs`, () => {
       const estimator = hostXAttention(element, headDim, stride);
       fc.assert(
         fc.property(
           // Every block sum is a barrier of 128 host threads: lengths stay short, blocks of stride 1 hold 8 cells or more.
-          fc.constantFrom<[number, number]>([1, 1], [2, 1], [3, 1]), fc.integer({ min: 1, max: 260 }), fc.constantFrom(1, 0.5, 0.1), stride === 1 ? fc.integer({ min: 8, max: 16 }) : fc.integer({ min: 1, max: 6 }),
+          fc.constantFrom<[number, number]>([1, 1], [2, 1], [3, 1]), fc.integer({ min: 1, max: maxLength }), fc.constantFrom(1, 0.5, 0.1), stride === 1 ? fc.integer({ min: 8, max: 16 }) : fc.integer({ min: 1, max: 6 }),
           fc.constantFrom(0.3, 0.6, 0.9, 0.95, 1), fc.boolean(), fc.integer(),
           ([heads, kvHeads], kvLen, queryFraction, cells, threshold, flat, seed) => {
             const qLen = Math.max(1, Math.round(kvLen * queryFraction));
             const block = stride * cells;
             const q = roundedTo(randomTensor(heads * qLen * headDim, seed, flat ? 0 : 2), element), k = roundedTo(randomTensor(kvHeads * kvLen * headDim, seed + 1, 2), element);
             const { binding, launch, aux, slot } = blockSparseLaunch({ qLen, kvLen, heads, kvHeads }, block, headDim, element);
-            const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), aux, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, { block, threshold, scale: launch.kernel.scale, slot });
+            const { words, keys } = estimator.run(toHalfWords(q, element), toHalfWords(k, element), aux, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, { block, threshold, scale: launch.kernel.scale, slot });
             const chosen = unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes)["blocks"] as number[][][];
             const reference = estimateXAttention({ shape: [heads, qLen, headDim], data: q }, { shape: [kvHeads, kvLen, headDim], data: k }, { kind: "xattention", blocks: "blocks", block, stride, threshold });
+            const colBlocks = Math.ceil(kvLen / block);
             for (let h = 0; h < heads; h++) {
               (reference.blocks[h] ?? []).forEach((expected, b) => {
+                const masses = reference.masses[h]?.[b] ?? new Float64Array(0), scores = reference.scores[h]?.[b] ?? [];
+                // A candidate's key is its mass; forced blocks are +∞ and non-causal ones −∞, as the reference scores them.
+                masses.forEach((mass, c) => {
+                  const key = keys[(h * Math.ceil(qLen / block) + b) * colBlocks + c] ?? 0;
+                  const what = `${element} head ${h} query block ${b} key block ${c}`;
+                  if (scores[c] === Infinity) expect(key, `${what}: forced`).toBe(0xff800000);
+                  else if (scores[c] === -Infinity) expect(key, `${what}: non-causal`).toBe(0x007fffff);
+                  else expect(Math.abs(fromOrderKey(key) - mass), `${what}: mass ${fromOrderKey(key)}, reference ${mass}`).toBeLessThanOrEqual(1e-5 * Math.max(1, mass));
+                });
                 const mine = chosen[h]?.[b] ?? [];
                 if (mine.join() === expected.join()) return;
-                expectThresholdCut(mine, reference.masses[h]?.[b] ?? new Float64Array(0), reference.scores[h]?.[b] ?? [], threshold, `${element} head ${h} query block ${b}: device ${mine.join("")}, reference ${expected.join("")}`);
+                expectThresholdCut(mine, masses, scores, threshold, `${element} head ${h} query block ${b}: device ${mine.join("")}, reference ${expected.join("")}`);
               });
             }
             expect(Array.from(words.subarray(0, 4 * launch.kernel.inputs.length))).toEqual(Array.from(aux.subarray(0, 4 * launch.kernel.inputs.length)));

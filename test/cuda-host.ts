@@ -7,7 +7,7 @@ import type { Sizes } from "../ir/pattern/eval-int.js";
 import { tileIndexWords } from "../ir/plan/tile-index.js";
 import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
 import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
-import { cudaSelectThreads } from "../backends/cuda/select-top.js";
+import { cudaSelectThreads, orderKeyCuda, selectTopCuda } from "../backends/cuda/select-top.js";
 import { emitXAttentionCuda, xattentionKernels } from "../backends/cuda/estimate-xattention.js";
 import { checkCudaKernel, cudaDynamicSharedBytes, type CudaElement } from "../backends/cuda/schedule.js";
 import { emitCuda } from "../backends/cuda/emit.js";
@@ -118,6 +118,7 @@ static inline int min(int a, int b) { return a < b ? a : b; }
 static inline int max(int a, int b) { return a > b ? a : b; }
 // One host thread runs every fiber: an atomic is a plain read-modify-write.
 static inline unsigned atomicOr(unsigned* p, unsigned v) { const unsigned old = *p; *p |= v; return old; }
+static inline unsigned atomicAdd(unsigned* p, unsigned v) { const unsigned old = *p; *p += v; return old; }
 static bool fiber_finished = false;
 // Kernels whose threads all reach every barrier (the attention kernel's warp collectives need it) check it.
 static bool strict_barriers = false;
@@ -173,6 +174,17 @@ static void fiber_main() {
       }
   in_fibers = false;
 }
+`;
+
+/** CUDA vector types and built-ins the attention kernel and the XAttention estimator use beyond threadedShim's. */
+const vectorShim = `#define __align__(n) __attribute__((aligned(n)))
+struct uint4 { unsigned x, y, z, w; };
+static inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
+struct float2 { float x, y; };
+static inline float2 make_float2(float x, float y) { return float2{x, y}; }
+static inline int __ffs(unsigned x) { return __builtin_ffs((int)x); }
+static inline int __popc(unsigned x) { return __builtin_popcount(x); }
+static inline float __int_as_float(int i) { float x; std::memcpy(&x, &i, 4); return x; }
 `;
 
 /** C++ for the blocks of cudaEstimatorThreads that cover `n` threads (n is C++ text). */
@@ -246,6 +258,51 @@ int main(int argc, char** argv) {
       const bytes = readFileSync(output);
       const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
       return { out: all.slice(0, heads * q * headDim), lse: all.slice(heads * q * headDim) };
+    },
+  };
+}
+
+/**
+ * The shared top-n selection kernel alone on the host: `keys` are order keys [head][problem][count]; the
+ * chosen entries come back as bits [head][problem · count + at], as they land in a packed input's leaves.
+ */
+export interface HostSelectTop {
+  run(keys: Uint32Array, shape: { heads: number; problems: number; count: number }, n: number, limits?: Uint32Array): Uint32Array;
+}
+
+export function hostSelectTop(): HostSelectTop {
+  const driver = `
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  FILE* in = fopen(argv[1], "rb");
+  if (in == nullptr) return 2;
+  unsigned h[5];  // heads, problems, count, n, has limits
+  if (fread(h, 4, 5, in) != 5) return 2;
+  const unsigned heads = h[0], problems = h[1], count = h[2];
+  std::vector<unsigned> keys((size_t)heads * problems * count), limits(h[4] != 0 ? heads * problems : 0);
+  if (fread(keys.data(), 4, keys.size(), in) != keys.size() || fread(limits.data(), 4, limits.size(), in) != limits.size()) return 2;
+  fclose(in);
+  // A packed input with one slot: its directory entry (leaf offset, words a head), then the heads' leaves.
+  const unsigned words = (problems * count + 31) / 32;
+  std::vector<unsigned> aux(4 + (size_t)words * heads, 0u);
+  aux[0] = 4;
+  aux[1] = words;
+  launch_grid({problems, 1, heads}, ${cudaSelectThreads}, [&] { stipple_select(keys.data(), aux.data(), limits.empty() ? nullptr : limits.data(), count, h[3], 0u, problems); });
+  FILE* out = fopen(argv[2], "wb");
+  if (out == nullptr || fwrite(aux.data() + 4, 4, aux.size() - 4, out) != aux.size() - 4) return 2;
+  fclose(out);
+  return 0;
+}
+`;
+  const { dir, binary } = compileForHost("select-top", `${orderKeyCuda}${selectTopCuda("stipple_select")}${driver}`, threadedShim);
+  return {
+    run: (keys, { heads, problems, count }, n, limits) => {
+      const input = join(dir, "input.bin"), output = join(dir, "bits.bin");
+      const header = Uint32Array.of(heads, problems, count, n >>> 0, limits === undefined ? 0 : 1);
+      writeFileSync(input, Buffer.concat([header, keys, limits ?? new Uint32Array(0)].map((words) => Buffer.from(words.buffer, words.byteOffset, words.byteLength))));
+      execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
+      const bytes = readFileSync(output);
+      return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     },
   };
 }
@@ -365,9 +422,12 @@ int main(int argc, char** argv) {
   };
 }
 
-/** The XAttention estimator's kernels run on the host (mass and sizes, clear, select with the sizes), writing into a launch's packed inputs. */
+/**
+ * The XAttention estimator's kernels run on the host (mass and sizes, clear, select with the sizes), writing
+ * into a launch's packed inputs (`words`); `keys`: the mass kernel's order keys [head][query block][key block].
+ */
 export interface HostXAttention {
-  run(q: Uint16Array, k: Uint16Array, aux: Uint32Array, shape: { Q: number; K: number; H: number; KVH: number }, setting: { block: number; threshold: number; scale: number; slot: number }): Uint32Array;
+  run(q: Uint16Array, k: Uint16Array, aux: Uint32Array, shape: { Q: number; K: number; H: number; KVH: number }, setting: { block: number; threshold: number; scale: number; slot: number }): { words: Uint32Array; keys: Uint32Array };
 }
 
 export function hostXAttention(element: CudaElement, headDim: number, stride: number): HostXAttention {
@@ -386,20 +446,19 @@ int main(int argc, char** argv) {
   std::vector<unsigned> aux(aux_words);
   if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
   fclose(in);
-  const int rb = (Q + block - 1) / block, cb = (K + block - 1) / block, cells = (K + ${stride - 1}) / ${stride};
-  std::vector<float> scores((size_t)H * rb * cells, -7.0f), masses((size_t)H * rb * cb, -7.0f);
+  const int rb = (Q + block - 1) / block, cb = (K + block - 1) / block;
   std::vector<unsigned> keys((size_t)H * rb * cb, 7u), limits((size_t)H * rb, 7u);
-  launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.mass}(q.data(), k.data(), scores.data(), masses.data(), keys.data(), limits.data(), Q, K, H, KVH, block, rb, cb, f[0], f[1]); });
+  launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.mass}(q.data(), k.data(), keys.data(), limits.data(), Q, K, H, KVH, block, rb, cb, f[0], f[1]); });
   const int words = (int)aux[4 * slot + 1] * H;
   launch_plain({${estimatorBlocks("words")}, 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
   launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaSelectThreads}, [&] { ${names.select}(keys.data(), aux.data(), limits.data(), (unsigned)cb, 0xffffffffu, (unsigned)slot, (unsigned)rb); });
   FILE* out = fopen(argv[2], "wb");
-  if (out == nullptr || fwrite(aux.data(), 4, aux.size(), out) != aux.size()) return 2;
+  if (out == nullptr || fwrite(aux.data(), 4, aux.size(), out) != aux.size() || fwrite(keys.data(), 4, keys.size(), out) != keys.size()) return 2;
   fclose(out);
   return 0;
 }
 `;
-  const { dir, binary } = compileForHost(`xattention-${element}-s${stride}`, `${emitXAttentionCuda(element, headDim, stride)}${driver}`, threadedShim);
+  const { dir, binary } = compileForHost(`xattention-${element}-s${stride}`, `${vectorShim}${emitXAttentionCuda(element, headDim, stride)}${driver}`, threadedShim);
   return {
     run: (q, k, aux, { Q, K, H, KVH }, { block, threshold, scale, slot }) => {
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
@@ -408,7 +467,8 @@ int main(int argc, char** argv) {
       writeFileSync(input, Buffer.concat([Buffer.from(header.buffer), Buffer.from(floats.buffer), Buffer.from(q.buffer, q.byteOffset, q.byteLength), Buffer.from(k.buffer, k.byteOffset, k.byteLength), Buffer.from(aux.buffer, aux.byteOffset, aux.byteLength)]));
       execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
       const bytes = readFileSync(output);
-      return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      const all = new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      return { words: all.slice(0, aux.length), keys: all.slice(aux.length) };
     },
   };
 }
@@ -505,17 +565,6 @@ static float __shfl_xor_sync(unsigned mask, float value, int offset) {
 `;
 }
 
-/** CUDA vector types and built-ins the attention kernel uses beyond threadedShim's. */
-const attentionShim = `#define __align__(n) __attribute__((aligned(n)))
-struct uint4 { unsigned x, y, z, w; };
-static inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
-struct float2 { float x, y; };
-static inline float2 make_float2(float x, float y) { return float2{x, y}; }
-static inline int __ffs(unsigned x) { return __builtin_ffs((int)x); }
-static inline int __popc(unsigned x) { return __builtin_popcount(x); }
-static inline float __int_as_float(int i) { float x; std::memcpy(&x, &i, 4); return x; }
-`;
-
 /** A launch's attention kernel run on the host; out and lse as the kernel writes them (split-K: the partials). */
 export interface HostAttention {
   run(launch: KernelLaunch, sizes: Sizes, tensors: { q: Uint16Array; k: Uint16Array; v: Uint16Array }, layout?: { splits?: number; pack?: number }): { out: Float32Array; lse: Float32Array };
@@ -564,7 +613,7 @@ int main(int argc, char** argv) {
   const bytes = cudaDynamicSharedBytes(kernel);
   if ((bytes > 0) !== text.includes(dynamicShared)) throw new Error("the kernel's dynamic shared memory is not what cudaDynamicSharedBytes says");
   const hostText = text.replace(intrinsics, hostTensorCore(element)).replace(dynamicShared, `__shared__ __align__(16) unsigned short dynamic_s[${bytes / 2}];`);
-  const { dir, binary } = compileForHost(`attention-${kernel.name}`, `${attentionShim}${hostText}${driver}`, threadedShim);
+  const { dir, binary } = compileForHost(`attention-${kernel.name}`, `${vectorShim}${hostText}${driver}`, threadedShim);
   // The builder's text, like the kernel's, depends on the kernel only: built once, on the first run.
   let builder: HostBuilder | undefined;
   return {

@@ -327,7 +327,7 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.launchShape(0)).toEqual([5, 1, 2, 128, 1, 1]);
     expect(stub.launchShape(2)).toEqual([5, 1, 2, 256, 1, 1]);
     // The select reads the sizes the mass kernel wrote, and writes the packed inputs the builder reads.
-    expect(stub.launchArgs(2)[2]).toBe(stub.launchArgs(0)[5]);
+    expect(stub.launchArgs(2)[2]).toBe(stub.launchArgs(0)[3]);
     expect(stub.launchArgs(2)[1]).toBe(stub.launchArgs(3)[1]);
     expect(stub.liveAllocations()).toBe(before);
   });

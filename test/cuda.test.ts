@@ -3,9 +3,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compileToPtx, ptxasReport } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
-import { emitBlockTopKCuda } from "../backends/cuda/estimate.js";
-import { emitVerticalSlashCuda } from "../backends/cuda/estimate-vertical-slash.js";
-import { emitXAttentionCuda } from "../backends/cuda/estimate-xattention.js";
+import { blockTopKKernels, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
+import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
+import { emitXAttentionCuda, xattentionKernels } from "../backends/cuda/estimate-xattention.js";
 import { maxStagedQuery } from "../backends/estimated-input.js";
 import { emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
@@ -77,25 +77,27 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
     }, 300_000);
   }
 
+  /** Every entry of an estimator module is assembled and none spills. */
+  const expectNoSpills = (source: string, names: Record<string, string>, where: string): void => {
+    const report = ptxasReport(compileToPtx(source, plainArch), plainArch);
+    expect([...report.entries.keys()].sort(), `${where}: entries`).toEqual(Object.values(names).sort());
+    expect(report.spillStores + report.spillLoads, `${where}: spills`).toBe(0);
+  };
+
   it("the block top-k estimator compiles for f16 and bf16", () => {
-    for (const element of cudaCapabilities.elements) {
-      expect(ptxasReport(compileToPtx(emitBlockTopKCuda(element), plainArch), plainArch).spillStores, element).toBe(0);
-    }
+    for (const element of cudaCapabilities.elements) expectNoSpills(emitBlockTopKCuda(element), blockTopKKernels(element), element);
   }, 120_000);
 
   it("the vertical-slash estimator compiles for f16 and bf16, without spills at the largest head dim", () => {
     // Head dims differ only in the key row held in registers: the largest is the one that could spill.
     const headDim = cudaCapabilities.headDims.max;
-    for (const element of cudaCapabilities.elements) {
-      expect(ptxasReport(compileToPtx(emitVerticalSlashCuda(element, headDim), plainArch), plainArch).spillStores, `${element} D=${headDim}`).toBe(0);
-    }
+    for (const element of cudaCapabilities.elements) expectNoSpills(emitVerticalSlashCuda(element, headDim), verticalSlashKernels(element, headDim), `${element} D=${headDim}`);
   }, 120_000);
 
-  it("the XAttention estimator compiles for f16 and bf16, without spills where it stages the most query values", () => {
+  it("the XAttention estimator compiles for f16 and bf16, without spills where it stages the most query values and where it scores the most cell rows at once", () => {
     const headDim = cudaCapabilities.headDims.max;
-    const stride = Math.floor(maxStagedQuery / headDim);
-    for (const element of cudaCapabilities.elements) {
-      expect(ptxasReport(compileToPtx(emitXAttentionCuda(element, headDim, stride), plainArch), plainArch).spillStores, `${element} D=${headDim} S=${stride}`).toBe(0);
+    for (const [D, stride] of [[headDim, Math.floor(maxStagedQuery / headDim)], [128, 8]] as const) {
+      for (const element of cudaCapabilities.elements) expectNoSpills(emitXAttentionCuda(element, D, stride), xattentionKernels(element, D, stride), `${element} D=${D} S=${stride}`);
     }
   }, 120_000);
 

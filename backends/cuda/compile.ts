@@ -51,21 +51,32 @@ export interface PtxasReport {
   readonly sharedBytes: number;
 }
 
-/** Assembles PTX for `arch` and reads `ptxas -v`'s report of its (single) entry function. */
-export function ptxasReport(ptx: string, arch: CudaArch): PtxasReport {
+/**
+ * Assembles PTX for `arch` and reads `ptxas -v`'s report: per entry function (a module of estimator kernels
+ * has several), and the worst of each figure over them all (so a check on spills covers every entry, not
+ * only the first one ptxas prints).
+ */
+export function ptxasReport(ptx: string, arch: CudaArch): PtxasReport & { readonly entries: ReadonlyMap<string, PtxasReport> } {
   return inScratch((dir) => {
     const input = join(dir, "kernel.ptx");
     writeFileSync(input, ptx);
     const text = run(process.env["STIPPLE_PTXAS"] ?? "ptxas", ["-v", `-arch=${arch}`, "-o", join(dir, "kernel.cubin"), input], "ptxas");
-    const number = (pattern: RegExp, absent = Number.NaN): number => Number(pattern.exec(text)?.[1] ?? absent);
-    return {
-      registers: number(/Used (\d+) registers/),
-      spillStores: number(/(\d+) bytes spill stores/),
-      spillLoads: number(/(\d+) bytes spill loads/),
-      stackFrame: number(/(\d+) bytes stack frame/),
-      // Static shared memory; ptxas prints no smem line for a kernel that declares none (dynamic only).
-      sharedBytes: number(/(\d+) bytes smem/, 0),
-    };
+    const entries = new Map<string, PtxasReport>();
+    for (const part of text.split(/Compiling entry function '/).slice(1)) {
+      const name = part.slice(0, part.indexOf("'"));
+      const number = (pattern: RegExp, absent = Number.NaN): number => Number(pattern.exec(part)?.[1] ?? absent);
+      entries.set(name, {
+        registers: number(/Used (\d+) registers/),
+        spillStores: number(/(\d+) bytes spill stores/),
+        spillLoads: number(/(\d+) bytes spill loads/),
+        stackFrame: number(/(\d+) bytes stack frame/),
+        // Static shared memory; ptxas prints no smem line for a kernel that declares none (dynamic only).
+        sharedBytes: number(/(\d+) bytes smem/, 0),
+      });
+    }
+    // No entry read is a report of NaNs, which no check passes.
+    const worst = (field: keyof PtxasReport): number => (entries.size === 0 ? Number.NaN : Math.max(...[...entries.values()].map((entry) => entry[field])));
+    return { registers: worst("registers"), spillStores: worst("spillStores"), spillLoads: worst("spillLoads"), stackFrame: worst("stackFrame"), sharedBytes: worst("sharedBytes"), entries };
   });
 }
 

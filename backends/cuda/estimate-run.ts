@@ -76,10 +76,10 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       const { block, stride } = estimator;
       const names = xattentionKernels(element, D, stride);
       const kernel = (name: string) => loadedFunction(context, `estimate/xattention/${element}/d${D}/s${stride}/${name}`, () => ({ source: emitXAttentionCuda(element, D, stride), name }));
-      const scratch = xattentionScratch(buffers.sizes, block, stride);
-      const scores = buffers.scratch("scores", 4 * scratch.scores), masses = buffers.scratch("masses", 4 * scratch.masses), keys = buffers.scratch("keys", 4 * scratch.masses), limits = buffers.scratch("limits", 4 * scratch.limits);
+      const scratch = xattentionScratch(buffers.sizes, block);
+      const keys = buffers.scratch("keys", 4 * scratch.keys), limits = buffers.scratch("limits", 4 * scratch.limits);
       driver.launch(kernel(names.mass), [scratch.rowBlocks, 1, H], threads, [
-        pointer(buffers.q), pointer(buffers.k), pointer(scores), pointer(masses), pointer(keys), pointer(limits),
+        pointer(buffers.q), pointer(buffers.k), pointer(keys), pointer(limits),
         int(Q), int(K), int(H), int(KVH), int(block), int(scratch.rowBlocks), int(scratch.colBlocks), float(estimator.threshold), float(launch.kernel.scale),
       ]);
       driver.launch(kernel(names.clear), [blocks(leafWords(slot) * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);

@@ -11,26 +11,46 @@ export const xattentionKernels = (element: CudaElement, headDim: number, stride:
 }) as const;
 
 /**
+ * Cell rows the mass kernel scores together, for a stride and head dim: their q rows are staged in shared
+ * memory as floats, at most xattentionStagedFloats of them (32 KiB), and each K row read serves all of them.
+ */
+export const xattentionStagedFloats = 8192;
+export const xattentionCellRowsCuda = (headDim: number, stride: number): number => Math.max(1, Math.min(8, Math.floor(xattentionStagedFloats / (stride * headDim))));
+/** Cells whose probabilities a block stages at a time before summing them per key block. */
+export const xattentionChunkCells = 2 * cudaEstimatorThreads;
+
+/**
  * XAttention in CUDA (reference: ir/estimate/xattention.ts), the WGSL kernel's rules
  * (backends/wgsl/estimate/xattention.ts) with a block per head and query block:
- * 1. per cell row of the block (its stride query rows staged in shared memory, along the anti-diagonal):
- *    every cell's anti-diagonal score into a scratch row, a block max and sum, then each thread adds the
- *    probabilities of the cells of its own key blocks to their masses (no two threads write one mass);
+ * 1. the block's cell rows go CR at a time (xattentionCellRowsCuda), their stride query rows staged in shared
+ *    memory along the anti-diagonal. Each thread scores its cells for all CR rows at once (each K row it
+ *    reads, 8 elements a load, serves every cell row), keeping a running max and sum per cell row; a tree
+ *    over the block combines those. Then the cells are scored again, a chunk at a time: each thread writes
+ *    its cells' probabilities (summed over the cell rows) into shared memory, and one thread per key block
+ *    adds that block's cells to its mass (no two threads write one mass, and the order is fixed). Scoring
+ *    twice costs less than storing the scores: a scratch row of scores per cell row is Q·K/S floats a head
+ *    (2 GiB at 128k tokens and 32 heads), and K was read once per cell row;
  * 2. the block's selection size: the forced blocks (first, diagonal) plus the fewest candidates, heaviest
  *    first, whose mass reaches the need (threshold × total − forced mass), found bit by bit over the
  *    candidates' order keys: the largest key T whose candidates at or above it carry the need; then all
  *    above T and enough ties at T.
- * The masses leave as order keys (forced +∞, non-causal −∞) and the sizes as per-problem limits, so the
- * shared selection (./select-top.ts, ties to the lower index) sets exactly the blocks the count chose.
+ * Masses and keys share one scratch word per block: a mass accumulates as float bits, then becomes its order
+ * key (forced +∞, non-causal −∞; a candidate's mass is read back from its key), and the sizes leave as
+ * per-problem limits, so the shared selection (./select-top.ts, ties to the lower index) sets exactly the
+ * blocks the count chose.
  */
 export function emitXAttentionCuda(element: CudaElement, headDim: number, stride: number): string {
   const names = xattentionKernels(element, headDim, stride);
   const T = cudaEstimatorThreads, D = headDim, S = stride;
+  const CR = xattentionCellRowsCuda(D, S), CH = xattentionChunkCells;
   return `// Stipple estimator: XAttention (${element} q and k, head dim ${D}, stride ${S}), generated, do not edit.
 ${elementToFloat(element)}
 ${orderKeyCuda}
 // Below every score: marks cells with no causal pair (left out of the softmax).
 #define XA_NO_SCORE (-3.0e38f)
+// Cell rows scored together, and cells whose probabilities are staged at a time.
+#define XA_ROWS ${CR}
+#define XA_CHUNK ${CH}
 
 __device__ __forceinline__ float from_order_key(unsigned key) {
   return __uint_as_float((key & 0x80000000u) != 0u ? (key & 0x7fffffffu) : ~key);
@@ -38,13 +58,13 @@ __device__ __forceinline__ float from_order_key(unsigned key) {
 
 ${blockReduceCuda}
 // Candidates (causal, not forced) with a key at or above t (strictly above when strict): their mass and count.
-__device__ void xa_tally(float* partial, const unsigned* keys, const float* mass, int col_blocks, unsigned t, bool strict, float* total_mass, float* count) {
+__device__ void xa_tally(float* partial, const unsigned* keys, int col_blocks, unsigned t, bool strict, float* total_mass, float* count) {
   float m = 0.0f, n = 0.0f;
   for (int c = (int)threadIdx.x; c < col_blocks; c += ${T}) {
     const unsigned key = keys[c];
     const bool candidate = key != STIPPLE_NEG_INF_KEY && key != STIPPLE_POS_INF_KEY;
     if (candidate && (strict ? key > t : key >= t)) {
-      m += mass[c];
+      m += from_order_key(key);
       n += 1.0f;
     }
   }
@@ -52,66 +72,127 @@ __device__ void xa_tally(float* partial, const unsigned* keys, const float* mass
   *count = block_reduce(partial, n, false);
 }
 
+// Cell c's anti-diagonal scores for the staged cell rows a0 .. a0 + XA_ROWS - 1: row aS + S - 1 - s against
+// key cS + s, summed over s; XA_NO_SCORE for a cell row past end_cell or with no causal pair in the cell.
+__device__ __forceinline__ void xa_cell_scores(const float* q_cell, const unsigned short* k_head, int Q, int K, int a0, int end_cell, int c, float score[XA_ROWS], float scale) {
+  float dot[XA_ROWS];
+  bool any[XA_ROWS];
+  for (int i = 0; i < XA_ROWS; i++) { dot[i] = 0.0f; any[i] = false; }
+  for (int s = 0; s < ${S}; s++) {
+    const int key = c * ${S} + s;
+    if (key >= K) break;
+    float part[XA_ROWS];
+    for (int i = 0; i < XA_ROWS; i++) part[i] = 0.0f;
+    // D is a multiple of 16, so each K row is whole 16-byte words.
+    const uint4* k_row = reinterpret_cast<const uint4*>(k_head + (long long)key * ${D});
+    for (int d8 = 0; d8 < ${D / 8}; d8++) {
+      const uint4 w = k_row[d8];
+      const unsigned words[4] = {w.x, w.y, w.z, w.w};
+      float kf[8];
+      for (int j = 0; j < 4; j++) {
+        kf[2 * j] = element_to_float((unsigned short)(words[j] & 0xffffu));
+        kf[2 * j + 1] = element_to_float((unsigned short)(words[j] >> 16));
+      }
+      for (int i = 0; i < XA_ROWS; i++) {
+        const float* q = q_cell + (i * ${S} + s) * ${D} + d8 * 8;
+        for (int j = 0; j < 8; j++) part[i] += q[j] * kf[j];
+      }
+    }
+    for (int i = 0; i < XA_ROWS; i++) {
+      const int row = (a0 + i) * ${S} + ${S - 1} - s;
+      if (a0 + i < end_cell && row < Q && key <= K - Q + row) {
+        dot[i] += part[i];
+        any[i] = true;
+      }
+    }
+  }
+  for (int i = 0; i < XA_ROWS; i++) score[i] = any[i] ? dot[i] * scale / ${S}.0f : XA_NO_SCORE;
+}
+
 extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
-    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ scratch,
-    float* __restrict__ masses, unsigned* __restrict__ keys, unsigned* __restrict__ limits,
+    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in,
+    unsigned* __restrict__ keys, unsigned* __restrict__ limits,
     int q_len, int k_len, int heads, int kv_heads, int block, int row_blocks, int col_blocks, float threshold, float scale) {
-  // The cell row's query rows along the anti-diagonal: q_cell[s] is row aS + S - 1 - s (0 past Q).
-  __shared__ float q_cell[${S * D}];
+  // The staged cell rows' query rows along the anti-diagonal: q_cell[i][s] is row (a0 + i)S + S - 1 - s (0 past Q).
+  __shared__ __align__(16) float q_cell[XA_ROWS * ${S * D}];
+  // Each thread's running (max, sum) per cell row, combined by a tree into [row][0].
+  __shared__ float row_max_of[XA_ROWS][${T}];
+  __shared__ float row_sum_of[XA_ROWS][${T}];
+  __shared__ float chunk_probs[XA_CHUNK];
   __shared__ float partial[${T}];
   const int Q = q_len, K = k_len;
   const int head = (int)blockIdx.z, kv_head = head * kv_heads / heads, b = (int)blockIdx.x;
   const long long problem = (long long)head * row_blocks + b;
   const int cell_cols = (K + ${S - 1}) / ${S}, cells_per_block = block / ${S};
-  float* row_scores = scratch + problem * cell_cols;
-  float* mass = masses + problem * col_blocks;
+  const unsigned short* k_head = k_in + (long long)kv_head * K * ${D};
   unsigned* order = keys + problem * col_blocks;
   const int local = (int)threadIdx.x;
-  for (int c = local; c < col_blocks; c += ${T}) mass[c] = 0.0f;
+  for (int c = local; c < col_blocks; c += ${T}) order[c] = __float_as_uint(0.0f);
   const int first_cell = b * cells_per_block;
   const int end_cell = min((Q + ${S - 1}) / ${S}, first_cell + cells_per_block);
-  for (int a = first_cell; a < end_cell; a++) {
-    // Cells past the row's last position hold no causal pair: the row's scores stop there.
-    const int row_cells = min(cell_cols, (K - Q + min(Q - 1, a * ${S} + ${S - 1})) / ${S} + 1);
-    // The previous cell row's reads of q_cell and of the scratch row are over.
+  for (int a0 = first_cell; a0 < end_cell; a0 += XA_ROWS) {
+    // Each cell row's cells: none past its last row's position (a cell row past end_cell has none).
+    int cells[XA_ROWS];
+    int chunk_cells = 0;
+    for (int i = 0; i < XA_ROWS; i++) {
+      cells[i] = a0 + i < end_cell ? min(cell_cols, (K - Q + min(Q - 1, (a0 + i) * ${S} + ${S - 1})) / ${S} + 1) : 0;
+      chunk_cells = max(chunk_cells, cells[i]);
+    }
+    // The previous group's reads of q_cell and of the statistics are over.
     __syncthreads();
-    for (int at = local; at < ${S * D}; at += ${T}) {
-      const int row = a * ${S} + ${S - 1} - at / ${D};
-      q_cell[at] = row < Q ? element_to_float(q_in[((long long)head * Q + min(row, Q - 1)) * ${D} + at % ${D}]) : 0.0f;
+    for (int at = local; at < XA_ROWS * ${S * D}; at += ${T}) {
+      const int i = at / ${S * D}, s = at / ${D} % ${S};
+      const int row = (a0 + i) * ${S} + ${S - 1} - s;
+      q_cell[at] = row < Q ? element_to_float(q_in[((long long)head * Q + row) * ${D} + at % ${D}]) : 0.0f;
     }
     __syncthreads();
-    float row_max = XA_NO_SCORE;
-    for (int c = local; c < row_cells; c += ${T}) {
-      float dot = 0.0f;
-      int terms = 0;
-      for (int s = 0; s < ${S}; s++) {
-        const int row = a * ${S} + ${S - 1} - s, key = c * ${S} + s;
-        if (row < Q && key < K && key <= K - Q + row) {
-          for (int d = 0; d < ${D}; d++) dot += q_cell[s * ${D} + d] * element_to_float(k_in[((long long)kv_head * K + key) * ${D} + d]);
-          terms++;
+    float run_max[XA_ROWS], run_sum[XA_ROWS];
+    for (int i = 0; i < XA_ROWS; i++) { run_max[i] = XA_NO_SCORE; run_sum[i] = 0.0f; }
+    for (int c = local; c < chunk_cells; c += ${T}) {
+      float score[XA_ROWS];
+      xa_cell_scores(q_cell, k_head, Q, K, a0, end_cell, c, score, scale);
+      for (int i = 0; i < XA_ROWS; i++) {
+        if (c < cells[i] && score[i] != XA_NO_SCORE) {
+          const float grown = fmaxf(run_max[i], score[i]);
+          run_sum[i] = run_sum[i] * expf(run_max[i] - grown) + expf(score[i] - grown);
+          run_max[i] = grown;
         }
       }
-      const float score = terms > 0 ? dot * scale / ${S}.0f : XA_NO_SCORE;
-      row_scores[c] = score;
-      row_max = fmaxf(row_max, score);
     }
-    row_max = block_reduce(partial, row_max, true);
-    if (row_max == XA_NO_SCORE) continue;
-    float sum = 0.0f;
-    for (int c = local; c < row_cells; c += ${T}) {
-      const float score = row_scores[c];
-      sum += score != XA_NO_SCORE ? expf(score - row_max) : 0.0f;
-    }
-    // The reduction's barriers also make every thread's scores visible to the others.
-    sum = block_reduce(partial, sum, false);
-    for (int kb = local; kb < col_blocks; kb += ${T}) {
-      float m = 0.0f;
-      const int end = min(row_cells, (kb + 1) * cells_per_block);
-      for (int c = kb * cells_per_block; c < end; c++) {
-        const float score = row_scores[c];
-        m += score != XA_NO_SCORE ? expf(score - row_max) : 0.0f;
+    for (int i = 0; i < XA_ROWS; i++) { row_max_of[i][local] = run_max[i]; row_sum_of[i][local] = run_sum[i]; }
+    for (int step = ${T / 2}; step > 0; step >>= 1) {
+      __syncthreads();
+      if (local < step) {
+        for (int i = 0; i < XA_ROWS; i++) {
+          const float m1 = row_max_of[i][local], m2 = row_max_of[i][local + step], m = fmaxf(m1, m2);
+          row_sum_of[i][local] = row_sum_of[i][local] * expf(m1 - m) + row_sum_of[i][local + step] * expf(m2 - m);
+          row_max_of[i][local] = m;
+        }
       }
-      mass[kb] += m / sum;
+    }
+    __syncthreads();
+    float stat_max[XA_ROWS], stat_sum[XA_ROWS];
+    for (int i = 0; i < XA_ROWS; i++) { stat_max[i] = row_max_of[i][0]; stat_sum[i] = row_sum_of[i][0]; }
+    for (int c0 = 0; c0 < chunk_cells; c0 += XA_CHUNK) {
+      const int chunk_end = min(chunk_cells, c0 + XA_CHUNK);
+      for (int c = c0 + local; c < chunk_end; c += ${T}) {
+        float score[XA_ROWS];
+        xa_cell_scores(q_cell, k_head, Q, K, a0, end_cell, c, score, scale);
+        float p = 0.0f;
+        for (int i = 0; i < XA_ROWS; i++) {
+          if (c < cells[i] && score[i] != XA_NO_SCORE) p += expf(score[i] - stat_max[i]) / stat_sum[i];
+        }
+        chunk_probs[c - c0] = p;
+      }
+      __syncthreads();
+      // The key blocks the chunk's cells fall in, a thread each: their cells in index order.
+      for (int kb = c0 / cells_per_block + local; kb * cells_per_block < chunk_end; kb += ${T}) {
+        float m = 0.0f;
+        for (int c = max(c0, kb * cells_per_block); c < min(chunk_end, (kb + 1) * cells_per_block); c++) m += chunk_probs[c - c0];
+        order[kb] = __float_as_uint(__uint_as_float(order[kb]) + m);
+      }
+      // The chunk's probabilities are read before the next chunk writes them.
+      __syncthreads();
     }
   }
   __syncthreads();
@@ -119,7 +200,7 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
   const int last = K - Q + min(Q, (b + 1) * block) - 1;
   float total = 0.0f, forced_mass = 0.0f, forced = 0.0f;
   for (int c = local; c < col_blocks; c += ${T}) {
-    const float m = mass[c];
+    const float m = __uint_as_float(order[c]);
     total += m;
     const bool causal = c * block <= last;
     unsigned key = STIPPLE_NEG_INF_KEY;
@@ -139,7 +220,7 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
   unsigned extra = 0u;
   if (need > 0.0f) {
     float all_mass, all_count;
-    xa_tally(partial, order, mass, col_blocks, 0u, false, &all_mass, &all_count);
+    xa_tally(partial, order, col_blocks, 0u, false, &all_mass, &all_count);
     if (all_mass < need) {
       extra = (unsigned)all_count;
     } else {
@@ -147,12 +228,12 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
       for (int bit = 31; bit >= 0; bit--) {
         const unsigned candidate = t | (1u << bit);
         float m, n;
-        xa_tally(partial, order, mass, col_blocks, candidate, false, &m, &n);
+        xa_tally(partial, order, col_blocks, candidate, false, &m, &n);
         if (m >= need) t = candidate;
       }
       float above_mass, above_count, at_mass, at_count;
-      xa_tally(partial, order, mass, col_blocks, t, true, &above_mass, &above_count);
-      xa_tally(partial, order, mass, col_blocks, t, false, &at_mass, &at_count);
+      xa_tally(partial, order, col_blocks, t, true, &above_mass, &above_count);
+      xa_tally(partial, order, col_blocks, t, false, &at_mass, &at_count);
       const unsigned ties = (unsigned)(at_count - above_count);
       const float tie_mass = from_order_key(t);
       // As WGSL's clamp(wanted, 1, ties): min(max(wanted, 1), ties), in floats so no conversion overflows.
@@ -167,8 +248,8 @@ ${clearInputCuda(names.clear)}
 ${selectTopCuda(names.select)}`;
 }
 
-/** Scratch sizes (floats or words) of an XAttention run: scores per cell column, masses, order keys, limits. */
-export function xattentionScratch(sizes: { Q: number; K: number; H: number }, block: number, stride: number): { scores: number; masses: number; limits: number; rowBlocks: number; colBlocks: number } {
+/** Scratch sizes (words) of an XAttention run: a mass, then order key, per block pair; a size per query block. */
+export function xattentionScratch(sizes: { Q: number; K: number; H: number }, block: number): { keys: number; limits: number; rowBlocks: number; colBlocks: number } {
   const rowBlocks = Math.ceil(sizes.Q / block), colBlocks = Math.ceil(sizes.K / block);
-  return { scores: sizes.H * rowBlocks * Math.ceil(sizes.K / stride), masses: sizes.H * rowBlocks * colBlocks, limits: sizes.H * rowBlocks, rowBlocks, colBlocks };
+  return { keys: sizes.H * rowBlocks * colBlocks, limits: sizes.H * rowBlocks, rowBlocks, colBlocks };
 }
