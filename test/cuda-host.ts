@@ -519,6 +519,37 @@ static void ldmatrix_x4_trans(unsigned* r, const unsigned short* p) { ldmatrix_a
 
 static unsigned pack2(float lo, float hi) { return (unsigned)host_from_float(lo) | ((unsigned)host_from_float(hi) << 16); }
 
+// cp.async: a copy's destination reads as NaN (0x7fff in f16 and in bf16) from its issue until a wait covers
+// its group, so a kernel that reads staged data before waiting, or before the barrier after the wait (a
+// lower thread's copies land when that thread waits), computes NaN and its test fails.
+struct AsyncCopy { unsigned short* dst; const unsigned short* src; bool valid; };
+static std::vector<AsyncCopy> open_copies[1024];
+static std::vector<std::vector<AsyncCopy>> copy_groups[1024];
+static void copy_async_16(unsigned short* dst, const unsigned short* src, bool valid) {
+  if (reinterpret_cast<std::uintptr_t>(dst) % 16 != 0 || (valid && reinterpret_cast<std::uintptr_t>(src) % 16 != 0)) { fprintf(stderr, "cp.async: thread %u's addresses are not 16-byte aligned\\n", threadIdx.x); abort(); }
+  for (int i = 0; i < 8; i++) dst[i] = 0x7fffu;
+  open_copies[threadIdx.x].push_back(AsyncCopy{dst, src, valid});
+}
+static void copy_async_commit() {
+  copy_groups[threadIdx.x].push_back(open_copies[threadIdx.x]);
+  open_copies[threadIdx.x].clear();
+}
+template <int N>
+static void copy_async_wait() {
+  std::vector<std::vector<AsyncCopy>>& groups = copy_groups[threadIdx.x];
+  while (groups.size() > (size_t)N) {
+    for (const AsyncCopy& copy : groups.front())
+      for (int i = 0; i < 8; i++) copy.dst[i] = copy.valid ? copy.src[i] : 0u;
+    groups.erase(groups.begin());
+  }
+}
+// After a launch: no thread left copies unwaited (or uncommitted).
+static void check_copies_landed() {
+  for (unsigned t = 0; t < 1024; t++) {
+    if (!open_copies[t].empty() || !copy_groups[t].empty()) { fprintf(stderr, "cp.async: thread %u ended with copies it never waited for\\n", t); abort(); }
+  }
+}
+
 static void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
   const unsigned t = threadIdx.x, lane = t % 32, warp0 = t - lane;
   LaneSlot& mine = lane_slots[t];
@@ -602,6 +633,7 @@ int main(int argc, char** argv) {
   launch_grid({(unsigned)h[8], (unsigned)h[6], (unsigned)(h[7] / h[13])}, 128, [&] {
     ${kernel.name}(q.data(), k.data(), v.data(), out.data(), lse.data(), heads.data(), ${dynamic.map((x) => `${x}, `).join("")}h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[13]);
   });
+  check_copies_landed();
   FILE* result = fopen(argv[2], "wb");
   if (result == nullptr || fwrite(out.data(), 4, out.size(), result) != out.size() || fwrite(lse.data(), 4, lse.size(), result) != lse.size()) return 2;
   fclose(result);

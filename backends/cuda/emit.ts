@@ -126,19 +126,22 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
     (void)gathered;
     auto key_of = [&](int j) -> int { return ${columns ? "gathered > 0 ? (j < gathered ? gather_keys[j] : -1) : " : ""}${lattice === undefined ? "t * BN + j" : "on_lattice ? lattice_key(t * BN + j, o_lattice) : t * BN + j"}; };
     __syncthreads();  // the previous tile's readers are done with k_s and v_s
-    for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
-      const int j = c / (D / 8), col = (c % (D / 8)) * 8;
-      const int key = key_of(j);
-      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-      if (key >= 0 && key < K_LEN) {
-        const long long at = ((long long)kv_head * K_LEN + key) * D + col;
-        kv = *reinterpret_cast<const uint4*>(k_in + at);
-        vv = *reinterpret_cast<const uint4*>(v_in + at);
+    // K, then V, as two groups of asynchronous copies (keys out of range land as zeros)${wide ? `. Wide kernels wait for
+    // both: a wait before the first step's P·V costs registers their accumulator needs (grid spilled at 256).` : `: V's copies are in
+    // flight while the scores and the softmax run on K.`}
+    auto stage = [&](unsigned short* tile, const unsigned short* rows) {
+      for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
+        const int j = c / (D / 8), col = (c % (D / 8)) * 8;
+        const int key = key_of(j);
+        const bool valid = key >= 0 && key < K_LEN;
+        copy_async_16(tile + j * STRIDE + col, rows + (valid ? ((long long)kv_head * K_LEN + key) * D + col : 0), valid);
       }
-      *reinterpret_cast<uint4*>(k_s + j * STRIDE + col) = kv;
-      *reinterpret_cast<uint4*>(v_s + j * STRIDE + col) = vv;
-    }
-    __syncthreads();
+      copy_async_commit();
+    };
+    stage(k_s, k_in);
+    stage(v_s, v_in);
+    copy_async_wait<${wide ? 0 : 1}>();  // this thread's K${wide ? " and V" : ""} copies have landed
+    __syncthreads();       // and every thread's
 
 ${wide ? `    // The tile SN keys at a time, each step folded into the online softmax on its own: SN / BN of the
     // score registers, which wide head dims need for the output accumulator.
@@ -189,8 +192,11 @@ ${wide ? scoresFromSharedQ(D) : scoresFromRegisters(D)}    // Scale; mask partia
       l0 += s[n][0] + s[n][1];
       l1 += s[n][2] + s[n][3];
     }
-    // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk.
-#pragma unroll
+    // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk.${wide ? "" : ` First V's
+    // copies land: this thread's (the wait), then every thread's (the barrier).
+    copy_async_wait<0>();
+    __syncthreads();
+`}#pragma unroll
     for (int c = 0; c < ${step} / 16; c++) {
       const unsigned p[4] = {pack2(s[2 * c][0], s[2 * c][1]), pack2(s[2 * c][2], s[2 * c][3]),
                              pack2(s[2 * c + 1][0], s[2 * c + 1][1]), pack2(s[2 * c + 1][2], s[2 * c + 1][3])};

@@ -18,9 +18,10 @@ __device__ __forceinline__ int ceil_div(int a, int b) { return -floor_div(-a, b)
 
 /**
  * The attention kernel's tensor-core intrinsics, all its inline PTX in one block: ldmatrix (shared memory
- * to mma fragments, plain and transposed), mma.sync m16n8k16 with f32 accumulators, and the conversion of
- * two f32 to a pair of 16-bit values. Kept together so that a host emulation of a warp can take their place
- * (test/cuda-host.ts runs the kernel on the CPU that way).
+ * to mma fragments, plain and transposed), mma.sync m16n8k16 with f32 accumulators, the conversion of
+ * two f32 to a pair of 16-bit values, and cp.async (16 bytes global → shared without passing through
+ * registers, in commit groups a thread waits for). Kept together so that a host emulation of a warp can take
+ * their place (test/cuda-host.ts runs the kernel on the CPU that way).
  */
 export function tensorCoreCuda(element: CudaElement): string {
   return `
@@ -52,6 +53,20 @@ __device__ __forceinline__ unsigned pack2(float lo, float hi) {
   asm("cvt.rn.${element}x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
   return r;
 }
+
+// 16 bytes from global to shared memory, asynchronously: they land by the copy_async_wait that covers
+// their commit group. Zeros when !valid (a source size of 0 reads nothing; src must still be an address).
+__device__ __forceinline__ void copy_async_16(unsigned short* dst, const unsigned short* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(shared_address(dst)), "l"(src), "r"(valid ? 16 : 0) : "memory");
+}
+
+// Closes this thread's copies issued since the last commit into a group.
+__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+
+// Waits until at most N of this thread's committed groups are still in flight (then a barrier makes every
+// thread's landed copies visible to the block).
+template <int N>
+__device__ __forceinline__ void copy_async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
 
 // c (16 × 8, f32) += a (16 × 16) · b (16 × 8), ${element} operands, one warp.
 __device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {

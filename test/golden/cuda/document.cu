@@ -43,6 +43,20 @@ __device__ __forceinline__ unsigned pack2(float lo, float hi) {
   return r;
 }
 
+// 16 bytes from global to shared memory, asynchronously: they land by the copy_async_wait that covers
+// their commit group. Zeros when !valid (a source size of 0 reads nothing; src must still be an address).
+__device__ __forceinline__ void copy_async_16(unsigned short* dst, const unsigned short* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(shared_address(dst)), "l"(src), "r"(valid ? 16 : 0) : "memory");
+}
+
+// Closes this thread's copies issued since the last commit into a group.
+__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+
+// Waits until at most N of this thread's committed groups are still in flight (then a barrier makes every
+// thread's landed copies visible to the block).
+template <int N>
+__device__ __forceinline__ void copy_async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
+
 // c (16 × 8, f32) += a (16 × 16) · b (16 × 8), f16 operands, one warp.
 __device__ __forceinline__ void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
   asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
@@ -125,19 +139,21 @@ extern "C" __global__ void __launch_bounds__(128, 2) document_sparse(
     (void)gathered;
     auto key_of = [&](int j) -> int { return t * BN + j; };
     __syncthreads();  // the previous tile's readers are done with k_s and v_s
-    for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
-      const int j = c / (D / 8), col = (c % (D / 8)) * 8;
-      const int key = key_of(j);
-      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-      if (key >= 0 && key < K_LEN) {
-        const long long at = ((long long)kv_head * K_LEN + key) * D + col;
-        kv = *reinterpret_cast<const uint4*>(k_in + at);
-        vv = *reinterpret_cast<const uint4*>(v_in + at);
+    // K, then V, as two groups of asynchronous copies (keys out of range land as zeros): V's copies are in
+    // flight while the scores and the softmax run on K.
+    auto stage = [&](unsigned short* tile, const unsigned short* rows) {
+      for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
+        const int j = c / (D / 8), col = (c % (D / 8)) * 8;
+        const int key = key_of(j);
+        const bool valid = key >= 0 && key < K_LEN;
+        copy_async_16(tile + j * STRIDE + col, rows + (valid ? ((long long)kv_head * K_LEN + key) * D + col : 0), valid);
       }
-      *reinterpret_cast<uint4*>(k_s + j * STRIDE + col) = kv;
-      *reinterpret_cast<uint4*>(v_s + j * STRIDE + col) = vv;
-    }
-    __syncthreads();
+      copy_async_commit();
+    };
+    stage(k_s, k_in);
+    stage(v_s, v_in);
+    copy_async_wait<1>();  // this thread's K copies have landed
+    __syncthreads();       // and every thread's
 
     // S = Q·Kᵀ for this warp's 16 rows × BN keys.
     float s[BN / 8][4];
@@ -195,7 +211,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) document_sparse(
       l0 += s[n][0] + s[n][1];
       l1 += s[n][2] + s[n][3];
     }
-    // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk.
+    // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk. First V's
+    // copies land: this thread's (the wait), then every thread's (the barrier).
+    copy_async_wait<0>();
+    __syncthreads();
 #pragma unroll
     for (int c = 0; c < BN / 16; c++) {
       const unsigned p[4] = {pack2(s[2 * c][0], s[2 * c][1]), pack2(s[2 * c][2], s[2 * c][3]),
