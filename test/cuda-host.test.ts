@@ -9,7 +9,7 @@ import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
 import { unpackDeviceInputs } from "../ir/kernel/unpack-inputs.js";
 import { roundedTo, toHalfWords } from "../util/half.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
-import { expectSameSelection, expectThresholdCut } from "./selection.js";
+import { expectSameSelection, expectSelected, expectThresholdCut, fromOrderKey, selectionCases } from "./selection.js";
 import { lengths } from "../fuzz/arbitraries.js";
 import { hostBlockTopK, hostBuilder, hostCombine, hostSelectTop, hostVerticalSlash, hostXAttention } from "./cuda-host.js";
 import { estimateXAttention } from "../ir/estimate/xattention.js";
@@ -192,60 +192,10 @@ describe("the CUDA vertical-slash estimator, run on the host (threads and barrie
   }
 });
 
-/** order_key in TS: f32 → u32 with the same order, −0 as +0 (−∞ is 0x007fffff, +∞ 0xff800000). */
-function orderKey(x: number): number {
-  const bits = new Uint32Array(Float32Array.of(x === 0 ? 0 : x).buffer)[0] ?? 0;
-  return (bits & 0x80000000) !== 0 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-}
-
-/** The float an order key stands for (the inverse of order_key; −0 came in as +0). */
-function fromOrderKey(key: number): number {
-  const bits = new Uint32Array([(key & 0x80000000) !== 0 ? key & 0x7fffffff : ~key >>> 0]);
-  return new Float32Array(bits.buffer)[0] ?? NaN;
-}
-
 describe("the CUDA top-n selection, run on the host (threads and barriers real)", () => {
   it("keeps the n largest keys above −∞ (ties to the lower index, at most each problem's limit), by rank and by byte rounds", () => {
     const select = hostSelectTop();
-    const NEG_INF_KEY = 0x007fffff;
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }),
-        // Up to cudaRankSelectionLimit keys a problem are ranked, longer rows go through the byte rounds.
-        fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: cudaRankSelectionLimit + 1, max: cudaRankSelectionLimit + 1500 })),
-        // Few distinct values make ties; some −∞ (never chosen) and +∞ (forced) entries; values across the
-        // f32 range and of both signs, so every byte of the key varies.
-        fc.integer({ min: 1, max: 3000 }), fc.constantFrom(0, 0.05, 0.5), fc.constantFrom(0, 0.02), fc.constantFrom(1e-3, 1, 1e30),
-        fc.integer({ min: 0, max: 3100 }), fc.boolean(), fc.integer(),
-        (heads, problems, count, distinct, negative, positive, magnitude, nDrawn, withLimits, seed) => {
-          const pool = randomTensor(distinct, seed, magnitude), picks = randomTensor(heads * problems * count * 2, seed + 1, 0.5);
-          const keys = Uint32Array.from({ length: heads * problems * count }, (_, at) => {
-            const kind = (picks[2 * at] ?? 0) + 0.5, pick = (picks[2 * at + 1] ?? 0) + 0.5;
-            if (kind < negative) return NEG_INF_KEY;
-            if (kind < negative + positive) return orderKey(Infinity);
-            return orderKey(pool[Math.min(distinct - 1, Math.floor(pick * distinct))] ?? 0);
-          });
-          const n = nDrawn % (count + 3);
-          const limits = withLimits ? Uint32Array.from({ length: heads * problems }, (_, at) => Math.floor(((picks[at] ?? 0) + 0.5) * (count + 2))) : undefined;
-          const bits = select.run(keys, { heads, problems, count }, n, limits);
-          const words = Math.ceil((problems * count) / 32);
-          for (let h = 0; h < heads; h++) {
-            for (let p = 0; p < problems; p++) {
-              const base = (h * problems + p) * count;
-              const order = Array.from({ length: count }, (_, at) => at).filter((at) => keys[base + at] !== NEG_INF_KEY);
-              order.sort((a, b) => (keys[base + b] ?? 0) - (keys[base + a] ?? 0) || a - b);
-              const expected = order.slice(0, Math.min(n, limits?.[h * problems + p] ?? n)).sort((a, b) => a - b);
-              const chosen = Array.from({ length: count }, (_, at) => at).filter((at) => {
-                const bit = p * count + at;
-                return (((bits[h * words + (bit >>> 5)] ?? 0) >>> (bit & 31)) & 1) === 1;
-              });
-              expect(chosen, `head ${h} problem ${p}: ${count} keys, n ${n}, limit ${limits?.[h * problems + p]}`).toEqual(expected);
-            }
-          }
-        },
-      ),
-      { numRuns: 40 },
-    );
+    fc.assert(fc.property(selectionCases(cudaRankSelectionLimit), (c) => expectSelected(select.run(c.keys, c, c.n, c.limits), c)), { numRuns: 40 });
   }, 240_000);
 });
 

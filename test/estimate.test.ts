@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { defaultBlockN } from "../backends/wgsl/schedule.js";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
 import { dispatchEstimator, type EstimatorOptions } from "../backends/wgsl/estimate/run.js";
-import { rankSelectionLimit } from "../backends/wgsl/estimate/select-top.js";
+import { rankSelectionLimit, selectTopWgsl } from "../backends/wgsl/estimate/select-top.js";
 import { xattentionCellRows } from "../backends/wgsl/estimate/xattention.js";
 import { AttentionBuffers, checkDeviceLimits, dispatchAttention, readInputsBack } from "../backends/wgsl/run.js";
 import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
@@ -17,7 +17,7 @@ import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention } from "../passes/lower.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
-import { expectSameSelection, expectThresholdCut } from "./selection.js";
+import { expectSameSelection, expectSelected, expectThresholdCut, selectionCases, type SelectionCase } from "./selection.js";
 import { settle } from "../backends/wgsl/settle.js";
 import { roundedTo } from "../util/half.js";
 
@@ -110,6 +110,55 @@ function expectAttentionOn(estimated: ReturnType<typeof bindOrThrow>, t: ReturnT
   const { maxAbsError, scale } = compareOutputs(reference.out, out);
   expect(maxAbsError / scale).toBeLessThanOrEqual(outputTolerance.f32);
 }
+
+/**
+ * The shared selection kernel alone on the device: keys in, the chosen bits of a one-slot packed input out
+ * (its directory entry says where the heads' leaves start and how many words each has).
+ */
+async function selectOnDevice(c: SelectionCase): Promise<Uint32Array> {
+  const { device } = gpu;
+  const words = Math.ceil((c.problems * c.count) / 32);
+  const buffer = (data: Uint32Array, usage: number): GPUBuffer => {
+    const made = device.createBuffer({ size: Math.max(16, data.byteLength), usage: usage | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(made, 0, data);
+    return made;
+  };
+  const aux = new Uint32Array(4 + words * c.heads);
+  aux[0] = 4;
+  aux[1] = words;
+  const buffers = {
+    keys: buffer(c.keys, GPUBufferUsage.STORAGE),
+    selection: buffer(Uint32Array.of(c.count, c.n, 0, c.problems), GPUBufferUsage.UNIFORM),
+    aux: buffer(aux, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC),
+    limits: c.limits === undefined ? undefined : buffer(c.limits, GPUBufferUsage.STORAGE),
+  };
+  const staging = device.createBuffer({ size: aux.byteLength, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    const code = selectTopWgsl(buffers.limits !== undefined);
+    const pipeline = device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
+    const entries = [buffers.keys, buffers.selection, buffers.aux, ...(buffers.limits === undefined ? [] : [buffers.limits])].map((resource, binding) => ({ binding, resource: { buffer: resource } }));
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+    pass.dispatchWorkgroups(c.problems, 1, c.heads);
+    pass.end();
+    encoder.copyBufferToBuffer(buffers.aux, 0, staging, 0, aux.byteLength);
+    device.queue.submit([encoder.finish()]);
+    await settle(() => staging.mapAsync(GPUMapMode.READ));
+    const bits = new Uint32Array(staging.getMappedRange().slice(16));
+    staging.unmap();
+    return bits;
+  } finally {
+    for (const made of [staging, buffers.keys, buffers.selection, buffers.aux, buffers.limits]) made?.destroy();
+  }
+}
+
+describe("the top-n selection kernel on the device", () => {
+  it("keeps the n largest keys above −∞ (ties to the lower index, at most each problem's limit), by rank and by byte rounds", async () => {
+    await fc.assert(fc.asyncProperty(selectionCases(rankSelectionLimit), async (c) => expectSelected(await selectOnDevice(c), c)), { numRuns: 30 });
+  }, 240_000);
+});
 
 describe("estimators on the device", () => {
   it("vertical-slash selects the reference's columns and offsets, and the kernel attends exactly on them", async () => {
