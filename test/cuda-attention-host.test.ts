@@ -148,11 +148,13 @@ describe("the CUDA attention kernel, run on the host (tensor cores emulated)", (
 
   it("dynamic patterns: the host-built tile index and the kernel match the reference", () => {
     fc.assert(
-      // Also at 176: the tile-index walk with q in shared memory, D / 16 odd.
-      fc.property(fc.constantFrom("block_sparse", "document"), shape, fc.constantFrom(16, 64, 37), fc.constantFrom(64, 176), (name, s, block, headDim) => {
+      // Also at 176: the tile-index walk with q in shared memory, D / 16 odd. Mostly at 64, where each
+      // visit's P·V is deferred to the next (the index walk must fold in every visit, the last one after it),
+      // over more than one key tile.
+      fc.property(fc.constantFrom("block_sparse", "document"), shape.filter((s) => s.kvLen > 64), fc.constantFrom(16, 64, 37), fc.constantFrom(64, 64, 176), (name, s, block, headDim) => {
         checkOnHost(dynamicExample(name, s, block, s.seed), headDim, "f16", s.seed);
       }),
-      { numRuns: 3 },
+      { numRuns: 4 },
     );
   }, 300_000);
 

@@ -12,7 +12,7 @@ import { scoresFromRegisters, scoresFromSharedQ } from "./scores.js";
 /**
  * Prints a kernel IR attention kernel as CUDA C++ for sm_80 and sm_90: flash-attention 2 on tensor cores.
  * A block of 4 warps serves 64 query rows (16 per warp); K and V tiles of 64 keys are staged in shared
- * memory; S = Q·Kᵀ and O += P·V are `mma.sync.m16n8k16` with f16 or bf16 operands and f32 accumulators,
+ * memory by cp.async, each load in flight during math (stageTiles, below); S = Q·Kᵀ and O += P·V are `mma.sync.m16n8k16` with f16 or bf16 operands and f32 accumulators,
  * operands fetched with `ldmatrix` (V transposed on the fly). Softmax is online, in base 2 (the scale is
  * folded with log2 e), with partial row sums per thread reduced once at the end. Only planned tiles are
  * visited; the mask runs on partial tiles only (and the key bound on the last tile). Past head dim 144
@@ -121,28 +121,11 @@ ${lattice === undefined ? "" : `  int covered_lo[${Math.max(1, natural)}], cover
     return false;
   };
 `}
-  // Visits key tile t, or lattice tile t (keys gathered)${columns ? ", or the gathered columns gather_keys[0 .. gathered) when gathered > 0" : ""}, folding it into the online softmax.
+${wide ? "" : deferredPvCuda()}  // Visits key tile t, or lattice tile t (keys gathered)${columns ? ", or the gathered columns gather_keys[0 .. gathered) when gathered > 0" : ""}, folding it into the online softmax.
   auto visit = [&](int t, bool full, bool on_lattice, int o_lattice, int gathered) {
     (void)gathered;
     auto key_of = [&](int j) -> int { return ${columns ? "gathered > 0 ? (j < gathered ? gather_keys[j] : -1) : " : ""}${lattice === undefined ? "t * BN + j" : "on_lattice ? lattice_key(t * BN + j, o_lattice) : t * BN + j"}; };
-    __syncthreads();  // the previous tile's readers are done with k_s and v_s
-    // K, then V, as two groups of asynchronous copies (keys out of range land as zeros)${wide ? `. Wide kernels wait for
-    // both: a wait before the first step's P·V costs registers their accumulator needs (grid spilled at 256).` : `: V's copies are in
-    // flight while the scores and the softmax run on K.`}
-    auto stage = [&](unsigned short* tile, const unsigned short* rows) {
-      for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
-        const int j = c / (D / 8), col = (c % (D / 8)) * 8;
-        const int key = key_of(j);
-        const bool valid = key >= 0 && key < K_LEN;
-        copy_async_16(tile + j * STRIDE + col, rows + (valid ? ((long long)kv_head * K_LEN + key) * D + col : 0), valid);
-      }
-      copy_async_commit();
-    };
-    stage(k_s, k_in);
-    stage(v_s, v_in);
-    copy_async_wait<${wide ? 0 : 1}>();  // this thread's K${wide ? " and V" : ""} copies have landed
-    __syncthreads();       // and every thread's
-
+${stageTiles(wide)}
 ${wide ? `    // The tile SN keys at a time, each step folded into the online softmax on its own: SN / BN of the
     // score registers, which wide head dims need for the output accumulator.
 #pragma unroll 1
@@ -192,25 +175,9 @@ ${wide ? scoresFromSharedQ(D) : scoresFromRegisters(D)}    // Scale; mask partia
       l0 += s[n][0] + s[n][1];
       l1 += s[n][2] + s[n][3];
     }
-    // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk.${wide ? "" : ` First V's
-    // copies land: this thread's (the wait), then every thread's (the barrier).
-    copy_async_wait<0>();
-    __syncthreads();
-`}#pragma unroll
-    for (int c = 0; c < ${step} / 16; c++) {
-      const unsigned p[4] = {pack2(s[2 * c][0], s[2 * c][1]), pack2(s[2 * c][2], s[2 * c][3]),
-                             pack2(s[2 * c + 1][0], s[2 * c + 1][1]), pack2(s[2 * c + 1][2], s[2 * c + 1][3])};
-#pragma unroll
-      for (int n = 0; n < D / 8; n += 2) {
-        unsigned b[4];
-        ldmatrix_x4_trans(b, v_s + (${base}c * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + n * 8 + 8 * (lane / 16));
-        mma16816(o[n], p, b[0], b[1]);
-        mma16816(o[n + 1], p, b[2], b[3]);
-      }
-    }
-${wide ? "    }\n" : ""}  };
+${wide ? pvNow() : deferPv}${wide ? "    }\n" : ""}  };
 
-  ${segmentLoop(kernel, visit)}
+  ${segmentLoop(kernel, visit, wide ? "" : flushPv)}
 
   // Row sums were partial per thread: reduce over the quad, then normalize and write (split-K: this split's
   // rows of the partials [splits, H, Q], merged by the combine kernel, split-combine.ts).
@@ -246,9 +213,9 @@ export function dynamicParameters(kernel: AttentionKernel): string {
  * The visits of a query tile: closed-form segments computed from its position; a dynamic kernel's set bits of its
  * tile index row (every thread reads the same words, so the visits' barriers stay uniform); every tile.
  */
-function segmentLoop(kernel: AttentionKernel, visit: VisitCall): string {
+function segmentLoop(kernel: AttentionKernel, visit: VisitCall, flush: string): string {
   switch (kernel.segments.kind) {
-    case "closedForm": return closedFormLoops(kernel, cuda, visit).trimStart();
+    case "closedForm": return `${closedFormLoops(kernel, cuda, visit).trimStart()}\n${flush}`;
     case "tileIndex": return `{
     const int words = ((K_LEN + BN - 1) / BN + 31) / 32;
     const unsigned* index_row = tile_index + ((long long)blockIdx.z * ((Q_LEN + BM - 1) / BM) + blockIdx.x) * 2 * words;${gatherPrologueCuda(kernel)}
@@ -271,9 +238,108 @@ ${kernel.gathers?.columns === undefined ? "        break;\n" : `${columnRoundCud
         if (round++ % splits != split) continue;
 `}      }
       visit(t, full, false, 0, gathered);
-    }${diagonalPathCuda(kernel)}
+    }
+${flush}${diagonalPathCuda(kernel)}
   }`;
-    case "allTiles": return "for (int t = split; t <= (K_LEN - 1) / BN; t += splits) { visit(t, false, false, 0, 0); }";
+    case "allTiles": return `for (int t = split; t <= (K_LEN - 1) / BN; t += splits) { visit(t, false, false, 0, 0); }\n${flush}`;
     default: return assertNever(kernel.segments, "segments");
   }
 }
+
+/**
+ * The start of a visit: K and V tiles to shared memory by cp.async (16 bytes a copy, no staging registers;
+ * keys out of range land as zeros), K and V in separate commit groups.
+ * - Narrow kernels run the FA2 order with P·V deferred by one visit: wait for the previous visit's V and
+ *   meet (every thread is then also done with k_s); send this visit's K; fold the previous visit's P into o
+ *   (P·V) while K is in flight; meet (done with v_s); send this visit's V; wait for K and meet. V's copies
+ *   then fly during this visit's scores and softmax and are used at the next visit (or the flush after the
+ *   loop). Both loads overlap math, with three barriers a visit.
+ * - Wide kernels (past 144) wait for both before their 16-key steps: a wait inside the step loop cost
+ *   registers their accumulator needs (grid spilled at 256 on sm_90), and they have no room for a deferred P.
+ */
+function stageTiles(wide: boolean): string {
+  const stage = `    auto stage = [&](unsigned short* tile, const unsigned short* rows) {
+      for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
+        const int j = c / (D / 8), col = (c % (D / 8)) * 8;
+        const int key = key_of(j);
+        const bool valid = key >= 0 && key < K_LEN;
+        copy_async_16(tile + j * STRIDE + col, rows + (valid ? ((long long)kv_head * K_LEN + key) * D + col : 0), valid);
+      }
+      copy_async_commit();
+    };
+`;
+  return wide
+    ? `    __syncthreads();  // the previous tile's readers are done with k_s and v_s
+${stage}    stage(k_s, k_in);
+    stage(v_s, v_in);
+    copy_async_wait<0>();  // this thread's copies have landed
+    __syncthreads();       // and every thread's
+`
+    : `    copy_async_wait<0>();  // the previous visit's V has landed (this thread's copies)
+    __syncthreads();       // every thread's; and the previous scores are done with k_s
+${stage}    stage(k_s, k_in);
+    if (pv_pending) pv();
+    __syncthreads();       // the previous P·V is done with v_s
+    stage(v_s, v_in);
+    copy_async_wait<1>();  // this thread's K copies have landed
+    __syncthreads();       // and every thread's
+`;
+}
+
+/** O += P·V for a (wide) kernel's current step: P from the step's scores, V from v_s. */
+function pvNow(): string {
+  return `    // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk.
+#pragma unroll
+    for (int c = 0; c < SN / 16; c++) {
+      const unsigned p[4] = {pack2(s[2 * c][0], s[2 * c][1]), pack2(s[2 * c][2], s[2 * c][3]),
+                             pack2(s[2 * c + 1][0], s[2 * c + 1][1]), pack2(s[2 * c + 1][2], s[2 * c + 1][3])};
+${pvChunk("j0 + c * 16", "p")}    }
+`;
+}
+
+/** One 16-key chunk of P·V: c of P's A fragments (`p`), V's 16 rows from `first` in v_s. */
+function pvChunk(first: string, p: string): string {
+  return `#pragma unroll
+      for (int n = 0; n < D / 8; n += 2) {
+        unsigned b[4];
+        ldmatrix_x4_trans(b, v_s + (${first} + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + n * 8 + 8 * (lane / 16));
+        mma16816(o[n], ${p}, b[0], b[1]);
+        mma16816(o[n + 1], ${p}, b[2], b[3]);
+      }
+`;
+}
+
+/** A narrow kernel's deferred P·V: the previous visit's P, packed as A fragments, and the fold of it. */
+function deferredPvCuda(): string {
+  return `  // The previous visit's P as A fragments (two key octets per 16-key chunk), folded in by the next visit
+  // (or the flush after the loop) once its V has landed: see stageTiles in backends/cuda/emit.ts.
+  unsigned p_prev[BN / 16][4];
+  bool pv_pending = false;
+  auto pv = [&]() {
+#pragma unroll
+    for (int c = 0; c < BN / 16; c++) {
+${pvChunk("c * 16", "p_prev[c]")}    }
+    pv_pending = false;
+  };
+`;
+}
+
+/** The end of a narrow kernel's visit: its P packed for the next one. */
+const deferPv = `    // P as A fragments, folded in at the next visit (its V is still in flight).
+#pragma unroll
+    for (int c = 0; c < BN / 16; c++) {
+      p_prev[c][0] = pack2(s[2 * c][0], s[2 * c][1]);
+      p_prev[c][1] = pack2(s[2 * c][2], s[2 * c][3]);
+      p_prev[c][2] = pack2(s[2 * c + 1][0], s[2 * c + 1][1]);
+      p_prev[c][3] = pack2(s[2 * c + 1][2], s[2 * c + 1][3]);
+    }
+    pv_pending = true;
+`;
+
+/** After a narrow kernel's visits: the last visit's P·V, once its V has landed. */
+const flushPv = `  if (pv_pending) {
+    copy_async_wait<0>();
+    __syncthreads();
+    pv();
+  }
+`;

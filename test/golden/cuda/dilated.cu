@@ -161,13 +161,29 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
     return false;
   };
 
+  // The previous visit's P as A fragments (two key octets per 16-key chunk), folded in by the next visit
+  // (or the flush after the loop) once its V has landed: see stageTiles in backends/cuda/emit.ts.
+  unsigned p_prev[BN / 16][4];
+  bool pv_pending = false;
+  auto pv = [&]() {
+#pragma unroll
+    for (int c = 0; c < BN / 16; c++) {
+#pragma unroll
+      for (int n = 0; n < D / 8; n += 2) {
+        unsigned b[4];
+        ldmatrix_x4_trans(b, v_s + (c * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + n * 8 + 8 * (lane / 16));
+        mma16816(o[n], p_prev[c], b[0], b[1]);
+        mma16816(o[n + 1], p_prev[c], b[2], b[3]);
+      }
+    }
+    pv_pending = false;
+  };
   // Visits key tile t, or lattice tile t (keys gathered), folding it into the online softmax.
   auto visit = [&](int t, bool full, bool on_lattice, int o_lattice, int gathered) {
     (void)gathered;
     auto key_of = [&](int j) -> int { return on_lattice ? lattice_key(t * BN + j, o_lattice) : t * BN + j; };
-    __syncthreads();  // the previous tile's readers are done with k_s and v_s
-    // K, then V, as two groups of asynchronous copies (keys out of range land as zeros): V's copies are in
-    // flight while the scores and the softmax run on K.
+    copy_async_wait<0>();  // the previous visit's V has landed (this thread's copies)
+    __syncthreads();       // every thread's; and the previous scores are done with k_s
     auto stage = [&](unsigned short* tile, const unsigned short* rows) {
       for (int c = threadIdx.x; c < BN * D / 8; c += 128) {
         const int j = c / (D / 8), col = (c % (D / 8)) * 8;
@@ -178,6 +194,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
       copy_async_commit();
     };
     stage(k_s, k_in);
+    if (pv_pending) pv();
+    __syncthreads();       // the previous P·V is done with v_s
     stage(v_s, v_in);
     copy_async_wait<1>();  // this thread's K copies have landed
     __syncthreads();       // and every thread's
@@ -238,22 +256,15 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
       l0 += s[n][0] + s[n][1];
       l1 += s[n][2] + s[n][3];
     }
-    // O += P·V: P's accumulator layout is the A operand's, two key octets per 16-key chunk. First V's
-    // copies land: this thread's (the wait), then every thread's (the barrier).
-    copy_async_wait<0>();
-    __syncthreads();
+    // P as A fragments, folded in at the next visit (its V is still in flight).
 #pragma unroll
     for (int c = 0; c < BN / 16; c++) {
-      const unsigned p[4] = {pack2(s[2 * c][0], s[2 * c][1]), pack2(s[2 * c][2], s[2 * c][3]),
-                             pack2(s[2 * c + 1][0], s[2 * c + 1][1]), pack2(s[2 * c + 1][2], s[2 * c + 1][3])};
-#pragma unroll
-      for (int n = 0; n < D / 8; n += 2) {
-        unsigned b[4];
-        ldmatrix_x4_trans(b, v_s + (c * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE + n * 8 + 8 * (lane / 16));
-        mma16816(o[n], p, b[0], b[1]);
-        mma16816(o[n + 1], p, b[2], b[3]);
-      }
+      p_prev[c][0] = pack2(s[2 * c][0], s[2 * c][1]);
+      p_prev[c][1] = pack2(s[2 * c][2], s[2 * c][3]);
+      p_prev[c][2] = pack2(s[2 * c + 1][0], s[2 * c + 1][1]);
+      p_prev[c][3] = pack2(s[2 * c + 1][2], s[2 * c + 1][3]);
     }
+    pv_pending = true;
   };
 
   // region 0, on the key lattice
@@ -295,6 +306,12 @@ extern "C" __global__ void __launch_bounds__(128, 2) dilated_sparse(
     const auto lattice_full = t >= r0_full_lo && t <= r0_full_hi && !overlaps;
     if (floor_mod(v, splits) == split) visit(t, ((true) ? (lattice_full) : (false)), true, r0_o, 0);
   }
+  if (pv_pending) {
+    copy_async_wait<0>();
+    __syncthreads();
+    pv();
+  }
+
 
   // Row sums were partial per thread: reduce over the quad, then normalize and write (split-K: this split's
   // rows of the partials [splits, H, Q], merged by the combine kernel, split-combine.ts).
