@@ -12,8 +12,9 @@ import { scoresFromRegisters, scoresFromSharedQ } from "./scores.js";
 /**
  * Prints a kernel IR attention kernel as CUDA C++ for sm_80 and sm_90: flash-attention 2 on tensor cores.
  * A block of 4 warps serves 64 query rows (16 per warp); K and V tiles of 64 keys are staged in shared
- * memory by cp.async, each load in flight during math (stageTiles, below); S = Q·Kᵀ and O += P·V are `mma.sync.m16n8k16` with f16 or bf16 operands and f32 accumulators,
- * operands fetched with `ldmatrix` (V transposed on the fly). Softmax is online, in base 2 (the scale is
+ * memory by cp.async, each load in flight during math (stageTiles, below); S = Q·Kᵀ and O += P·V are
+ * `mma.sync.m16n8k16` with f16 or bf16 operands and f32 accumulators, operands fetched with `ldmatrix`
+ * (V transposed on the fly). Softmax is online, in base 2 (the scale is
  * folded with log2 e), with partial row sums per thread reduced once at the end. Only planned tiles are
  * visited; the mask runs on partial tiles only (and the key bound on the last tile). Past head dim 144
  * ("wide"), q stays in shared memory beside the tiles (dynamic shared memory, cudaDynamicSharedBytes) and
