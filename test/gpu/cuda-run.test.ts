@@ -2,12 +2,13 @@ import fc from "fast-check";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openCuda, type CudaContext } from "../../backends/cuda/device.js";
 import { runCudaEstimatedAttention } from "../../backends/cuda/estimate-run.js";
-import { runCudaAttention } from "../../backends/cuda/run.js";
+import { loadedFunction, runCudaAttention } from "../../backends/cuda/run.js";
+import { cudaRankSelectionLimit, cudaSelectThreads, orderKeyCuda, selectTopCuda } from "../../backends/cuda/select-top.js";
 import { bindPattern, withInputs } from "../../compiler/bind.js";
 import { estimateVerticalSlash } from "../../ir/estimate/vertical-slash.js";
 import { estimateXAttention } from "../../ir/estimate/xattention.js";
 import { estimateBlockTopK } from "../../ir/estimate/block-top-k.js";
-import { expectSameSelection, expectThresholdCut } from "../selection.js";
+import { expectSameSelection, expectSelected, expectThresholdCut, selectionCases } from "../selection.js";
 import { cudaLowering, type CudaElement } from "../../backends/cuda/schedule.js";
 import { evaluateMask } from "../../ir/mask/evaluate.js";
 import type { Binding } from "../../ir/pattern/binding.js";
@@ -212,5 +213,37 @@ describe("CUDA kernels on the GPU", () => {
   it("gives 0 and lse −∞ on rows that keep nothing", () => {
     const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 100, kvLen: 140 }, { sink: 0, window: 0 });
     checkAgainstReference(binding, 0, 64, "f16", 3);
+  });
+
+  it("the top-n selection kernel alone (real atomics and barriers) keeps the n largest keys, ties to the lower index, by rank and by byte rounds", () => {
+    const select = loadedFunction(gpu, "test/select-top", () => ({ source: `${orderKeyCuda}${selectTopCuda("stipple_select")}`, name: "stipple_select" }));
+    const { driver } = gpu;
+    fc.assert(
+      fc.property(selectionCases(cudaRankSelectionLimit), (c) => {
+        // A packed input with one slot: its directory entry (leaf offset 4, words a head), then the leaves.
+        const words = Math.ceil((c.problems * c.count) / 32);
+        const aux = new Uint32Array(4 + words * c.heads);
+        aux[0] = 4;
+        aux[1] = words;
+        const buffers = [c.keys, aux, c.limits ?? new Uint32Array(1)].map((data) => {
+          const pointer = driver.alloc(data.byteLength);
+          driver.upload(pointer, data);
+          return pointer;
+        });
+        try {
+          const [keys = 0n, packed = 0n, limits = 0n] = buffers;
+          driver.launch(select, [c.problems, 1, c.heads], [cudaSelectThreads, 1, 1], [
+            { kind: "pointer", value: keys }, { kind: "pointer", value: packed }, { kind: "pointer", value: c.limits === undefined ? 0n : limits },
+            { kind: "int", value: c.count }, { kind: "int", value: c.n }, { kind: "int", value: 0 }, { kind: "int", value: c.problems },
+          ]);
+          driver.synchronize();
+          driver.download(packed, aux);
+        } finally {
+          for (const pointer of buffers) driver.free(pointer);
+        }
+        expectSelected(aux.subarray(4), c);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
