@@ -4,7 +4,7 @@ import { defaultBlockN } from "../backends/wgsl/schedule.js";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
 import { dispatchEstimator, type EstimatorOptions } from "../backends/wgsl/estimate/run.js";
 import { rankSelectionLimit, selectTopWgsl } from "../backends/wgsl/estimate/select-top.js";
-import { xattentionCellRows } from "../backends/wgsl/estimate/xattention.js";
+import { xattentionBlockChunk, xattentionCellRows } from "../backends/wgsl/estimate/xattention.js";
 import { AttentionBuffers, checkDeviceLimits, dispatchAttention, readInputsBack } from "../backends/wgsl/run.js";
 import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
 import { blockTopKDefaults, printEstimator, verticalSlashDefaults, type Estimator } from "../ir/estimate/estimator.js";
@@ -154,6 +154,16 @@ async function selectOnDevice(c: SelectionCase): Promise<Uint32Array> {
   }
 }
 
+describe("XAttention's scores scratch", () => {
+  it("holds as many query blocks (all heads) as fit the budget, at least one, and refuses one block past the largest buffer (STP317)", () => {
+    // 8 cell rows × 1024 cells × 4 heads × 4 bytes = 128 KiB a query block.
+    expect(xattentionBlockChunk({ K: 8192, H: 4 }, 8, 64 * 2 ** 20, 2 ** 30)).toBe(512);
+    expect(xattentionBlockChunk({ K: 8192, H: 4 }, 8, 100_000, 2 ** 30)).toBe(1);
+    // 1M keys, 32 heads, stride 8: 128 MiB a query block.
+    expect(() => xattentionBlockChunk({ K: 2 ** 20, H: 32 }, 8, 64 * 2 ** 20, 2 ** 27 - 1)).toThrow(/STP317: the XAttention estimator needs 128\.0 MiB of scores a query block/);
+  });
+});
+
 describe("the top-n selection kernel on the device", () => {
   it("keeps the n largest keys above −∞ (ties to the lower index, at most each problem's limit), by rank and by byte rounds", async () => {
     await fc.assert(fc.asyncProperty(selectionCases(rankSelectionLimit), async (c) => expectSelected(await selectOnDevice(c), c)), { numRuns: 30 });
@@ -215,12 +225,16 @@ describe("estimators on the device", () => {
   it("xattention keeps the forced blocks and the fewest heaviest blocks whose reference mass reaches the threshold, and the kernel attends exactly on them", async () => {
     await fc.assert(
       // A block's cell rows are scored xattentionCellRows at a time: blocks of more cells take several passes.
-      fc.asyncProperty(problems, fc.constantFrom(1, 2, 4, 8), fc.integer({ min: 1, max: xattentionCellRows + 4 }), fc.constantFrom(0.3, 0.6, 0.8, 0.9, 0.95, 1), async (problem, stride, cells, threshold) => {
+      // The scores scratch holds 1, 2 or 3 query blocks (all heads), or all of them: the mass kernel runs in
+      // chunks of query blocks.
+      fc.asyncProperty(problems, fc.constantFrom(1, 2, 4, 8), fc.integer({ min: 1, max: xattentionCellRows + 4 }), fc.constantFrom(0.3, 0.6, 0.8, 0.9, 0.95, 1), fc.constantFrom(1, 2, 3, Infinity), async (problem, stride, cells, threshold, chunkBlocks) => {
         const block = stride * cells;
         const estimator: Estimator = { kind: "xattention", blocks: "blocks", block, stride, threshold };
         const t = tensors(problem);
         const reference = estimateXAttention(t.q3, t.k3, estimator);
-        const { inputs, out, estimated } = await estimateOnDevice("block_sparse", { block }, estimator, problem, t.q, t.k, t.v);
+        const blockBytes = 4 * problem.heads * xattentionCellRows * Math.ceil(problem.kvLen / stride);
+        const options = chunkBlocks === Infinity ? {} : { scratchBytes: chunkBlocks * blockBytes };
+        const { inputs, out, estimated } = await estimateOnDevice("block_sparse", { block }, estimator, problem, t.q, t.k, t.v, options);
         const blocks = inputs["blocks"] as number[][][];
         for (let h = 0; h < problem.heads; h++) {
           (reference.blocks[h] ?? []).forEach((expected, b) => {
@@ -234,7 +248,7 @@ describe("estimators on the device", () => {
       {
         numRuns: Number(process.env.STIPPLE_RUNS ?? 12),
         // Blocks of 10 cells of stride 2 against 300 keys: passes of 8 and 2 cell rows, always drawn.
-        examples: [[{ heads: 2, kvHeads: 1, kvLen: 300, qLen: 300, headDim: 32, flat: false, seed: 11, dtype: "f16" }, 2, 10, 0.9]],
+        examples: [[{ heads: 2, kvHeads: 1, kvLen: 300, qLen: 300, headDim: 32, flat: false, seed: 11, dtype: "f16" }, 2, 10, 0.9, 2]],
       },
     );
   });

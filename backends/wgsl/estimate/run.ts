@@ -7,7 +7,7 @@ import type { AttentionBuffers } from "../run.js";
 import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
 import { clearInputWgsl, selectTopWgsl } from "./select-top.js";
 import { estimatorWorkgroup, logitKeysPerInvocation, verticalSlashLogitsWgsl, verticalSlashScoresWgsl, verticalSlashSoftmaxWgsl } from "./vertical-slash.js";
-import { xattentionMassWgsl } from "./xattention.js";
+import { xattentionBlockChunk, xattentionCellRows, xattentionMassWgsl, xattentionScratchBytes } from "./xattention.js";
 import { settle } from "../settle.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -29,7 +29,10 @@ function pipelineOf(context: WebGpuContext, code: string): GPUComputePipeline {
 }
 
 export interface EstimatorOptions {
-  /** The most bytes vertical-slash's probabilities take at once (default and cap: the device's largest buffer). */
+  /**
+   * The most bytes vertical-slash's probabilities (default: the device's largest buffer) or XAttention's
+   * scores (default: xattentionScratchBytes) take at once; capped by the largest buffer.
+   */
   readonly scratchBytes?: number;
   /** Keys per invocation of vertical-slash's logits kernel (default: logitKeysPerInvocation of the adapter). */
   readonly logitKeys?: number;
@@ -48,6 +51,7 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
   const chunk = estimator.kind === "verticalSlash"
     ? verticalSlashHeadChunk(H, Math.min(verticalSlashBudgets(estimator, K).lastQ, Q), K, Math.min(largest, options.scratchBytes ?? largest))
     : H;
+  const blockChunk = estimator.kind === "xattention" ? xattentionBlockChunk({ K, H }, estimator.stride, Math.min(largest, options.scratchBytes ?? xattentionScratchBytes), largest) : 0;
   const scratch: GPUBuffer[] = [];
   const storage = (words: number): GPUBuffer => {
     const buffer = device.createBuffer({ size: Math.max(16, words * 4), usage: GPUBufferUsage.STORAGE });
@@ -114,9 +118,14 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
       const slot = outputSlot(launch, estimator.blocks, "blocks");
       const { block, stride } = estimator;
       const rowBlocks = Math.ceil(Q / block), colBlocks = Math.ceil(K / block);
-      const params = uniform([Q, K, H, KVH, block, rowBlocks, colBlocks], [estimator.threshold, launch.kernel.scale]);
       const masses = storage(H * rowBlocks * colBlocks), keys = storage(H * rowBlocks * colBlocks), limits = storage(H * rowBlocks);
-      dispatch(xattentionMassWgsl(dtype, D, stride), [[0, buffers.q], [1, buffers.k], [3, params], [5, masses], [6, keys], [7, limits]], [rowBlocks, 1, H]);
+      // The scores of each problem's current cell rows, a chunk of query blocks (all heads) a dispatch.
+      const scores = storage(H * Math.min(blockChunk, rowBlocks) * xattentionCellRows * Math.ceil(K / stride));
+      for (let b0 = 0; b0 < rowBlocks; b0 += blockChunk) {
+        const blocks = Math.min(blockChunk, rowBlocks - b0);
+        const params = uniform([Q, K, H, KVH, block, rowBlocks, colBlocks, b0, blocks], [estimator.threshold, launch.kernel.scale]);
+        dispatch(xattentionMassWgsl(dtype, D, stride), [[0, buffers.q], [1, buffers.k], [3, params], [5, masses], [6, keys], [7, limits], [8, scores]], [blocks, 1, H]);
+      }
       select(keys, colBlocks, 0xffffffff, slot, rowBlocks, Math.ceil((rowBlocks * colBlocks) / 32), limits);
       break;
     }

@@ -1,3 +1,4 @@
+import { diagnostic, DiagnosticError } from "../../../diagnostics/diagnostic.js";
 import type { Dtype } from "../../../ir/kernel/kernel.js";
 import { tensorBindings } from "../emit.js";
 import { orderKeyWgsl } from "./select-top.js";
@@ -8,12 +9,14 @@ import { estimatorWorkgroup, workgroupReduceWgsl } from "./vertical-slash.js";
  * selection. One workgroup per head and query block:
  * 1. the block's cell rows (stride query rows each) go CELL_ROWS at a time: every invocation scores its cells
  *    for all of them at once, each K row it reads serving every cell row (the q rows are read straight from
- *    memory: every lane reads the same element, a broadcast), keeping a running max and sum per cell row;
- *    the workgroup combines those, then each invocation scores the cells of its own key blocks again and
- *    adds their probabilities to the blocks' masses (no two invocations write one mass). Scoring twice costs
- *    less than storing the scores: the first version scored each cell row alone into a scratch row, reading
- *    K once per cell row (8 times per block at block 64, stride 8: 1.1 s of the 8k estimate on SwiftShader),
- *    and its scratch grew with Q · K;
+ *    memory: every lane reads the same element, a broadcast), keeping a running max and sum per cell row and
+ *    writing the scores to a scratch of the current cell rows; the workgroup combines the running pairs, then
+ *    each invocation reads the scores of its own key blocks' cells and adds their probabilities to the
+ *    blocks' masses (no two invocations write one mass). The scratch holds CELL_ROWS rows of cells per
+ *    problem, for a chunk of query blocks (all heads) per dispatch (xattentionBlockChunk), so it stays
+ *    within xattentionScratchBytes at any length. Each cell is scored once: the version before scored it
+ *    twice (once for the stats, once for the masses) to keep no scratch at all, and the one before that
+ *    scored each cell row alone, reading K once per cell row, into a scratch of Q · K / S floats;
  * 2. the block's selection size: the forced blocks (first, diagonal) plus the fewest candidates, heaviest
  *    first, whose mass reaches the need (threshold × total − forced mass). The heaviest-first cut is found
  *    bit by bit over the candidates' order keys, as the top-n selection finds its threshold: the largest
@@ -26,11 +29,15 @@ export function xattentionMassWgsl(dtype: Dtype, headDim: number, stride: number
   const cellRows = xattentionCellRows;
   return `// Stipple estimator: XAttention anti-diagonal block masses and selection sizes (generated, do not edit).
 ${tensorBindings(dtype)}${orderKeyWgsl}
-struct Estimate { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, block: i32, row_blocks: i32, col_blocks: i32, threshold: f32, scale: f32 }
+// b0, chunk_blocks: this dispatch's query blocks are b0 .. b0 + chunk_blocks - 1 (workgroup x = b - b0), so
+// that the scores scratch holds one chunk of problems at a time.
+struct Estimate { q_len: i32, k_len: i32, heads: i32, kv_heads: i32, block: i32, row_blocks: i32, col_blocks: i32, b0: i32, chunk_blocks: i32, threshold: f32, scale: f32 }
 @group(0) @binding(3) var<uniform> params: Estimate;
 @group(0) @binding(5) var<storage, read_write> masses: array<f32>;
 @group(0) @binding(6) var<storage, read_write> keys: array<u32>;
 @group(0) @binding(7) var<storage, read_write> limits: array<u32>;
+// The current cell rows' scores, [head][workgroup x][cell row][cell]: written once, read by the masses.
+@group(0) @binding(8) var<storage, read_write> scores_of: array<f32>;
 
 const S: i32 = ${stride};
 const D: i32 = ${headDim};
@@ -98,9 +105,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let K = params.k_len;
   let head = i32(group.z);
   let kv_head = head * params.kv_heads / params.heads;
-  let b = i32(group.x);
+  let b = params.b0 + i32(group.x);
   let problem = head * params.row_blocks + b;
   let cell_cols = (K + S - 1) / S;
+  let scores_base = (head * params.chunk_blocks + i32(group.x)) * CELL_ROWS * cell_cols;
   let cells_per_block = params.block / S;
   let base = problem * params.col_blocks;
   for (var c = i32(local); c < params.col_blocks; c += WG) { masses[base + c] = 0.0; }
@@ -111,8 +119,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 ${rows.map((i) => `    let cells${i} = select(0, min(cell_cols, (K - Q + min(Q - 1, (a0 + ${i}) * S + S - 1)) / S + 1), a0 + ${i} < end_cell);`).join("\n")}
     let chunk_cells = max(${rows.map((i) => `cells${i}`).reduce((a, b) => `max(${a}, ${b})`)}, 0);
 ${rows.map((i) => `    var run_max${i} = NO_SCORE;\n    var run_sum${i} = 0.0;`).join("\n")}
+    // The previous cell rows' scores have been read.
+    storageBarrier();
     for (var c = i32(local); c < chunk_cells; c += WG) {
       let scores = cell_scores(head, kv_head, a0, end_cell, c);
+${rows.map((i) => `      scores_of[scores_base + ${i} * cell_cols + c] = select(NO_SCORE, scores[${i}], c < cells${i});`).join("\n")}
 ${rows.map((i) => `      if (c < cells${i} && scores[${i}] != NO_SCORE) {
         let grown = max(run_max${i}, scores[${i}]);
         run_sum${i} = run_sum${i} * exp(run_max${i} - grown) + exp(scores[${i}] - grown);
@@ -125,12 +136,14 @@ ${rows.map((i) => `    workgroupBarrier();
     workgroupBarrier();
     if (local == 0u) { row_stats[${i}] = combined_row(); }`).join("\n")}
     workgroupBarrier();
+    // Every invocation's scores are written.
+    storageBarrier();
     let stats = row_stats;
     for (var kb = i32(local); kb * cells_per_block < chunk_cells; kb += WG) {
       var mass = 0.0;
       for (var c = kb * cells_per_block; c < min(chunk_cells, (kb + 1) * cells_per_block); c++) {
-        let scores = cell_scores(head, kv_head, a0, end_cell, c);
-${rows.map((i) => `        if (c < cells${i} && scores[${i}] != NO_SCORE) { mass += exp(scores[${i}] - stats[${i}].x) / stats[${i}].y; }`).join("\n")}
+${rows.map((i) => `        let score${i} = scores_of[scores_base + ${i} * cell_cols + c];
+        if (score${i} != NO_SCORE) { mass += exp(score${i} - stats[${i}].x) / stats[${i}].y; }`).join("\n")}
       }
       masses[base + kb] += mass;
     }
@@ -180,6 +193,25 @@ ${rows.map((i) => `        if (c < cells${i} && scores[${i}] != NO_SCORE) { mass
   if (local == 0u) { limits[problem] = u32(forced) + extra; }
 }
 `;
+}
+
+/** The most bytes the mass kernel's scores scratch takes (WebGPU: capped by the device's largest buffer). */
+export const xattentionScratchBytes = 64 * 2 ** 20;
+
+/**
+ * Query blocks per mass dispatch: as many as fit their heads' CELL_ROWS rows of ⌈K / S⌉ scores in
+ * `budgetBytes`, at least one. STP317 when one query block's rows exceed `largestBytes` (the device's
+ * largest buffer): 128 MiB at 1M keys, 32 heads and stride 8.
+ */
+export function xattentionBlockChunk(sizes: { K: number; H: number }, stride: number, budgetBytes: number, largestBytes: number): number {
+  const blockBytes = 4 * sizes.H * xattentionCellRows * Math.ceil(Math.max(1, sizes.K) / stride);
+  if (blockBytes > largestBytes) {
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    throw new DiagnosticError([diagnostic("STP317", `the XAttention estimator needs ${mib(blockBytes)} of scores a query block (${sizes.H} heads × ${xattentionCellRows} cell rows × ${Math.ceil(sizes.K / stride)} cells), more than this device's ${mib(largestBytes)}`, {
+      hint: "use a larger stride, fewer heads per launch, or a device with larger buffers",
+    })]);
+  }
+  return Math.max(1, Math.floor(budgetBytes / blockBytes));
 }
 
 /**
