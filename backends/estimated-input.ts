@@ -55,3 +55,20 @@ export function verticalSlashHeadChunk(heads: number, rows: number, keys: number
   }
   return Math.max(1, Math.min(heads, Math.floor(budgetBytes / headBytes)));
 }
+
+/**
+ * XAttention's mass kernel keeps the scores of each query block's current cell rows (`cellRows` rows of
+ * ⌈K / S⌉ cells, all heads) in a scratch the masses read, and runs over the query blocks in chunks: as many
+ * blocks a launch as fit `budgetBytes`, at least one. STP317 when one query block alone exceeds
+ * `largestBytes` (WebGPU: the device's largest buffer; 128 MiB at 1M keys, 32 heads, 8 rows, stride 8).
+ */
+export function xattentionBlockChunk(sizes: { K: number; H: number }, stride: number, cellRows: number, budgetBytes: number, largestBytes = Infinity): number {
+  const blockBytes = 4 * sizes.H * cellRows * Math.ceil(Math.max(1, sizes.K) / stride);
+  if (blockBytes > largestBytes) {
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    throw new DiagnosticError([diagnostic("STP317", `the XAttention estimator needs ${mib(blockBytes)} of scores a query block (${sizes.H} heads × ${cellRows} cell rows × ${Math.ceil(sizes.K / stride)} cells), more than this device's ${mib(largestBytes)}`, {
+      hint: "use a larger stride, fewer heads per launch, or a device with larger buffers",
+    })]);
+  }
+  return Math.max(1, Math.floor(budgetBytes / blockBytes));
+}

@@ -202,6 +202,7 @@ describe("the CUDA top-n selection, run on the host (threads and barriers real)"
 describe("the CUDA XAttention estimator, run on the host (threads and barriers real)", () => {
   // Stride 1 draws rows of more cells than a chunk of probabilities (xattentionChunkCells) and blocks of more
   // cell rows than are staged at once, so key blocks straddle chunks and cell rows come in several groups.
+  // The mass kernel serves 1, 2 or all query blocks a launch, as the runtime chunks them by its scratch.
   for (const [element, stride, headDim, maxLength] of [["f16", 4, 32, 260], ["bf16", 8, 80, 260], ["f16", 1, 32, 420]] as const) {
     it(`${element}, stride ${stride}, D ${headDim}: the reference's block masses, and the forced blocks plus the fewest heaviest whose mass reaches the threshold, into the packed inputs`, () => {
       const estimator = hostXAttention(element, headDim, stride);
@@ -209,13 +210,13 @@ describe("the CUDA XAttention estimator, run on the host (threads and barriers r
         fc.property(
           // Every block sum is a barrier of 128 host threads: lengths stay short, blocks of stride 1 hold 8 cells or more.
           fc.constantFrom<[number, number]>([1, 1], [2, 1], [3, 1]), fc.integer({ min: 1, max: maxLength }), fc.constantFrom(1, 0.5, 0.1), stride === 1 ? fc.integer({ min: 8, max: 16 }) : fc.integer({ min: 1, max: 6 }),
-          fc.constantFrom(0.3, 0.6, 0.9, 0.95, 1), fc.boolean(), fc.integer(),
-          ([heads, kvHeads], kvLen, queryFraction, cells, threshold, flat, seed) => {
+          fc.constantFrom(0.3, 0.6, 0.9, 0.95, 1), fc.boolean(), fc.integer(), fc.constantFrom(1, 2, Infinity),
+          ([heads, kvHeads], kvLen, queryFraction, cells, threshold, flat, seed, chunk) => {
             const qLen = Math.max(1, Math.round(kvLen * queryFraction));
             const block = stride * cells;
             const q = roundedTo(randomTensor(heads * qLen * headDim, seed, flat ? 0 : 2), element), k = roundedTo(randomTensor(kvHeads * kvLen * headDim, seed + 1, 2), element);
             const { binding, launch, aux, slot } = blockSparseLaunch({ qLen, kvLen, heads, kvHeads }, block, headDim, element);
-            const { words, keys } = estimator.run(toHalfWords(q, element), toHalfWords(k, element), aux, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, { block, threshold, scale: launch.kernel.scale, slot });
+            const { words, keys } = estimator.run(toHalfWords(q, element), toHalfWords(k, element), aux, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, { block, threshold, scale: launch.kernel.scale, slot, chunk });
             const chosen = unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes)["blocks"] as number[][][];
             const reference = estimateXAttention({ shape: [heads, qLen, headDim], data: q }, { shape: [kvHeads, kvLen, headDim], data: k }, { kind: "xattention", blocks: "blocks", block, stride, threshold });
             const colBlocks = Math.ceil(kvLen / block);

@@ -8,7 +8,7 @@ import { tileIndexWords } from "../ir/plan/tile-index.js";
 import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
 import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
 import { cudaSelectThreads, orderKeyCuda, selectTopCuda } from "../backends/cuda/select-top.js";
-import { emitXAttentionCuda, xattentionKernels } from "../backends/cuda/estimate-xattention.js";
+import { emitXAttentionCuda, xattentionCellRowsCuda, xattentionKernels } from "../backends/cuda/estimate-xattention.js";
 import { checkCudaKernel, cudaDynamicSharedBytes, type CudaElement } from "../backends/cuda/schedule.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { tensorCoreCuda } from "../backends/cuda/prelude.js";
@@ -427,7 +427,8 @@ int main(int argc, char** argv) {
  * into a launch's packed inputs (`words`); `keys`: the mass kernel's order keys [head][query block][key block].
  */
 export interface HostXAttention {
-  run(q: Uint16Array, k: Uint16Array, aux: Uint32Array, shape: { Q: number; K: number; H: number; KVH: number }, setting: { block: number; threshold: number; scale: number; slot: number }): { words: Uint32Array; keys: Uint32Array };
+  /** `chunk`: query blocks a mass launch serves (default all), as the runtime chunks them by its scratch. */
+  run(q: Uint16Array, k: Uint16Array, aux: Uint32Array, shape: { Q: number; K: number; H: number; KVH: number }, setting: { block: number; threshold: number; scale: number; slot: number; chunk?: number }): { words: Uint32Array; keys: Uint32Array };
 }
 
 export function hostXAttention(element: CudaElement, headDim: number, stride: number): HostXAttention {
@@ -437,18 +438,23 @@ int main(int argc, char** argv) {
   if (argc != 3) return 2;
   FILE* in = fopen(argv[1], "rb");
   if (in == nullptr) return 2;
-  int h[8];  // Q, K, H, KVH, block, slot, q words, k words, aux words
+  int h[9];  // Q, K, H, KVH, block, slot, q words, k words, aux words
   float f[2];  // threshold, scale
-  int aux_words;
-  if (fread(h, 4, 8, in) != 8 || fread(&aux_words, 4, 1, in) != 1 || fread(f, 4, 2, in) != 2) return 2;
-  const int Q = h[0], K = h[1], H = h[2], KVH = h[3], block = h[4], slot = h[5];
+  int chunk;  // query blocks a mass launch serves
+  if (fread(h, 4, 9, in) != 9 || fread(f, 4, 2, in) != 2 || fread(&chunk, 4, 1, in) != 1) return 2;
+  const int Q = h[0], K = h[1], H = h[2], KVH = h[3], block = h[4], slot = h[5], aux_words = h[8];
   std::vector<unsigned short> q(h[6]), k(h[7]);
   std::vector<unsigned> aux(aux_words);
   if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
   fclose(in);
   const int rb = (Q + block - 1) / block, cb = (K + block - 1) / block;
   std::vector<unsigned> keys((size_t)H * rb * cb, 7u), limits((size_t)H * rb, 7u);
-  launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.mass}(q.data(), k.data(), keys.data(), limits.data(), Q, K, H, KVH, block, rb, cb, f[0], f[1]); });
+  // Scores start as garbage: a score the masses read before the kernel wrote it shows.
+  std::vector<float> scores((size_t)H * chunk * ${xattentionCellRowsCuda(headDim, stride)} * ((K + ${stride - 1}) / ${stride}), -7.0f);
+  for (int b0 = 0; b0 < rb; b0 += chunk) {
+    const int blocks = min(chunk, rb - b0);
+    launch_grid({(unsigned)blocks, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.mass}(q.data(), k.data(), scores.data(), keys.data(), limits.data(), Q, K, H, KVH, block, rb, cb, b0, blocks, f[0], f[1]); });
+  }
   const int words = (int)aux[4 * slot + 1] * H;
   launch_plain({${estimatorBlocks("words")}, 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
   launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaSelectThreads}, [&] { ${names.select}(keys.data(), aux.data(), limits.data(), (unsigned)cb, 0xffffffffu, (unsigned)slot, (unsigned)rb); });
@@ -460,11 +466,12 @@ int main(int argc, char** argv) {
 `;
   const { dir, binary } = compileForHost(`xattention-${element}-s${stride}`, `${vectorShim}${emitXAttentionCuda(element, headDim, stride)}${driver}`, threadedShim);
   return {
-    run: (q, k, aux, { Q, K, H, KVH }, { block, threshold, scale, slot }) => {
+    run: (q, k, aux, { Q, K, H, KVH }, { block, threshold, scale, slot, chunk }) => {
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
       const header = Int32Array.from([Q, K, H, KVH, block, slot, q.length, k.length, aux.length]);
       const floats = Float32Array.of(threshold, scale);
-      writeFileSync(input, Buffer.concat([Buffer.from(header.buffer), Buffer.from(floats.buffer), Buffer.from(q.buffer, q.byteOffset, q.byteLength), Buffer.from(k.buffer, k.byteOffset, k.byteLength), Buffer.from(aux.buffer, aux.byteOffset, aux.byteLength)]));
+      const blocks = Int32Array.of(Math.max(1, Math.min(chunk ?? Infinity, Math.ceil(Q / block))));
+      writeFileSync(input, Buffer.concat([header, floats, blocks, q, k, aux].map((words) => Buffer.from(words.buffer, words.byteOffset, words.byteLength))));
       execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
       const bytes = readFileSync(output);
       const all = new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));

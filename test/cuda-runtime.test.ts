@@ -13,6 +13,7 @@ import { cudaLowering } from "../backends/cuda/schedule.js";
 import { splitsFor } from "../backends/split-k.js";
 import { dispatchCudaEstimator, runCudaEstimatedAttention } from "../backends/cuda/estimate-run.js";
 import { verticalSlashScratchBytes } from "../backends/cuda/estimate-vertical-slash.js";
+import { xattentionScratch, xattentionScratchBytesCuda } from "../backends/cuda/estimate-xattention.js";
 import { verticalSlashHeadChunk } from "../backends/estimated-input.js";
 import { bindPattern } from "../compiler/bind.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
@@ -312,6 +313,17 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(() => verticalSlashHeadChunk(8, 64, 2 ** 23, verticalSlashScratchBytes)).toThrow(/STP317: the vertical-slash estimator needs 2048\.0 MiB of probabilities a head/);
   });
 
+  it("sizes XAttention's scores scratch to a chunk of query blocks, never H × Q / S × K / S at long contexts", () => {
+    // 128k tokens, 32 heads, block 128, stride 8, D 128 (8 cell rows): 16 MiB of scores a query block, so
+    // 16 blocks a launch within 256 MiB, and 64 launches for the 1024 query blocks.
+    const at128k = xattentionScratch({ Q: 2 ** 17, K: 2 ** 17, H: 32 }, 128, 8, 128);
+    expect(at128k.chunk).toBe(16);
+    expect(4 * at128k.scores).toBeLessThanOrEqual(xattentionScratchBytesCuda);
+    expect(at128k.keys).toBe(32 * 1024 * 1024);
+    // Short contexts take every query block in one launch.
+    expect(xattentionScratch({ Q: 300, K: 300, H: 2 }, 64, 8, 64).chunk).toBe(5);
+  });
+
   it("estimates XAttention on the device (masses and sizes, then a selection bounded by the sizes) before the builder and the kernel", () => {
     const bound = bindPattern(examplePattern("block_sparse"), { shape: { qLen: 300, kvLen: 300, heads: 2, kvHeads: 1 }, params: new Map([["block", 64]]), inputs: new Map(), estimated: new Set(["blocks"]) });
     if (!bound.ok) throw new Error("does not bind");
@@ -327,7 +339,7 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.launchShape(0)).toEqual([5, 1, 2, 128, 1, 1]);
     expect(stub.launchShape(2)).toEqual([5, 1, 2, 256, 1, 1]);
     // The select reads the sizes the mass kernel wrote, and writes the packed inputs the builder reads.
-    expect(stub.launchArgs(2)[2]).toBe(stub.launchArgs(0)[3]);
+    expect(stub.launchArgs(2)[2]).toBe(stub.launchArgs(0)[4]);
     expect(stub.launchArgs(2)[1]).toBe(stub.launchArgs(3)[1]);
     expect(stub.liveAllocations()).toBe(before);
   });

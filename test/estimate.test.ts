@@ -4,7 +4,8 @@ import { defaultBlockN } from "../backends/wgsl/schedule.js";
 import { openWebGpu, type WebGpuContext } from "../backends/wgsl/device.js";
 import { dispatchEstimator, type EstimatorOptions } from "../backends/wgsl/estimate/run.js";
 import { rankSelectionLimit, selectTopWgsl } from "../backends/wgsl/estimate/select-top.js";
-import { xattentionBlockChunk, xattentionCellRows } from "../backends/wgsl/estimate/xattention.js";
+import { xattentionCellRows } from "../backends/wgsl/estimate/xattention.js";
+import { xattentionBlockChunk } from "../backends/estimated-input.js";
 import { AttentionBuffers, checkDeviceLimits, dispatchAttention, readInputsBack } from "../backends/wgsl/run.js";
 import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
 import { blockTopKDefaults, printEstimator, verticalSlashDefaults, type Estimator } from "../ir/estimate/estimator.js";
@@ -157,10 +158,10 @@ async function selectOnDevice(c: SelectionCase): Promise<Uint32Array> {
 describe("XAttention's scores scratch", () => {
   it("holds as many query blocks (all heads) as fit the budget, at least one, and refuses one block past the largest buffer (STP317)", () => {
     // 8 cell rows × 1024 cells × 4 heads × 4 bytes = 128 KiB a query block.
-    expect(xattentionBlockChunk({ K: 8192, H: 4 }, 8, 64 * 2 ** 20, 2 ** 30)).toBe(512);
-    expect(xattentionBlockChunk({ K: 8192, H: 4 }, 8, 100_000, 2 ** 30)).toBe(1);
+    expect(xattentionBlockChunk({ K: 8192, H: 4 }, 8, 8, 64 * 2 ** 20, 2 ** 30)).toBe(512);
+    expect(xattentionBlockChunk({ K: 8192, H: 4 }, 8, 8, 100_000, 2 ** 30)).toBe(1);
     // 1M keys, 32 heads, stride 8: 128 MiB a query block.
-    expect(() => xattentionBlockChunk({ K: 2 ** 20, H: 32 }, 8, 64 * 2 ** 20, 2 ** 27 - 1)).toThrow(/STP317: the XAttention estimator needs 128\.0 MiB of scores a query block/);
+    expect(() => xattentionBlockChunk({ K: 2 ** 20, H: 32 }, 8, 8, 64 * 2 ** 20, 2 ** 27 - 1)).toThrow(/STP317: the XAttention estimator needs 128\.0 MiB of scores a query block/);
   });
 });
 

@@ -76,12 +76,16 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       const { block, stride } = estimator;
       const names = xattentionKernels(element, D, stride);
       const kernel = (name: string) => loadedFunction(context, `estimate/xattention/${element}/d${D}/s${stride}/${name}`, () => ({ source: emitXAttentionCuda(element, D, stride), name }));
-      const scratch = xattentionScratch(buffers.sizes, block);
-      const keys = buffers.scratch("keys", 4 * scratch.keys), limits = buffers.scratch("limits", 4 * scratch.limits);
-      driver.launch(kernel(names.mass), [scratch.rowBlocks, 1, H], threads, [
-        pointer(buffers.q), pointer(buffers.k), pointer(keys), pointer(limits),
-        int(Q), int(K), int(H), int(KVH), int(block), int(scratch.rowBlocks), int(scratch.colBlocks), float(estimator.threshold), float(launch.kernel.scale),
-      ]);
+      const scratch = xattentionScratch(buffers.sizes, block, stride, D);
+      const keys = buffers.scratch("keys", 4 * scratch.keys), limits = buffers.scratch("limits", 4 * scratch.limits), scores = buffers.scratch("scores", 4 * scratch.scores);
+      // The query blocks in chunks whose scores fit the scratch.
+      for (let b0 = 0; b0 < scratch.rowBlocks; b0 += scratch.chunk) {
+        const chunk = Math.min(scratch.chunk, scratch.rowBlocks - b0);
+        driver.launch(kernel(names.mass), [chunk, 1, H], threads, [
+          pointer(buffers.q), pointer(buffers.k), pointer(scores), pointer(keys), pointer(limits),
+          int(Q), int(K), int(H), int(KVH), int(block), int(scratch.rowBlocks), int(scratch.colBlocks), int(b0), int(chunk), float(estimator.threshold), float(launch.kernel.scale),
+        ]);
+      }
       driver.launch(kernel(names.clear), [blocks(leafWords(slot) * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);
       // n is unbounded (all ones): each query block keeps exactly its own size from `limits`.
       driver.launch(kernel(names.select), [scratch.rowBlocks, 1, H], [cudaSelectThreads, 1, 1], [pointer(keys), pointer(aux), pointer(limits), int(scratch.colBlocks), int(-1), int(slot), int(scratch.rowBlocks)]);

@@ -1,3 +1,4 @@
+import { xattentionBlockChunk } from "../estimated-input.js";
 import { blockReduceCuda, clearInputCuda, cudaEstimatorThreads } from "./estimate.js";
 import { elementToFloat } from "./prelude.js";
 import type { CudaElement } from "./schedule.js";
@@ -18,18 +19,23 @@ export const xattentionStagedFloats = 8192;
 export const xattentionCellRowsCuda = (headDim: number, stride: number): number => Math.max(1, Math.min(8, Math.floor(xattentionStagedFloats / (stride * headDim))));
 /** Cells whose probabilities a block stages at a time before summing them per key block. */
 export const xattentionChunkCells = 2 * cudaEstimatorThreads;
+/** The most bytes the scores scratch of one mass launch takes (a query block whose rows exceed it runs alone). */
+export const xattentionScratchBytesCuda = 256 * 2 ** 20;
 
 /**
  * XAttention in CUDA (reference: ir/estimate/xattention.ts), the WGSL kernel's rules
  * (backends/wgsl/estimate/xattention.ts) with a block per head and query block:
  * 1. the block's cell rows go CR at a time (xattentionCellRowsCuda), their stride query rows staged in shared
  *    memory along the anti-diagonal. Each thread scores its cells for all CR rows at once (each K row it
- *    reads, 8 elements a load, serves every cell row), keeping a running max and sum per cell row; a tree
- *    over the block combines those. Then the cells are scored again, a chunk at a time: each thread writes
- *    its cells' probabilities (summed over the cell rows) into shared memory, and one thread per key block
- *    adds that block's cells to its mass (no two threads write one mass, and the order is fixed). Scoring
- *    twice costs less than storing the scores: a scratch row of scores per cell row is Q·K/S floats a head
- *    (2 GiB at 128k tokens and 32 heads), and K was read once per cell row;
+ *    reads, 8 elements a load, serves every cell row), keeping a running max and sum per cell row and
+ *    writing the scores to a scratch of the current cell rows (CR × ⌈K/S⌉ floats a query block; the kernel
+ *    runs over the query blocks in chunks whose scratch fits xattentionScratchBytesCuda,
+ *    ../estimated-input.ts); a tree over the block combines the running pairs. Then, a chunk of cells at a
+ *    time, each thread writes its cells' probabilities (summed over the cell rows, from the scratch) into
+ *    shared memory, and one thread per key block adds that block's cells to its mass (no two threads write
+ *    one mass, and the order is fixed). Each cell is scored once: the kernel before scored it twice to keep
+ *    no scratch, and the one before that kept a scratch row per cell row, Q·K/S floats a head (2 GiB at 128k
+ *    tokens and 32 heads), reading K once per cell row;
  * 2. the block's selection size: the forced blocks (first, diagonal) plus the fewest candidates, heaviest
  *    first, whose mass reaches the need (threshold × total − forced mass), found bit by bit over the
  *    candidates' order keys: the largest key T whose candidates at or above it carry the need; then all
@@ -110,9 +116,9 @@ __device__ __forceinline__ void xa_cell_scores(const float* q_cell, const unsign
 }
 
 extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
-    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in,
+    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ scores,
     unsigned* __restrict__ keys, unsigned* __restrict__ limits,
-    int q_len, int k_len, int heads, int kv_heads, int block, int row_blocks, int col_blocks, float threshold, float scale) {
+    int q_len, int k_len, int heads, int kv_heads, int block, int row_blocks, int col_blocks, int b0, int chunk_blocks, float threshold, float scale) {
   // The staged cell rows' query rows along the anti-diagonal: q_cell[i][s] is row (a0 + i)S + S - 1 - s (0 past Q).
   __shared__ __align__(16) float q_cell[XA_ROWS * ${S * D}];
   // Each thread's running (max, sum) per cell row, combined by a tree into [row][0].
@@ -121,9 +127,12 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
   __shared__ float chunk_probs[XA_CHUNK];
   __shared__ float partial[${T}];
   const int Q = q_len, K = k_len;
-  const int head = (int)blockIdx.z, kv_head = head * kv_heads / heads, b = (int)blockIdx.x;
+  // This launch serves query blocks b0 .. b0 + chunk_blocks - 1, x = b - b0.
+  const int head = (int)blockIdx.z, kv_head = head * kv_heads / heads, b = b0 + (int)blockIdx.x;
   const long long problem = (long long)head * row_blocks + b;
   const int cell_cols = (K + ${S - 1}) / ${S}, cells_per_block = block / ${S};
+  // The current cell rows' scores, [head][x][cell row][cell].
+  float* row_scores = scores + ((long long)head * chunk_blocks + blockIdx.x) * XA_ROWS * cell_cols;
   const unsigned short* k_head = k_in + (long long)kv_head * K * ${D};
   unsigned* order = keys + problem * col_blocks;
   const int local = (int)threadIdx.x;
@@ -138,7 +147,7 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
       cells[i] = a0 + i < end_cell ? min(cell_cols, (K - Q + min(Q - 1, (a0 + i) * ${S} + ${S - 1})) / ${S} + 1) : 0;
       chunk_cells = max(chunk_cells, cells[i]);
     }
-    // The previous group's reads of q_cell and of the statistics are over.
+    // The previous group's reads of q_cell, of the statistics and of the scores are over.
     __syncthreads();
     for (int at = local; at < XA_ROWS * ${S * D}; at += ${T}) {
       const int i = at / ${S * D}, s = at / ${D} % ${S};
@@ -152,6 +161,7 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
       float score[XA_ROWS];
       xa_cell_scores(q_cell, k_head, Q, K, a0, end_cell, c, score, scale);
       for (int i = 0; i < XA_ROWS; i++) {
+        row_scores[(long long)i * cell_cols + c] = c < cells[i] ? score[i] : XA_NO_SCORE;
         if (c < cells[i] && score[i] != XA_NO_SCORE) {
           const float grown = fmaxf(run_max[i], score[i]);
           run_sum[i] = run_sum[i] * expf(run_max[i] - grown) + expf(score[i] - grown);
@@ -175,12 +185,12 @@ extern "C" __global__ void __launch_bounds__(${T}) ${names.mass}(
     for (int i = 0; i < XA_ROWS; i++) { stat_max[i] = row_max_of[i][0]; stat_sum[i] = row_sum_of[i][0]; }
     for (int c0 = 0; c0 < chunk_cells; c0 += XA_CHUNK) {
       const int chunk_end = min(chunk_cells, c0 + XA_CHUNK);
+      // The scores were written before the tree's barriers, so every thread's are visible.
       for (int c = c0 + local; c < chunk_end; c += ${T}) {
-        float score[XA_ROWS];
-        xa_cell_scores(q_cell, k_head, Q, K, a0, end_cell, c, score, scale);
         float p = 0.0f;
         for (int i = 0; i < XA_ROWS; i++) {
-          if (c < cells[i] && score[i] != XA_NO_SCORE) p += expf(score[i] - stat_max[i]) / stat_sum[i];
+          const float score = row_scores[(long long)i * cell_cols + c];
+          if (score != XA_NO_SCORE) p += expf(score - stat_max[i]) / stat_sum[i];
         }
         chunk_probs[c - c0] = p;
       }
@@ -248,8 +258,13 @@ ${clearInputCuda(names.clear)}
 ${selectTopCuda(names.select)}`;
 }
 
-/** Scratch sizes (words) of an XAttention run: a mass, then order key, per block pair; a size per query block. */
-export function xattentionScratch(sizes: { Q: number; K: number; H: number }, block: number): { keys: number; limits: number; rowBlocks: number; colBlocks: number } {
+/**
+ * Scratch sizes (words) of an XAttention run: a mass, then order key, per block pair; a size per query block;
+ * the scores of a chunk of `chunk` query blocks' current cell rows.
+ */
+export function xattentionScratch(sizes: { Q: number; K: number; H: number }, block: number, stride: number, headDim: number, budgetBytes = xattentionScratchBytesCuda): { keys: number; limits: number; scores: number; chunk: number; rowBlocks: number; colBlocks: number } {
   const rowBlocks = Math.ceil(sizes.Q / block), colBlocks = Math.ceil(sizes.K / block);
-  return { keys: sizes.H * rowBlocks * colBlocks, limits: sizes.H * rowBlocks, rowBlocks, colBlocks };
+  const rows = xattentionCellRowsCuda(headDim, stride);
+  const chunk = Math.min(rowBlocks, xattentionBlockChunk(sizes, stride, rows, budgetBytes));
+  return { keys: sizes.H * rowBlocks * colBlocks, limits: sizes.H * rowBlocks, scores: sizes.H * chunk * rows * Math.ceil(sizes.K / stride), chunk, rowBlocks, colBlocks };
 }

@@ -1,13 +1,13 @@
 import type { Estimator } from "../../../ir/estimate/estimator.js";
 import { verticalSlashBudgets } from "../../../ir/estimate/vertical-slash.js";
 import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
-import { outputSlot, verticalSlashHeadChunk } from "../../estimated-input.js";
+import { outputSlot, verticalSlashHeadChunk, xattentionBlockChunk } from "../../estimated-input.js";
 import type { WebGpuContext } from "../device.js";
 import type { AttentionBuffers } from "../run.js";
 import { blockPoolWgsl, blockScoresWgsl } from "./block-top-k.js";
 import { clearInputWgsl, selectTopWgsl } from "./select-top.js";
 import { estimatorWorkgroup, logitKeysPerInvocation, verticalSlashLogitsWgsl, verticalSlashScoresWgsl, verticalSlashSoftmaxWgsl } from "./vertical-slash.js";
-import { xattentionBlockChunk, xattentionCellRows, xattentionMassWgsl, xattentionScratchBytes } from "./xattention.js";
+import { xattentionCellRows, xattentionMassWgsl, xattentionScratchBytes } from "./xattention.js";
 import { settle } from "../settle.js";
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -51,7 +51,7 @@ export async function dispatchEstimator(context: WebGpuContext, estimator: Estim
   const chunk = estimator.kind === "verticalSlash"
     ? verticalSlashHeadChunk(H, Math.min(verticalSlashBudgets(estimator, K).lastQ, Q), K, Math.min(largest, options.scratchBytes ?? largest))
     : H;
-  const blockChunk = estimator.kind === "xattention" ? xattentionBlockChunk({ K, H }, estimator.stride, Math.min(largest, options.scratchBytes ?? xattentionScratchBytes), largest) : 0;
+  const blockChunk = estimator.kind === "xattention" ? xattentionBlockChunk({ K, H }, estimator.stride, xattentionCellRows, Math.min(largest, options.scratchBytes ?? xattentionScratchBytes), largest) : 0;
   const scratch: GPUBuffer[] = [];
   const storage = (words: number): GPUBuffer => {
     const buffer = device.createBuffer({ size: Math.max(16, words * 4), usage: GPUBufferUsage.STORAGE });

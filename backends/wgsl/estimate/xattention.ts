@@ -1,4 +1,3 @@
-import { diagnostic, DiagnosticError } from "../../../diagnostics/diagnostic.js";
 import type { Dtype } from "../../../ir/kernel/kernel.js";
 import { tensorBindings } from "../emit.js";
 import { orderKeyWgsl } from "./select-top.js";
@@ -13,7 +12,7 @@ import { estimatorWorkgroup, workgroupReduceWgsl } from "./vertical-slash.js";
  *    writing the scores to a scratch of the current cell rows; the workgroup combines the running pairs, then
  *    each invocation reads the scores of its own key blocks' cells and adds their probabilities to the
  *    blocks' masses (no two invocations write one mass). The scratch holds CELL_ROWS rows of cells per
- *    problem, for a chunk of query blocks (all heads) per dispatch (xattentionBlockChunk), so it stays
+ *    problem, for a chunk of query blocks (all heads) per dispatch (../../estimated-input.ts), so it stays
  *    within xattentionScratchBytes at any length. Each cell is scored once: the version before scored it
  *    twice (once for the stats, once for the masses) to keep no scratch at all, and the one before that
  *    scored each cell row alone, reading K once per cell row, into a scratch of Q · K / S floats;
@@ -197,22 +196,6 @@ ${rows.map((i) => `        let score${i} = scores_of[scores_base + ${i} * cell_c
 
 /** The most bytes the mass kernel's scores scratch takes (WebGPU: capped by the device's largest buffer). */
 export const xattentionScratchBytes = 64 * 2 ** 20;
-
-/**
- * Query blocks per mass dispatch: as many as fit their heads' CELL_ROWS rows of ⌈K / S⌉ scores in
- * `budgetBytes`, at least one. STP317 when one query block's rows exceed `largestBytes` (the device's
- * largest buffer): 128 MiB at 1M keys, 32 heads and stride 8.
- */
-export function xattentionBlockChunk(sizes: { K: number; H: number }, stride: number, budgetBytes: number, largestBytes: number): number {
-  const blockBytes = 4 * sizes.H * xattentionCellRows * Math.ceil(Math.max(1, sizes.K) / stride);
-  if (blockBytes > largestBytes) {
-    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
-    throw new DiagnosticError([diagnostic("STP317", `the XAttention estimator needs ${mib(blockBytes)} of scores a query block (${sizes.H} heads × ${xattentionCellRows} cell rows × ${Math.ceil(sizes.K / stride)} cells), more than this device's ${mib(largestBytes)}`, {
-      hint: "use a larger stride, fewer heads per launch, or a device with larger buffers",
-    })]);
-  }
-  return Math.max(1, Math.floor(budgetBytes / blockBytes));
-}
 
 /**
  * Cell rows the mass kernel scores together: each K row it reads serves this many, at the price of scoring
