@@ -391,7 +391,7 @@ int main(int argc, char** argv) {
   std::vector<unsigned> columns((size_t)H * K), diagonals((size_t)H * K);
   for (int head0 = 0; head0 < H; head0 += chunk) {
     const unsigned heads = (unsigned)(H - head0 < chunk ? H - head0 : chunk);
-    launch_plain({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.logits}(q.data(), k.data(), probs.data(), Q, K, H, KVH, rows, scale, head0); });
+    launch_grid({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.logits}(q.data(), k.data(), probs.data(), Q, K, H, KVH, rows, scale, head0); });
     launch_grid({(unsigned)rows, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.softmax}(probs.data(), K, rows); });
     launch_plain({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), columns.data(), K, rows, h[5], 0, head0); });
     launch_plain({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), diagonals.data(), K, rows, h[6], 1, head0); });
@@ -408,7 +408,7 @@ int main(int argc, char** argv) {
   return 0;
 }
 `;
-  const { dir, binary } = compileForHost(`vertical-slash-${element}`, `${emitVerticalSlashCuda(element, headDim)}${driver}`, threadedShim);
+  const { dir, binary } = compileForHost(`vertical-slash-${element}`, `${vectorShim}${emitVerticalSlashCuda(element, headDim)}${driver}`, threadedShim);
   return {
     run: (q, k, aux, { Q, K, H, KVH }, setting) => {
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");

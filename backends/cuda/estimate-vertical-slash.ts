@@ -21,9 +21,12 @@ export const verticalSlashScratchBytes = 2 ** 30;
 /**
  * MInference's vertical-slash estimator in CUDA (reference: ir/estimate/vertical-slash.ts; the WGSL kernels'
  * rules, backends/wgsl/estimate/vertical-slash.ts), before the shared top-n selection (./select-top.ts):
- * 1. logits: one thread per key and head (the key's K row in registers, every q row read once per thread;
- *    a warp reads one q element at a time, so the q loads are broadcasts), into a scratch [head][row][K]
- *    that holds a chunk of heads (verticalSlashHeadChunk), heads head0 on; the kernels below run per chunk;
+ * 1. logits: one thread per key and head, the last rows 8 at a time: the block stages their q rows as floats
+ *    in shared memory, and each thread reads its K row 8 elements a load, each converted element serving
+ *    the 8 rows (q reads are broadcasts). It used to hold its whole K row in a float array, which ptxas put in
+ *    local memory (a 320 B–1 KiB stack frame from D 80 in f16, at 256 in bf16), and converted every q
+ *    element once per key. Into a scratch [head][row][K] that holds a chunk of heads
+ *    (verticalSlashHeadChunk), heads head0 on; the kernels below run per chunk;
  * 2. softmax: one block per last row and head: block max and sum, then the row's causal softmax in place
  *    (0 past the row's position);
  * 3. scores: one thread per head and key sums its column (`diagonal` 0) or one thread per head and offset o
@@ -40,18 +43,44 @@ ${orderKeyCuda}
 extern "C" __global__ void __launch_bounds__(${threads}) ${names.logits}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ probs,
     int q_len, int k_len, int heads, int kv_heads, int rows, float scale, int head0) {
+  // The current 8 last rows' q, as floats (0 past the last row).
+  __shared__ __align__(16) float q_rows[8 * ${D}];
   const int key = (int)(blockIdx.x * ${threads}u + threadIdx.x);
   const int head = head0 + (int)blockIdx.z, kv_head = head * kv_heads / heads;
-  if (key >= k_len) return;
-  float k_row[${D}];
-  for (int d = 0; d < ${D}; d++) k_row[d] = element_to_float(k_in[((long long)kv_head * k_len + key) * ${D} + d]);
-  for (int r = 0; r < rows; r++) {
-    const int row = q_len - rows + r;
-    // Keys past the row's position are never read (the softmax stops at the position).
-    if (key > k_len - q_len + row) continue;
-    float dot = 0.0f;
-    for (int d = 0; d < ${D}; d++) dot += element_to_float(q_in[((long long)head * q_len + row) * ${D} + d]) * k_row[d];
-    probs[((long long)blockIdx.z * rows + r) * k_len + key] = dot * scale;
+  // Threads past the last key still meet at the barriers; they read key 0's row and write nothing.
+  const bool live = key < k_len;
+  const uint4* k_row = reinterpret_cast<const uint4*>(k_in + ((long long)kv_head * k_len + (live ? key : 0)) * ${D});
+  for (int r0 = 0; r0 < rows; r0 += 8) {
+    __syncthreads();  // the previous rows' readers are done
+    for (int at = (int)threadIdx.x; at < 8 * ${D}; at += ${threads}) {
+      const int r = r0 + at / ${D};
+      q_rows[at] = r < rows ? element_to_float(q_in[((long long)head * q_len + q_len - rows + r) * ${D} + at % ${D}]) : 0.0f;
+    }
+    __syncthreads();
+    float dot[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) dot[i] = 0.0f;
+    for (int d8 = 0; d8 < ${D / 8}; d8++) {
+      const uint4 w = k_row[d8];
+      const unsigned words[4] = {w.x, w.y, w.z, w.w};
+      float kf[8];
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        kf[2 * j] = element_to_float((unsigned short)(words[j] & 0xffffu));
+        kf[2 * j + 1] = element_to_float((unsigned short)(words[j] >> 16));
+      }
+#pragma unroll
+      for (int i = 0; i < 8; i++) {
+#pragma unroll
+        for (int j = 0; j < 8; j++) dot[i] += q_rows[i * ${D} + d8 * 8 + j] * kf[j];
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+      const int r = r0 + i, row = q_len - rows + r;
+      // Keys past the row's position are never read (the softmax stops at the position).
+      if (live && r < rows && key <= k_len - q_len + row) probs[((long long)blockIdx.z * rows + r) * k_len + key] = dot[i] * scale;
+    }
   }
 }
 

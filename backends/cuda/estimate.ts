@@ -82,7 +82,7 @@ ${selectTopCuda(names.select)}`;
 
 /** A block max (is_max) or sum over cudaEstimatorThreads threads, `block_reduce`; every thread gets the result. */
 export const blockReduceCuda = `// A block max (is_max) or sum; every thread gets the result.
-__device__ float block_reduce(float* partial, float value, bool is_max) {
+__device__ __forceinline__ float block_reduce(float* partial, float value, bool is_max) {
   __syncthreads();
   partial[threadIdx.x] = value;
   for (unsigned step = ${cudaEstimatorThreads / 2}u; step > 0u; step >>= 1) {
