@@ -198,7 +198,7 @@ ${rows.map((i) => `        let score${i} = scores_of[scores_base + ${i} * cell_c
 export const xattentionScratchBytes = 64 * 2 ** 20;
 
 /**
- * Cell rows the mass kernel scores together: each K row it reads serves this many, at the price of scoring
- * every cell twice (for the rows' max and sum, then for the masses) and of this many accumulators a lane.
+ * Cell rows the mass kernel scores together: each K row it reads serves this many, at the price of this
+ * many accumulators a lane and of this many rows of ⌈K / S⌉ scores a query block in the scratch.
  */
 export const xattentionCellRows = 8;
