@@ -1,5 +1,5 @@
 import { blockReduceCuda, clearInputCuda, cudaEstimatorThreads } from "./estimate.js";
-import { elementToFloat } from "./prelude.js";
+import { eightToFloatCuda, elementToFloat } from "./prelude.js";
 import type { CudaElement } from "./schedule.js";
 import { orderKeyCuda, selectTopCuda } from "./select-top.js";
 
@@ -39,7 +39,7 @@ export function emitVerticalSlashCuda(element: CudaElement, headDim: number): st
   const D = headDim;
   return `// Stipple estimator: vertical-slash (${element} q and k, head dim ${D}), generated, do not edit.
 ${elementToFloat(element)}
-${orderKeyCuda}
+${eightToFloatCuda}${orderKeyCuda}
 extern "C" __global__ void __launch_bounds__(${threads}) ${names.logits}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ probs,
     int q_len, int k_len, int heads, int kv_heads, int rows, float scale, int head0) {
@@ -62,13 +62,8 @@ extern "C" __global__ void __launch_bounds__(${threads}) ${names.logits}(
     for (int i = 0; i < 8; i++) dot[i] = 0.0f;
     for (int d8 = 0; d8 < ${D / 8}; d8++) {
       const uint4 w = k_row[d8];
-      const unsigned words[4] = {w.x, w.y, w.z, w.w};
       float kf[8];
-#pragma unroll
-      for (int j = 0; j < 4; j++) {
-        kf[2 * j] = element_to_float((unsigned short)(words[j] & 0xffffu));
-        kf[2 * j + 1] = element_to_float((unsigned short)(words[j] >> 16));
-      }
+      eight_to_float(w, kf);
 #pragma unroll
       for (int i = 0; i < 8; i++) {
 #pragma unroll

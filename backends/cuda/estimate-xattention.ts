@@ -1,6 +1,6 @@
 import { xattentionBlockChunk } from "../estimated-input.js";
 import { blockReduceCuda, clearInputCuda, cudaEstimatorThreads } from "./estimate.js";
-import { elementToFloat } from "./prelude.js";
+import { eightToFloatCuda, elementToFloat } from "./prelude.js";
 import type { CudaElement } from "./schedule.js";
 import { orderKeyCuda, selectTopCuda } from "./select-top.js";
 
@@ -51,7 +51,7 @@ export function emitXAttentionCuda(element: CudaElement, headDim: number, stride
   const CR = xattentionCellRowsCuda(D, S), CH = xattentionChunkCells;
   return `// Stipple estimator: XAttention (${element} q and k, head dim ${D}, stride ${S}), generated, do not edit.
 ${elementToFloat(element)}
-${orderKeyCuda}
+${eightToFloatCuda}${orderKeyCuda}
 // Below every score: marks cells with no causal pair (left out of the softmax).
 #define XA_NO_SCORE (-3.0e38f)
 // Cell rows scored together, and cells whose probabilities are staged at a time.
@@ -83,33 +83,28 @@ __device__ __forceinline__ void xa_tally(float* partial, const unsigned* keys, i
 __device__ __forceinline__ void xa_cell_scores(const float* q_cell, const unsigned short* k_head, int Q, int K, int a0, int end_cell, int c, float score[XA_ROWS], float scale) {
   float dot[XA_ROWS];
   bool any[XA_ROWS];
-  #pragma unroll
+#pragma unroll
   for (int i = 0; i < XA_ROWS; i++) { dot[i] = 0.0f; any[i] = false; }
   for (int s = 0; s < ${S}; s++) {
     const int key = c * ${S} + s;
     if (key >= K) break;
     float part[XA_ROWS];
-    #pragma unroll
+#pragma unroll
     for (int i = 0; i < XA_ROWS; i++) part[i] = 0.0f;
     // D is a multiple of 16, so each K row is whole 16-byte words.
     const uint4* k_row = reinterpret_cast<const uint4*>(k_head + (long long)key * ${D});
     for (int d8 = 0; d8 < ${D / 8}; d8++) {
       const uint4 w = k_row[d8];
-      const unsigned words[4] = {w.x, w.y, w.z, w.w};
       float kf[8];
-      #pragma unroll
-      for (int j = 0; j < 4; j++) {
-        kf[2 * j] = element_to_float((unsigned short)(words[j] & 0xffffu));
-        kf[2 * j + 1] = element_to_float((unsigned short)(words[j] >> 16));
-      }
-      #pragma unroll
+      eight_to_float(w, kf);
+#pragma unroll
       for (int i = 0; i < XA_ROWS; i++) {
         const float* q = q_cell + (i * ${S} + s) * ${D} + d8 * 8;
-        #pragma unroll
+#pragma unroll
         for (int j = 0; j < 8; j++) part[i] += q[j] * kf[j];
       }
     }
-    #pragma unroll
+#pragma unroll
     for (int i = 0; i < XA_ROWS; i++) {
       const int row = (a0 + i) * ${S} + ${S - 1} - s;
       if (a0 + i < end_cell && row < Q && key <= K - Q + row) {
@@ -118,7 +113,7 @@ __device__ __forceinline__ void xa_cell_scores(const float* q_cell, const unsign
       }
     }
   }
-  #pragma unroll
+#pragma unroll
   for (int i = 0; i < XA_ROWS; i++) score[i] = any[i] ? dot[i] * scale / ${S}.0f : XA_NO_SCORE;
 }
 
@@ -152,7 +147,7 @@ extern "C" __global__ void __launch_bounds__(${T}, 1) ${names.mass}(
     // Each cell row's cells: none past its last row's position (a cell row past end_cell has none).
     int cells[XA_ROWS];
     int chunk_cells = 0;
-    #pragma unroll
+#pragma unroll
     for (int i = 0; i < XA_ROWS; i++) {
       cells[i] = a0 + i < end_cell ? min(cell_cols, (K - Q + min(Q - 1, (a0 + i) * ${S} + ${S - 1})) / ${S} + 1) : 0;
       chunk_cells = max(chunk_cells, cells[i]);
@@ -166,12 +161,12 @@ extern "C" __global__ void __launch_bounds__(${T}, 1) ${names.mass}(
     }
     __syncthreads();
     float run_max[XA_ROWS], run_sum[XA_ROWS];
-    #pragma unroll
+#pragma unroll
     for (int i = 0; i < XA_ROWS; i++) { run_max[i] = XA_NO_SCORE; run_sum[i] = 0.0f; }
     for (int c = local; c < chunk_cells; c += ${T}) {
       float score[XA_ROWS];
       xa_cell_scores(q_cell, k_head, Q, K, a0, end_cell, c, score, scale);
-      #pragma unroll
+#pragma unroll
       for (int i = 0; i < XA_ROWS; i++) {
         row_scores[(long long)i * cell_cols + c] = c < cells[i] ? score[i] : XA_NO_SCORE;
         if (c < cells[i] && score[i] != XA_NO_SCORE) {
@@ -181,12 +176,12 @@ extern "C" __global__ void __launch_bounds__(${T}, 1) ${names.mass}(
         }
       }
     }
-    #pragma unroll
+#pragma unroll
     for (int i = 0; i < XA_ROWS; i++) { row_max_of[i][local] = run_max[i]; row_sum_of[i][local] = run_sum[i]; }
     for (int step = ${T / 2}; step > 0; step >>= 1) {
       __syncthreads();
       if (local < step) {
-        #pragma unroll
+#pragma unroll
         for (int i = 0; i < XA_ROWS; i++) {
           const float m1 = row_max_of[i][local], m2 = row_max_of[i][local + step], m = fmaxf(m1, m2);
           row_sum_of[i][local] = row_sum_of[i][local] * expf(m1 - m) + row_sum_of[i][local + step] * expf(m2 - m);
@@ -196,14 +191,14 @@ extern "C" __global__ void __launch_bounds__(${T}, 1) ${names.mass}(
     }
     __syncthreads();
     float stat_max[XA_ROWS], stat_sum[XA_ROWS];
-    #pragma unroll
+#pragma unroll
     for (int i = 0; i < XA_ROWS; i++) { stat_max[i] = row_max_of[i][0]; stat_sum[i] = row_sum_of[i][0]; }
     for (int c0 = 0; c0 < chunk_cells; c0 += XA_CHUNK) {
       const int chunk_end = min(chunk_cells, c0 + XA_CHUNK);
       // The scores were written before the tree's barriers, so every thread's are visible.
       for (int c = c0 + local; c < chunk_end; c += ${T}) {
         float p = 0.0f;
-        #pragma unroll
+#pragma unroll
         for (int i = 0; i < XA_ROWS; i++) {
           const float score = row_scores[(long long)i * cell_cols + c];
           if (score != XA_NO_SCORE) p += expf(score - stat_max[i]) / stat_sum[i];

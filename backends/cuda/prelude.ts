@@ -114,3 +114,14 @@ ${body}
   return bits.f;
 }`;
 }
+
+/** Eight 16-bit elements of one 16-byte load to f32, in order (element 2j is word j's low half); after elementToFloat. */
+export const eightToFloatCuda = `__device__ __forceinline__ void eight_to_float(uint4 w, float* out) {
+  const unsigned words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+  for (int j = 0; j < 4; j++) {
+    out[2 * j] = element_to_float((unsigned short)(words[j] & 0xffffu));
+    out[2 * j + 1] = element_to_float((unsigned short)(words[j] >> 16));
+  }
+}
+`;
