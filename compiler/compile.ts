@@ -85,10 +85,10 @@ export function compile(source: string | { readonly file: string }, options: Com
   if (checkedParams.diagnostics.length > 0) return failed(checkedParams.diagnostics);
   const target = options.target ?? "wgsl";
   // Before anything is lowered for it: a head dim the target cannot take (0, 72 on CUDA) is a diagnostic.
-  const headDim = target === "cuda"
+  const unsupported = target === "cuda"
     ? unsupportedHeadDim(cudaCapabilities.headDims, options.headDim, "CUDA", "STP501")
     : unsupportedHeadDim(wgslCapabilities.headDims, options.headDim, "WGSL", "STP902");
-  if (headDim !== undefined) return failed([headDim]);
+  if (unsupported !== undefined) return failed([unsupported]);
   const schedule = options.schedule ?? (target === "cuda" ? cudaTile : { blockM: defaultBlockM, blockN: defaultBlockN(options.headDim) });
   const dtype = options.dtype ?? (target === "cuda" ? "f16" : "f32");
   const layer = options.layer ?? 0;

@@ -62,8 +62,8 @@ export function checkCudaKernel(kernel: AttentionKernel): CudaElement {
   const fail = (message: string, hint: string): never => {
     throw new DiagnosticError([diagnostic("STP501", message, { hint })]);
   };
-  const headDim = unsupportedHeadDim(cudaCapabilities.headDims, kernel.headDim, "CUDA", "STP501");
-  if (headDim !== undefined) throw new DiagnosticError([headDim]);
+  const unsupported = unsupportedHeadDim(cudaCapabilities.headDims, kernel.headDim, "CUDA", "STP501");
+  if (unsupported !== undefined) throw new DiagnosticError([unsupported]);
   if (kernel.blockM !== cudaTile.blockM || kernel.blockN !== cudaTile.blockN) fail(`the CUDA kernel uses ${cudaTile.blockM} × ${cudaTile.blockN} tiles, not ${kernel.blockM} × ${kernel.blockN}`, "leave --block-m and --block-n out for --target cuda");
   if (!(cudaCapabilities.elements as readonly string[]).includes(kernel.dtype)) fail(`CUDA kernels take ${cudaCapabilities.elements.join(" or ")} tensors (tensor cores), not ${kernel.dtype}`, "use --dtype f16 or bf16 (stipple run converts f32 .npy input)");
   return kernel.dtype === "bf16" ? "bf16" : "f16";

@@ -19,8 +19,8 @@ export const wgslCapabilities = {
 
 /** Throws STP902 for a tensor type or head dim the WGSL kernel does not take. */
 export function checkWgslKernel(kernel: Pick<AttentionKernel, "dtype" | "headDim">): void {
-  const headDim = unsupportedHeadDim(wgslCapabilities.headDims, kernel.headDim, "WGSL", "STP902");
-  if (headDim !== undefined) throw new DiagnosticError([headDim]);
+  const unsupported = unsupportedHeadDim(wgslCapabilities.headDims, kernel.headDim, "WGSL", "STP902");
+  if (unsupported !== undefined) throw new DiagnosticError([unsupported]);
   if (!wgslCapabilities.elements.includes(kernel.dtype)) {
     throw new DiagnosticError([diagnostic("STP902", `the WGSL backend takes ${wgslCapabilities.elements.join(" or ")} tensors, not ${kernel.dtype}`, { hint: "use --dtype f16, or --target cuda for bf16" })]);
   }

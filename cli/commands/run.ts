@@ -78,8 +78,8 @@ export function registerRun(program: Command): void {
         })]);
       }
       const capabilities = options.backend === "cuda" ? cudaCapabilities : wgslCapabilities;
-      const headDim = unsupportedHeadDim(capabilities.headDims, D, options.backend === "cuda" ? "CUDA" : "WGSL", "STP902");
-      if (headDim !== undefined) throw new CommandFailed([headDim]);
+      const unsupported = unsupportedHeadDim(capabilities.headDims, D, options.backend === "cuda" ? "CUDA" : "WGSL", "STP902");
+      if (unsupported !== undefined) throw new CommandFailed([unsupported]);
       if (options.backend === "wgsl" && options.dtype === "bf16") {
         throw new CommandFailed([diagnostic("STP902", "the WGSL backend stores q, k, v as f32 or f16", { hint: "use --dtype f16, or --backend cuda for bf16" })]);
       }
