@@ -176,7 +176,7 @@ static void fiber_main() {
 }
 `;
 
-/** CUDA vector types and built-ins the attention kernel and the XAttention estimator use beyond threadedShim's. */
+/** CUDA vector types and built-ins the attention kernel and the vertical-slash and XAttention estimators use beyond threadedShim's. */
 const vectorShim = `#define __align__(n) __attribute__((aligned(n)))
 struct uint4 { unsigned x, y, z, w; };
 static inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }

@@ -18,7 +18,7 @@ import { denseAttention } from "../ir/reference/dense-attention.js";
 import { compareOutputs, outputTolerance } from "../ir/reference/tolerance.js";
 import { lowerAttention } from "../passes/lower.js";
 import { bindOrThrow, examplePattern, randomTensor } from "./helpers.js";
-import { expectSameSelection, expectSelected, expectThresholdCut, selectionCases, type SelectionCase } from "./selection.js";
+import { expectSameSelection, expectSelected, expectThresholdCut, onePackedInput, selectionCases, type SelectionCase } from "./selection.js";
 import { settle } from "../backends/wgsl/settle.js";
 import { roundedTo } from "../util/half.js";
 
@@ -118,15 +118,12 @@ function expectAttentionOn(estimated: ReturnType<typeof bindOrThrow>, t: ReturnT
  */
 async function selectOnDevice(c: SelectionCase): Promise<Uint32Array> {
   const { device } = gpu;
-  const words = Math.ceil((c.problems * c.count) / 32);
   const buffer = (data: Uint32Array, usage: number): GPUBuffer => {
     const made = device.createBuffer({ size: Math.max(16, data.byteLength), usage: usage | GPUBufferUsage.COPY_DST });
     device.queue.writeBuffer(made, 0, data);
     return made;
   };
-  const aux = new Uint32Array(4 + words * c.heads);
-  aux[0] = 4;
-  aux[1] = words;
+  const aux = onePackedInput(c);
   const buffers = {
     keys: buffer(c.keys, GPUBufferUsage.STORAGE),
     selection: buffer(Uint32Array.of(c.count, c.n, 0, c.problems), GPUBufferUsage.UNIFORM),

@@ -89,6 +89,18 @@ export function selectionCases(rankLimit: number): fc.Arbitrary<SelectionCase> {
 }
 
 /**
+ * A packed input with one slot for a selection kernel to write (slot 0): its directory entry (leaves at
+ * word 4, ⌈problems · count / 32⌉ words a head), then the heads' leaves, zeroed. The bits start at word 4.
+ */
+export function onePackedInput(c: SelectionCase): Uint32Array {
+  const words = Math.ceil((c.problems * c.count) / 32);
+  const aux = new Uint32Array(4 + words * c.heads);
+  aux[0] = 4;
+  aux[1] = words;
+  return aux;
+}
+
+/**
  * Checks a selection kernel's bits ([head][problem · count + at], words a head as in a packed input's leaves)
  * against the rule: per problem, the min(n, limit) largest keys above −∞, ties to the lower index.
  */

@@ -8,7 +8,7 @@ import { bindPattern, withInputs } from "../../compiler/bind.js";
 import { estimateVerticalSlash } from "../../ir/estimate/vertical-slash.js";
 import { estimateXAttention } from "../../ir/estimate/xattention.js";
 import { estimateBlockTopK } from "../../ir/estimate/block-top-k.js";
-import { expectSameSelection, expectSelected, expectThresholdCut, selectionCases } from "../selection.js";
+import { expectSameSelection, expectSelected, expectThresholdCut, onePackedInput, selectionCases } from "../selection.js";
 import { cudaLowering, type CudaElement } from "../../backends/cuda/schedule.js";
 import { evaluateMask } from "../../ir/mask/evaluate.js";
 import type { Binding } from "../../ir/pattern/binding.js";
@@ -220,11 +220,7 @@ describe("CUDA kernels on the GPU", () => {
     const { driver } = gpu;
     fc.assert(
       fc.property(selectionCases(cudaRankSelectionLimit), (c) => {
-        // A packed input with one slot: its directory entry (leaf offset 4, words a head), then the leaves.
-        const words = Math.ceil((c.problems * c.count) / 32);
-        const aux = new Uint32Array(4 + words * c.heads);
-        aux[0] = 4;
-        aux[1] = words;
+        const aux = onePackedInput(c);
         const buffers = [c.keys, aux, c.limits ?? new Uint32Array(1)].map((data) => {
           const pointer = driver.alloc(data.byteLength);
           driver.upload(pointer, data);
