@@ -200,16 +200,27 @@ describe("the CUDA top-n selection, run on the host (threads and barriers real)"
 });
 
 describe("the CUDA XAttention estimator, run on the host (threads and barriers real)", () => {
-  // Stride 1 draws rows of more cells than a chunk of probabilities (xattentionChunkCells) and blocks of more
-  // cell rows than are staged at once, so key blocks straddle chunks and cell rows come in several groups.
-  // The mass kernel serves 1, 2 or all query blocks a launch, as the runtime chunks them by its scratch.
-  for (const [element, stride, headDim, maxLength] of [["f16", 4, 32, 260], ["bf16", 8, 80, 260], ["f16", 1, 32, 420]] as const) {
-    it(`${element}, stride ${stride}, D ${headDim}: the reference's block masses, and the forced blocks plus the fewest heaviest whose mass reaches the threshold, into the packed inputs`, () => {
-      const estimator = hostXAttention(element, headDim, stride);
+  // On tensor cores (blocks of up to 64 cells): reductions staged 64 (S·D = 128, 640), 16 (S 3) and 32 (S 1)
+  // at a time; lengths past 64 cell rows and cells, so blocks serve several row tiles and walk several
+  // column tiles. On CUDA cores (blocks of more cells), stride 1 draws rows of more cells than a chunk of
+  // probabilities (xattentionChunkCells) and blocks of more cell rows than are staged at once, so key blocks
+  // straddle chunks and cell rows come in several groups; its mass kernel serves 1, 2 or all query blocks a
+  // launch, as the runtime chunks them by its scratch.
+  const configs = [
+    { cores: "tensorCores", element: "f16", stride: 4, headDim: 32, maxLength: 260, cells: [1, 6] },
+    { cores: "tensorCores", element: "bf16", stride: 8, headDim: 80, maxLength: 260, cells: [1, 6] },
+    { cores: "tensorCores", element: "f16", stride: 3, headDim: 48, maxLength: 200, cells: [1, 6] },
+    { cores: "tensorCores", element: "bf16", stride: 1, headDim: 32, maxLength: 300, cells: [8, 64] },
+    { cores: "cudaCores", element: "f16", stride: 1, headDim: 32, maxLength: 420, cells: [65, 80] },
+    { cores: "cudaCores", element: "bf16", stride: 2, headDim: 80, maxLength: 400, cells: [65, 70] },
+  ] as const;
+  for (const { cores, element, stride, headDim, maxLength, cells: [minCells, maxCells] } of configs) {
+    it(`on ${cores === "tensorCores" ? "tensor" : "CUDA"} cores, ${element}, stride ${stride}, D ${headDim}: the reference's block masses, and the forced blocks plus the fewest heaviest whose mass reaches the threshold, into the packed inputs`, () => {
+      const estimator = hostXAttention(element, headDim, stride, cores);
       fc.assert(
         fc.property(
-          // Every block sum is a barrier of 128 host threads: lengths stay short, blocks of stride 1 hold 8 cells or more.
-          fc.constantFrom<[number, number]>([1, 1], [2, 1], [3, 1]), fc.integer({ min: 1, max: maxLength }), fc.constantFrom(1, 0.5, 0.1), stride === 1 ? fc.integer({ min: 8, max: 16 }) : fc.integer({ min: 1, max: 6 }),
+          // Every block sum and warp collective is a barrier of 128 host threads: lengths stay short.
+          fc.constantFrom<[number, number]>([1, 1], [2, 1], [3, 1]), fc.integer({ min: 1, max: maxLength }), fc.constantFrom(1, 0.5, 0.1), fc.integer({ min: minCells, max: maxCells }),
           fc.constantFrom(0.3, 0.6, 0.9, 0.95, 1), fc.boolean(), fc.integer(), fc.constantFrom(1, 2, Infinity),
           ([heads, kvHeads], kvLen, queryFraction, cells, threshold, flat, seed, chunk) => {
             const qLen = Math.max(1, Math.round(kvLen * queryFraction));

@@ -8,7 +8,8 @@ import { tileIndexWords } from "../ir/plan/tile-index.js";
 import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
 import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
 import { cudaSelectThreads, orderKeyCuda, selectTopCuda } from "../backends/cuda/select-top.js";
-import { emitXAttentionCuda, xattentionCellRowsCuda, xattentionKernels } from "../backends/cuda/estimate-xattention.js";
+import { emitXAttentionMassCuda, emitXAttentionSelectCuda, xattentionCellRowsCuda, xattentionMassKernels, xattentionSelectKernels, type XAttentionMassPlan } from "../backends/cuda/estimate-xattention.js";
+import { emitXAttentionTensorMassCuda } from "../backends/cuda/estimate-xattention-tensor.js";
 import { checkCudaKernel, cudaDynamicSharedBytes, type CudaElement } from "../backends/cuda/schedule.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { tensorCoreCuda } from "../backends/cuda/prelude.js";
@@ -427,12 +428,28 @@ int main(int argc, char** argv) {
  * into a launch's packed inputs (`words`); `keys`: the mass kernel's order keys [head][query block][key block].
  */
 export interface HostXAttention {
-  /** `chunk`: query blocks a mass launch serves (default all), as the runtime chunks them by its scratch. */
+  /** `chunk`: query blocks a CUDA-core mass launch serves (default all), as the runtime chunks them by its scratch. */
   run(q: Uint16Array, k: Uint16Array, aux: Uint32Array, shape: { Q: number; K: number; H: number; KVH: number }, setting: { block: number; threshold: number; scale: number; slot: number; chunk?: number }): { words: Uint32Array; keys: Uint32Array };
 }
 
-export function hostXAttention(element: CudaElement, headDim: number, stride: number): HostXAttention {
-  const names = xattentionKernels(element, headDim, stride);
+/**
+ * The XAttention estimator's kernels on fibers: the masses on CUDA cores or on tensor cores (their
+ * intrinsics emulated, hostTensorCore), then the sizes, the clear and the selection.
+ */
+export function hostXAttention(element: CudaElement, headDim: number, stride: number, cores: XAttentionMassPlan["kind"]): HostXAttention {
+  const massName = xattentionMassKernels(element, headDim, stride)[cores], names = xattentionSelectKernels;
+  const massLaunch = cores === "tensorCores"
+    ? `strict_barriers = true;
+  const int cells_per_block = block / ${stride}, tile = cells_per_block * (64 / cells_per_block);
+  launch_grid({(unsigned)((((Q + ${stride - 1}) / ${stride}) + tile - 1) / tile), 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${massName}(q.data(), k.data(), keys.data(), Q, K, H, KVH, cells_per_block, rb, cb, f[1]); });
+  check_copies_landed();
+  strict_barriers = false;`
+    : `// Scores start as garbage: a score the masses read before the kernel wrote it shows.
+  std::vector<float> scores((size_t)H * chunk * ${xattentionCellRowsCuda(headDim, stride)} * ((K + ${stride - 1}) / ${stride}), -7.0f);
+  for (int b0 = 0; b0 < rb; b0 += chunk) {
+    const int blocks = min(chunk, rb - b0);
+    launch_grid({(unsigned)blocks, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${massName}(q.data(), k.data(), scores.data(), keys.data(), Q, K, H, KVH, block, rb, cb, b0, blocks, f[1]); });
+  }`;
   const driver = `
 int main(int argc, char** argv) {
   if (argc != 3) return 2;
@@ -440,7 +457,7 @@ int main(int argc, char** argv) {
   if (in == nullptr) return 2;
   int h[9];  // Q, K, H, KVH, block, slot, q words, k words, aux words
   float f[2];  // threshold, scale
-  int chunk;  // query blocks a mass launch serves
+  int chunk;  // query blocks a CUDA-core mass launch serves
   if (fread(h, 4, 9, in) != 9 || fread(f, 4, 2, in) != 2 || fread(&chunk, 4, 1, in) != 1) return 2;
   const int Q = h[0], K = h[1], H = h[2], KVH = h[3], block = h[4], slot = h[5], aux_words = h[8];
   std::vector<unsigned short> q(h[6]), k(h[7]);
@@ -448,13 +465,10 @@ int main(int argc, char** argv) {
   if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
   fclose(in);
   const int rb = (Q + block - 1) / block, cb = (K + block - 1) / block;
-  std::vector<unsigned> keys((size_t)H * rb * cb, 7u), limits((size_t)H * rb, 7u);
-  // Scores start as garbage: a score the masses read before the kernel wrote it shows.
-  std::vector<float> scores((size_t)H * chunk * ${xattentionCellRowsCuda(headDim, stride)} * ((K + ${stride - 1}) / ${stride}), -7.0f);
-  for (int b0 = 0; b0 < rb; b0 += chunk) {
-    const int blocks = min(chunk, rb - b0);
-    launch_grid({(unsigned)blocks, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.mass}(q.data(), k.data(), scores.data(), keys.data(), limits.data(), Q, K, H, KVH, block, rb, cb, b0, blocks, f[0], f[1]); });
-  }
+  // Masses start as garbage (1.0f, and 7 sizes): a block pair the mass kernel forgets shows.
+  std::vector<unsigned> keys((size_t)H * rb * cb, 0x3f800000u), limits((size_t)H * rb, 7u);
+  ${massLaunch}
+  launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${names.limits}(keys.data(), limits.data(), Q, K, block, rb, cb, f[0]); });
   const int words = (int)aux[4 * slot + 1] * H;
   launch_plain({${estimatorBlocks("words")}, 1, 1}, ${cudaEstimatorThreads}, [&] { ${names.clear}(aux.data(), slot, H); });
   launch_grid({(unsigned)rb, 1, (unsigned)H}, ${cudaSelectThreads}, [&] { ${names.select}(keys.data(), aux.data(), limits.data(), (unsigned)cb, 0xffffffffu, (unsigned)slot, (unsigned)rb); });
@@ -464,7 +478,10 @@ int main(int argc, char** argv) {
   return 0;
 }
 `;
-  const { dir, binary } = compileForHost(`xattention-${element}-s${stride}`, `${vectorShim}${emitXAttentionCuda(element, headDim, stride)}${driver}`, threadedShim);
+  const mass = cores === "tensorCores"
+    ? withHostTensorCores(emitXAttentionTensorMassCuda(element, headDim, stride, massName), element)
+    : emitXAttentionMassCuda(element, headDim, stride);
+  const { dir, binary } = compileForHost(`xattention-${element}-s${stride}-${cores}`, `${vectorShim}${mass}${emitXAttentionSelectCuda()}${driver}`, threadedShim);
   return {
     run: (q, k, aux, { Q, K, H, KVH }, { block, threshold, scale, slot, chunk }) => {
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
@@ -478,6 +495,13 @@ int main(int argc, char** argv) {
       return { words: all.slice(0, aux.length), keys: all.slice(aux.length) };
     },
   };
+}
+
+/** Generated CUDA with its tensor-core block (tensorCoreCuda) replaced by the host emulation. */
+function withHostTensorCores(text: string, element: CudaElement): string {
+  const intrinsics = tensorCoreCuda(element);
+  if (!text.includes(intrinsics)) throw new Error("the kernel's tensor-core block is not tensorCoreCuda's");
+  return text.replace(intrinsics, hostTensorCore(element));
 }
 
 /**
@@ -522,9 +546,9 @@ static void ldmatrix_any(unsigned* r, const unsigned short* p, bool trans, unsig
 }
 static void ldmatrix_x4(unsigned* r, const unsigned short* p) { ldmatrix_any(r, p, false); }
 [[maybe_unused]] static void ldmatrix_x2(unsigned* r, const unsigned short* p) { ldmatrix_any(r, p, false, 2); }
-static void ldmatrix_x4_trans(unsigned* r, const unsigned short* p) { ldmatrix_any(r, p, true); }
+[[maybe_unused]] static void ldmatrix_x4_trans(unsigned* r, const unsigned short* p) { ldmatrix_any(r, p, true); }
 
-static unsigned pack2(float lo, float hi) { return (unsigned)host_from_float(lo) | ((unsigned)host_from_float(hi) << 16); }
+[[maybe_unused]] static unsigned pack2(float lo, float hi) { return (unsigned)host_from_float(lo) | ((unsigned)host_from_float(hi) << 16); }
 
 // cp.async: a copy's destination reads as NaN (0x7fff in f16 and in bf16) from its issue until a wait covers
 // its group, so a kernel that reads staged data before waiting, or before the barrier after the wait (a
@@ -580,7 +604,7 @@ static void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
   for (int e = 0; e < 4; e++) c[e] = d[e];
 }
 
-static float __shfl_xor_sync(unsigned mask, float value, int offset) {
+[[maybe_unused]] static float __shfl_xor_sync(unsigned mask, float value, int offset) {
   if (mask != 0xffffffffu) { fprintf(stderr, "__shfl_xor_sync: partial masks are not emulated\\n"); abort(); }
   const unsigned t = threadIdx.x, lane = t % 32;
   lane_slots[t].f = value;
@@ -618,8 +642,6 @@ export interface HostAttention {
 export function hostAttention(kernel: KernelLaunch["kernel"]): HostAttention {
   const element = checkCudaKernel(kernel);
   const text = emitCuda(kernel);
-  const intrinsics = tensorCoreCuda(element);
-  if (!text.includes(intrinsics)) throw new Error("the kernel's tensor-core block is not tensorCoreCuda's");
   const dynamic = [kernel.inputs.length > 0 ? "aux.data()" : "", kernel.segments.kind === "tileIndex" ? "index.data()" : ""].filter((x) => x !== "");
   const driver = `
 int main(int argc, char** argv) {
@@ -651,7 +673,7 @@ int main(int argc, char** argv) {
   const dynamicShared = "extern __shared__ __align__(16) unsigned short dynamic_s[];";
   const bytes = cudaDynamicSharedBytes(kernel);
   if ((bytes > 0) !== text.includes(dynamicShared)) throw new Error("the kernel's dynamic shared memory is not what cudaDynamicSharedBytes says");
-  const hostText = text.replace(intrinsics, hostTensorCore(element)).replace(dynamicShared, `__shared__ __align__(16) unsigned short dynamic_s[${bytes / 2}];`);
+  const hostText = withHostTensorCores(text, element).replace(dynamicShared, `__shared__ __align__(16) unsigned short dynamic_s[${bytes / 2}];`);
   const { dir, binary } = compileForHost(`attention-${kernel.name}`, `${vectorShim}${hostText}${driver}`, threadedShim);
   // The builder's text, like the kernel's, depends on the kernel only: built once, on the first run.
   let builder: HostBuilder | undefined;

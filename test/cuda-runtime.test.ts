@@ -313,15 +313,21 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(() => verticalSlashHeadChunk(8, 64, 2 ** 23, verticalSlashScratchBytes)).toThrow(/STP317: the vertical-slash estimator needs 2048\.0 MiB of probabilities a head/);
   });
 
-  it("sizes XAttention's scores scratch to a chunk of query blocks, never H × Q / S × K / S at long contexts", () => {
-    // 128k tokens, 32 heads, block 128, stride 8, D 128 (8 cell rows): 16 MiB of scores a query block, so
-    // 16 blocks a launch within 256 MiB, and 64 launches for the 1024 query blocks.
-    const at128k = xattentionScratch({ Q: 2 ** 17, K: 2 ** 17, H: 32 }, 128, 8, 128);
-    expect(at128k.chunk).toBe(16);
-    expect(4 * at128k.scores).toBeLessThanOrEqual(xattentionScratchBytesCuda);
-    expect(at128k.keys).toBe(32 * 1024 * 1024);
+  it("runs XAttention's masses on tensor cores with no scores scratch, and on CUDA cores in chunks of query blocks, never H × Q / S × K / S at long contexts", () => {
+    // 128k tokens, 32 heads, block 128, stride 8 (16 cells a block): tensor cores, a block per 64 cell rows.
+    const tensor = xattentionScratch({ Q: 2 ** 17, K: 2 ** 17, H: 32 }, 128, 8, 128);
+    expect(tensor.mass).toEqual({ kind: "tensorCores", rowTiles: 256 });
+    expect(tensor.keys).toBe(32 * 1024 * 1024);
+    // Blocks of more than 64 cells: CUDA cores. Block 1024, stride 8, D 128 (8 cell rows staged): 16 MiB of
+    // scores a query block, so 16 blocks a launch within 256 MiB.
+    const cores = xattentionScratch({ Q: 2 ** 17, K: 2 ** 17, H: 32 }, 1024, 8, 128);
+    if (cores.mass.kind !== "cudaCores") throw new Error("blocks of 128 cells run on CUDA cores");
+    expect(cores.mass.chunk).toBe(16);
+    expect(4 * cores.mass.scores).toBeLessThanOrEqual(xattentionScratchBytesCuda);
     // Short contexts take every query block in one launch.
-    expect(xattentionScratch({ Q: 300, K: 300, H: 2 }, 64, 8, 64).chunk).toBe(5);
+    expect(xattentionScratch({ Q: 3000, K: 3000, H: 2 }, 520, 8, 64).mass).toMatchObject({ kind: "cudaCores", chunk: 6 });
+    // Odd block sizes: whole query blocks a row tile (5 cells a block: 60 cell rows a tile).
+    expect(xattentionScratch({ Q: 300, K: 300, H: 2 }, 20, 4, 64).mass).toEqual({ kind: "tensorCores", rowTiles: 2 });
   });
 
   it("estimates XAttention on the device (masses and sizes, then a selection bounded by the sizes) before the builder and the kernel", () => {
@@ -333,14 +339,18 @@ describe("the driver-API runtime against a stub libcuda", () => {
     const estimator = { kind: "xattention", blocks: "blocks", block: 64, stride: 8, threshold: 0.9 } as const;
     runCudaEstimatedAttention(context, estimator, launches, { q: new Float32Array(2 * 300 * 64), k: new Float32Array(300 * 64), v: new Float32Array(300 * 64) }, bound.value.sizes, { splits: 1 });
     expect(Array.from({ length: stub.launchCount() }, (_, at) => stub.launchKernel(at))).toEqual([
-      "stipple_xa_mass_bf16_d64_s8", "stipple_xa_clear_bf16_d64_s8", "stipple_xa_select_bf16_d64_s8", "block_sparse_sparse_builder", "block_sparse_sparse",
+      "stipple_xa_tensor_mass_bf16_d64_s8", "stipple_xa_limits", "stipple_xa_clear", "stipple_xa_select", "block_sparse_sparse_builder", "block_sparse_sparse",
     ]);
-    // A block per query block (5 of 64 rows) and head, for the masses and for the selection.
-    expect(stub.launchShape(0)).toEqual([5, 1, 2, 128, 1, 1]);
-    expect(stub.launchShape(2)).toEqual([5, 1, 2, 256, 1, 1]);
-    // The select reads the sizes the mass kernel wrote, and writes the packed inputs the builder reads.
-    expect(stub.launchArgs(2)[2]).toBe(stub.launchArgs(0)[4]);
-    expect(stub.launchArgs(2)[1]).toBe(stub.launchArgs(3)[1]);
+    // The masses: a block per 64 cell rows (38 here) and head; the sizes and the selection: a block per query block (5 of 64 rows) and head.
+    expect(stub.launchShape(0)).toEqual([1, 1, 2, 128, 1, 1]);
+    expect(stub.launchShape(1)).toEqual([5, 1, 2, 128, 1, 1]);
+    expect(stub.launchShape(3)).toEqual([5, 1, 2, 256, 1, 1]);
+    // The sizes read the masses; the select reads the keys and sizes the sizes kernel wrote, and writes the
+    // packed inputs the builder reads.
+    expect(stub.launchArgs(1)[0]).toBe(stub.launchArgs(0)[2]);
+    expect(stub.launchArgs(3)[0]).toBe(stub.launchArgs(1)[0]);
+    expect(stub.launchArgs(3)[2]).toBe(stub.launchArgs(1)[1]);
+    expect(stub.launchArgs(3)[1]).toBe(stub.launchArgs(4)[1]);
     expect(stub.liveAllocations()).toBe(before);
   });
 

@@ -5,7 +5,8 @@ import { compileToPtx, ptxasReport } from "../backends/cuda/compile.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { blockTopKKernels, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
 import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
-import { emitXAttentionCuda, xattentionKernels } from "../backends/cuda/estimate-xattention.js";
+import { emitXAttentionMassCuda, emitXAttentionSelectCuda, xattentionMassKernels, xattentionSelectKernels } from "../backends/cuda/estimate-xattention.js";
+import { emitXAttentionTensorMassCuda } from "../backends/cuda/estimate-xattention-tensor.js";
 import { maxStagedQuery } from "../backends/estimated-input.js";
 import { emitSplitCombineCuda } from "../backends/cuda/split-combine.js";
 import { emitTileBuilderCuda } from "../backends/cuda/tile-builder.js";
@@ -101,11 +102,19 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
     for (const element of cudaCapabilities.elements) expectNoSpills(emitVerticalSlashCuda(element, headDim), verticalSlashKernels(element, headDim), `${element} D=${headDim}`);
   }, 120_000);
 
-  it("the XAttention estimator compiles for f16 and bf16, without spills where it stages the most query values and where it scores the most cell rows at once", () => {
+  it("the XAttention estimator compiles for f16 and bf16, without spills: on CUDA cores where it stages the most query values and where it scores the most cell rows at once, and on tensor cores", () => {
     const headDim = cudaCapabilities.headDims.max;
     for (const [D, stride] of [[headDim, Math.floor(maxStagedQuery / headDim)], [128, 8], [80, 4]] as const) {
-      for (const element of cudaCapabilities.elements) expectNoSpills(emitXAttentionCuda(element, D, stride), xattentionKernels(element, D, stride), `${element} D=${D} S=${stride}`);
+      for (const element of cudaCapabilities.elements) expectNoSpills(emitXAttentionMassCuda(element, D, stride), { mass: xattentionMassKernels(element, D, stride).cudaCores }, `${element} D=${D} S=${stride} on CUDA cores`);
     }
+    // On tensor cores nothing is staged by the stride: a reduction of 64 a step and one of 16.
+    for (const [D, stride] of [[128, 8], [80, 1]] as const) {
+      for (const element of cudaCapabilities.elements) {
+        const name = xattentionMassKernels(element, D, stride).tensorCores;
+        expectNoSpills(emitXAttentionTensorMassCuda(element, D, stride, name), { mass: name }, `${element} D=${D} S=${stride} on tensor cores`);
+      }
+    }
+    expectNoSpills(emitXAttentionSelectCuda(), xattentionSelectKernels, "the selection");
   }, 120_000);
 
   it("the split-K combine compiles for every head dim", () => {

@@ -16,8 +16,10 @@ export interface CudaContext {
   readonly multiprocessors: number;
   /** Device, capability, driver: reported with every run and benchmark. */
   readonly description: string;
-  /** Modules loaded on this device, by kernel hash and arch: a kernel is compiled and loaded once. */
-  readonly modules: Map<string, { readonly module: Handle; readonly kernel: Handle }>;
+  /** Modules loaded on this device, by key (a kernel hash, an estimator's settings) and arch: a module is compiled and loaded once. */
+  readonly modules: Map<string, Handle>;
+  /** Their kernels, by module key, arch and name. */
+  readonly kernels: Map<string, Handle>;
 }
 
 const opened = new Map<number, CudaContext>();
@@ -46,6 +48,7 @@ export function openCuda(ordinal = 0): CudaContext {
     backend: "cuda", driver, device, context, name, computeCapability: capability, arch, multiprocessors: driver.multiprocessors(device),
     description: `${name} (compute ${major}.${minor}, ${arch} PTX, CUDA driver ${driver.version})`,
     modules: new Map(),
+    kernels: new Map(),
   };
   opened.set(ordinal, created);
   return created;

@@ -10,7 +10,8 @@ import type { CudaContext } from "./device.js";
 import type { KernelArgument } from "./driver.js";
 import { blockTopKKernels, blockTopKScratch, cudaEstimatorThreads, emitBlockTopKCuda } from "./estimate.js";
 import { emitVerticalSlashCuda, verticalSlashKernels, verticalSlashScratchBytes } from "./estimate-vertical-slash.js";
-import { emitXAttentionCuda, xattentionKernels, xattentionScratch } from "./estimate-xattention.js";
+import { emitXAttentionMassCuda, emitXAttentionSelectCuda, xattentionMassKernels, xattentionScratch, xattentionSelectKernels } from "./estimate-xattention.js";
+import { emitXAttentionTensorMassCuda } from "./estimate-xattention-tensor.js";
 import { cudaSelectThreads } from "./select-top.js";
 import { CudaAttentionBuffers, dispatchCudaAttention, loadedFunction, type CudaRunOptions } from "./run.js";
 import { checkCudaKernel } from "./schedule.js";
@@ -38,7 +39,7 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
     case "blockTopK": {
       const slot = outputSlot(launch, estimator.blocks, "blocks");
       const names = blockTopKKernels(element);
-      const kernel = (name: string) => loadedFunction(context, `estimate/block-top-k/${element}/${name}`, () => ({ source: emitBlockTopKCuda(element), name }));
+      const kernel = (name: string) => loadedFunction(context, `estimate/block-top-k/${element}`, name, () => emitBlockTopKCuda(element));
       const scratch = blockTopKScratch(estimator, buffers.sizes, D);
       const pooled = buffers.scratch("pooled", 4 * scratch.pooled), scores = buffers.scratch("scores", 4 * scratch.scores);
       const shape = [int(Q), int(K), int(H), int(KVH), int(estimator.block), int(D), int(scratch.rowBlocks), int(scratch.colBlocks)];
@@ -53,7 +54,7 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       const budgets = verticalSlashBudgets(estimator, K);
       const rows = Math.min(budgets.lastQ, Q);
       const names = verticalSlashKernels(element, D);
-      const kernel = (name: string) => loadedFunction(context, `estimate/vertical-slash/${element}/d${D}/${name}`, () => ({ source: emitVerticalSlashCuda(element, D), name }));
+      const kernel = (name: string) => loadedFunction(context, `estimate/vertical-slash/${element}/d${D}`, name, () => emitVerticalSlashCuda(element, D));
       // The budget is ours, not the device's: a head larger than it still runs alone (running out of memory
       // then is the allocator's coded STP906).
       const chunk = verticalSlashHeadChunk(H, rows, K, Math.max(verticalSlashScratchBytes, 4 * rows * K));
@@ -74,18 +75,36 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
     case "xattention": {
       const slot = outputSlot(launch, estimator.blocks, "blocks");
       const { block, stride } = estimator;
-      const names = xattentionKernels(element, D, stride);
-      const kernel = (name: string) => loadedFunction(context, `estimate/xattention/${element}/d${D}/s${stride}/${name}`, () => ({ source: emitXAttentionCuda(element, D, stride), name }));
+      const massNames = xattentionMassKernels(element, D, stride), names = xattentionSelectKernels;
+      const massKey = `estimate/xattention/${element}/d${D}/s${stride}`;
+      const kernel = (name: string) => loadedFunction(context, "estimate/xattention/select", name, emitXAttentionSelectCuda);
       const scratch = xattentionScratch(buffers.sizes, block, stride, D);
-      const keys = buffers.scratch("keys", 4 * scratch.keys), limits = buffers.scratch("limits", 4 * scratch.limits), scores = buffers.scratch("scores", 4 * scratch.scores);
-      // The query blocks in chunks whose scores fit the scratch.
-      for (let b0 = 0; b0 < scratch.rowBlocks; b0 += scratch.chunk) {
-        const chunk = Math.min(scratch.chunk, scratch.rowBlocks - b0);
-        driver.launch(kernel(names.mass), [chunk, 1, H], threads, [
-          pointer(buffers.q), pointer(buffers.k), pointer(scores), pointer(keys), pointer(limits),
-          int(Q), int(K), int(H), int(KVH), int(block), int(scratch.rowBlocks), int(scratch.colBlocks), int(b0), int(chunk), float(estimator.threshold), float(launch.kernel.scale),
-        ]);
+      const keys = buffers.scratch("keys", 4 * scratch.keys), limits = buffers.scratch("limits", 4 * scratch.limits);
+      const shape = [int(Q), int(K), int(H), int(KVH)];
+      const { mass } = scratch;
+      switch (mass.kind) {
+        case "tensorCores": {
+          const massKernel = loadedFunction(context, `${massKey}/tensor-cores`, massNames.tensorCores, () => emitXAttentionTensorMassCuda(element, D, stride, massNames.tensorCores));
+          driver.launch(massKernel, [mass.rowTiles, 1, H], threads, [pointer(buffers.q), pointer(buffers.k), pointer(keys), ...shape, int(block / stride), int(scratch.rowBlocks), int(scratch.colBlocks), float(launch.kernel.scale)]);
+          break;
+        }
+        case "cudaCores": {
+          const massKernel = loadedFunction(context, `${massKey}/cuda-cores`, massNames.cudaCores, () => emitXAttentionMassCuda(element, D, stride));
+          const scores = buffers.scratch("scores", 4 * mass.scores);
+          // The query blocks in chunks whose scores fit the scratch.
+          for (let b0 = 0; b0 < scratch.rowBlocks; b0 += mass.chunk) {
+            const chunk = Math.min(mass.chunk, scratch.rowBlocks - b0);
+            driver.launch(massKernel, [chunk, 1, H], threads, [
+              pointer(buffers.q), pointer(buffers.k), pointer(scores), pointer(keys),
+              ...shape, int(block), int(scratch.rowBlocks), int(scratch.colBlocks), int(b0), int(chunk), float(launch.kernel.scale),
+            ]);
+          }
+          break;
+        }
+        default:
+          assertNever(mass, "XAttention mass plan");
       }
+      driver.launch(kernel(names.limits), [scratch.rowBlocks, 1, H], threads, [pointer(keys), pointer(limits), int(Q), int(K), int(block), int(scratch.rowBlocks), int(scratch.colBlocks), float(estimator.threshold)]);
       driver.launch(kernel(names.clear), [blocks(leafWords(slot) * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);
       // n is unbounded (all ones): each query block keeps exactly its own size from `limits`.
       driver.launch(kernel(names.select), [scratch.rowBlocks, 1, H], [cudaSelectThreads, 1, 1], [pointer(keys), pointer(aux), pointer(limits), int(scratch.colBlocks), int(-1), int(slot), int(scratch.rowBlocks)]);

@@ -1,15 +1,21 @@
 import { xattentionBlockChunk } from "../estimated-input.js";
-import { blockReduceCuda, clearInputCuda, cudaEstimatorThreads } from "./estimate.js";
+import { clearInputCuda, cudaEstimatorThreads } from "./estimate.js";
+import { xattentionLimitsCuda } from "./estimate-xattention-limits.js";
+import { xattentionOnTensorCores, xattentionTensorRowTiles } from "./estimate-xattention-tensor.js";
 import { eightToFloatCuda, elementToFloat } from "./prelude.js";
 import type { CudaElement } from "./schedule.js";
 import { orderKeyCuda, selectTopCuda } from "./select-top.js";
 
-/** The XAttention estimator's entry points for an element type, head dim and stride. */
-export const xattentionKernels = (element: CudaElement, headDim: number, stride: number) => ({
-  mass: `stipple_xa_mass_${element}_d${headDim}_s${stride}`,
-  clear: `stipple_xa_clear_${element}_d${headDim}_s${stride}`,
-  select: `stipple_xa_select_${element}_d${headDim}_s${stride}`,
+/**
+ * The XAttention estimator's entry points: the block masses, a module per element type, head dim and stride,
+ * on CUDA cores (below) or on tensor cores (./estimate-xattention-tensor.ts); then, in one module for all,
+ * the sizes, the clear and the selection.
+ */
+export const xattentionMassKernels = (element: CudaElement, headDim: number, stride: number) => ({
+  cudaCores: `stipple_xa_mass_${element}_d${headDim}_s${stride}`,
+  tensorCores: `stipple_xa_tensor_mass_${element}_d${headDim}_s${stride}`,
 }) as const;
+export const xattentionSelectKernels = { limits: "stipple_xa_limits", clear: "stipple_xa_clear", select: "stipple_xa_select" } as const;
 
 /**
  * Cell rows the mass kernel scores together, for a stride and head dim: their q rows are staged in shared
@@ -23,60 +29,31 @@ export const xattentionChunkCells = 2 * cudaEstimatorThreads;
 export const xattentionScratchBytesCuda = 256 * 2 ** 20;
 
 /**
- * XAttention in CUDA (reference: ir/estimate/xattention.ts), the WGSL kernel's rules
- * (backends/wgsl/estimate/xattention.ts) with a block per head and query block:
- * 1. the block's cell rows go CR at a time (xattentionCellRowsCuda), their stride query rows staged in shared
- *    memory along the anti-diagonal. Each thread scores its cells for all CR rows at once (each K row it
- *    reads, 8 elements a load, serves every cell row), keeping a running max and sum per cell row and
- *    writing the scores to a scratch of the current cell rows (CR × ⌈K/S⌉ floats a query block; the kernel
- *    runs over the query blocks in chunks whose scratch fits xattentionScratchBytesCuda,
- *    ../estimated-input.ts); a tree over the block combines the running pairs. Then, a chunk of cells at a
- *    time, each thread writes its cells' probabilities (summed over the cell rows, from the scratch) into
- *    shared memory, and one thread per key block adds that block's cells to its mass (no two threads write
- *    one mass, and the order is fixed). Each cell is scored once: the kernel before scored it twice to keep
- *    no scratch, and the one before that kept a scratch row per cell row, Q·K/S floats a head (2 GiB at 128k
- *    tokens and 32 heads), reading K once per cell row;
- * 2. the block's selection size: the forced blocks (first, diagonal) plus the fewest candidates, heaviest
- *    first, whose mass reaches the need (threshold × total − forced mass), found bit by bit over the
- *    candidates' order keys: the largest key T whose candidates at or above it carry the need; then all
- *    above T and enough ties at T.
- * Masses and keys share one scratch word per block: a mass accumulates as float bits, then becomes its order
- * key (forced +∞, non-causal −∞; a candidate's mass is read back from its key), and the sizes leave as
- * per-problem limits, so the shared selection (./select-top.ts, ties to the lower index) sets exactly the
- * blocks the count chose.
+ * XAttention's block masses on CUDA cores (reference: ir/estimate/xattention.ts), the WGSL kernel's rules
+ * (backends/wgsl/estimate/xattention.ts) with a block per head and query block, for blocks of more cells
+ * than the tensor-core kernel takes (./estimate-xattention-tensor.ts). The block's cell rows go CR at a time
+ * (xattentionCellRowsCuda), their stride query rows staged in shared memory along the anti-diagonal. Each
+ * thread scores its cells for all CR rows at once (each K row it reads, 8 elements a load, serves every cell
+ * row), keeping a running max and sum per cell row and writing the scores to a scratch of the current cell
+ * rows (CR × ⌈K/S⌉ floats a query block; the kernel runs over the query blocks in chunks whose scratch fits
+ * xattentionScratchBytesCuda, ../estimated-input.ts); a tree over the block combines the running pairs.
+ * Then, a chunk of cells at a time, each thread writes its cells' probabilities (summed over the cell rows,
+ * from the scratch) into shared memory, and one thread per key block adds that block's cells to its mass
+ * (no two threads write one mass, and the order is fixed). Each cell is scored once. The masses leave as
+ * float bits, one word per block pair, for the sizes (./estimate-xattention-limits.ts).
  */
-export function emitXAttentionCuda(element: CudaElement, headDim: number, stride: number): string {
-  const names = xattentionKernels(element, headDim, stride);
+export function emitXAttentionMassCuda(element: CudaElement, headDim: number, stride: number): string {
+  const name = xattentionMassKernels(element, headDim, stride).cudaCores;
   const T = cudaEstimatorThreads, D = headDim, S = stride;
   const CR = xattentionCellRowsCuda(D, S), CH = xattentionChunkCells;
-  return `// Stipple estimator: XAttention (${element} q and k, head dim ${D}, stride ${S}), generated, do not edit.
+  return `// Stipple estimator: XAttention's block masses on CUDA cores (${element} q and k, head dim ${D}, stride ${S}), generated, do not edit.
 ${elementToFloat(element)}
-${eightToFloatCuda}${orderKeyCuda}
+${eightToFloatCuda}
 // Below every score: marks cells with no causal pair (left out of the softmax).
 #define XA_NO_SCORE (-3.0e38f)
 // Cell rows scored together, and cells whose probabilities are staged at a time.
 #define XA_ROWS ${CR}
 #define XA_CHUNK ${CH}
-
-__device__ __forceinline__ float from_order_key(unsigned key) {
-  return __uint_as_float((key & 0x80000000u) != 0u ? (key & 0x7fffffffu) : ~key);
-}
-
-${blockReduceCuda}
-// Candidates (causal, not forced) with a key at or above t (strictly above when strict): their mass and count.
-__device__ __forceinline__ void xa_tally(float* partial, const unsigned* keys, int col_blocks, unsigned t, bool strict, float* total_mass, float* count) {
-  float m = 0.0f, n = 0.0f;
-  for (int c = (int)threadIdx.x; c < col_blocks; c += ${T}) {
-    const unsigned key = keys[c];
-    const bool candidate = key != STIPPLE_NEG_INF_KEY && key != STIPPLE_POS_INF_KEY;
-    if (candidate && (strict ? key > t : key >= t)) {
-      m += from_order_key(key);
-      n += 1.0f;
-    }
-  }
-  *total_mass = block_reduce(partial, m, false);
-  *count = block_reduce(partial, n, false);
-}
 
 // Cell c's anti-diagonal scores for the staged cell rows a0 .. a0 + XA_ROWS - 1: row aS + S - 1 - s against
 // key cS + s, summed over s; XA_NO_SCORE for a cell row past end_cell or with no causal pair in the cell.
@@ -119,17 +96,15 @@ __device__ __forceinline__ void xa_cell_scores(const float* q_cell, const unsign
 
 // One block a multiprocessor is enough for ptxas: without that minimum it held the kernel to 72–96
 // registers and spilled 4–32 bytes at several head dims and strides, on both archs.
-extern "C" __global__ void __launch_bounds__(${T}, 1) ${names.mass}(
-    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ scores,
-    unsigned* __restrict__ keys, unsigned* __restrict__ limits,
-    int q_len, int k_len, int heads, int kv_heads, int block, int row_blocks, int col_blocks, int b0, int chunk_blocks, float threshold, float scale) {
+extern "C" __global__ void __launch_bounds__(${T}, 1) ${name}(
+    const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, float* __restrict__ scores, unsigned* __restrict__ keys,
+    int q_len, int k_len, int heads, int kv_heads, int block, int row_blocks, int col_blocks, int b0, int chunk_blocks, float scale) {
   // The staged cell rows' query rows along the anti-diagonal: q_cell[i][s] is row (a0 + i)S + S - 1 - s (0 past Q).
   __shared__ __align__(16) float q_cell[XA_ROWS * ${S * D}];
   // Each thread's running (max, sum) per cell row, combined by a tree into [row][0].
   __shared__ float row_max_of[XA_ROWS][${T}];
   __shared__ float row_sum_of[XA_ROWS][${T}];
   __shared__ float chunk_probs[XA_CHUNK];
-  __shared__ float partial[${T}];
   const int Q = q_len, K = k_len;
   // This launch serves query blocks b0 .. b0 + chunk_blocks - 1, x = b - b0.
   const int head = (int)blockIdx.z, kv_head = head * kv_heads / heads, b = b0 + (int)blockIdx.x;
@@ -216,66 +191,31 @@ extern "C" __global__ void __launch_bounds__(${T}, 1) ${names.mass}(
       __syncthreads();
     }
   }
-  __syncthreads();
-  const int first = K - Q + b * block;
-  const int last = K - Q + min(Q, (b + 1) * block) - 1;
-  float total = 0.0f, forced_mass = 0.0f, forced = 0.0f;
-  for (int c = local; c < col_blocks; c += ${T}) {
-    const float m = __uint_as_float(order[c]);
-    total += m;
-    const bool causal = c * block <= last;
-    unsigned key = STIPPLE_NEG_INF_KEY;
-    if (causal && (c == 0 || (c + 1) * block - 1 >= first)) {
-      key = STIPPLE_POS_INF_KEY;
-      forced_mass += m;
-      forced += 1.0f;
-    } else if (causal) {
-      key = order_key(m);
-    }
-    order[c] = key;
-  }
-  total = block_reduce(partial, total, false);
-  forced_mass = block_reduce(partial, forced_mass, false);
-  forced = block_reduce(partial, forced, false);
-  const float need = threshold * total - forced_mass;
-  unsigned extra = 0u;
-  if (need > 0.0f) {
-    float all_mass, all_count;
-    xa_tally(partial, order, col_blocks, 0u, false, &all_mass, &all_count);
-    if (all_mass < need) {
-      extra = (unsigned)all_count;
-    } else {
-      unsigned t = 0u;
-      for (int bit = 31; bit >= 0; bit--) {
-        const unsigned candidate = t | (1u << bit);
-        float m, n;
-        xa_tally(partial, order, col_blocks, candidate, false, &m, &n);
-        if (m >= need) t = candidate;
-      }
-      float above_mass, above_count, at_mass, at_count;
-      xa_tally(partial, order, col_blocks, t, true, &above_mass, &above_count);
-      xa_tally(partial, order, col_blocks, t, false, &at_mass, &at_count);
-      const unsigned ties = (unsigned)(at_count - above_count);
-      const float tie_mass = from_order_key(t);
-      // As WGSL's clamp(wanted, 1, ties): min(max(wanted, 1), ties), in floats so no conversion overflows.
-      const float wanted = tie_mass > 0.0f ? ceilf((need - above_mass) / tie_mass) : (float)ties;
-      extra = (unsigned)above_count + (unsigned)fminf(fmaxf(wanted, 1.0f), (float)ties);
-    }
-  }
-  if (local == 0) limits[problem] = (unsigned)forced + extra;
+}
+`;
 }
 
+/** The sizes, the clear and the selection of an XAttention run, after either mass kernel. */
+export function emitXAttentionSelectCuda(): string {
+  const names = xattentionSelectKernels;
+  return `// Stipple estimator: XAttention's selection, generated, do not edit.
+${orderKeyCuda}
+${xattentionLimitsCuda(names.limits)}
 ${clearInputCuda(names.clear)}
 ${selectTopCuda(names.select)}`;
 }
 
-/**
- * Scratch sizes (words) of an XAttention run: a mass, then order key, per block pair; a size per query block;
- * the scores of a chunk of `chunk` query blocks' current cell rows.
- */
-export function xattentionScratch(sizes: { Q: number; K: number; H: number }, block: number, stride: number, headDim: number, budgetBytes = xattentionScratchBytesCuda): { keys: number; limits: number; scores: number; chunk: number; rowBlocks: number; colBlocks: number } {
+/** How a run's masses are computed: on tensor cores, a block per 64 cell rows; on CUDA cores, in chunks of query blocks whose scores (floats) fit the scratch. */
+export type XAttentionMassPlan =
+  | { readonly kind: "tensorCores"; readonly rowTiles: number }
+  | { readonly kind: "cudaCores"; readonly chunk: number; readonly scores: number };
+
+/** Scratch sizes (words) of an XAttention run: a mass, then order key, per block pair; a size per query block; and the mass kernel's plan. */
+export function xattentionScratch(sizes: { Q: number; K: number; H: number }, block: number, stride: number, headDim: number, budgetBytes = xattentionScratchBytesCuda): { keys: number; limits: number; rowBlocks: number; colBlocks: number; mass: XAttentionMassPlan } {
   const rowBlocks = Math.ceil(sizes.Q / block), colBlocks = Math.ceil(sizes.K / block);
+  const words = { keys: sizes.H * rowBlocks * colBlocks, limits: sizes.H * rowBlocks, rowBlocks, colBlocks };
+  if (xattentionOnTensorCores(block, stride)) return { ...words, mass: { kind: "tensorCores", rowTiles: xattentionTensorRowTiles(sizes.Q, block, stride) } };
   const rows = xattentionCellRowsCuda(headDim, stride);
   const chunk = Math.min(rowBlocks, xattentionBlockChunk(sizes, stride, rows, budgetBytes));
-  return { keys: sizes.H * rowBlocks * colBlocks, limits: sizes.H * rowBlocks, scores: sizes.H * chunk * rows * Math.ceil(sizes.K / stride), chunk, rowBlocks, colBlocks };
+  return { ...words, mass: { kind: "cudaCores", chunk, scores: sizes.H * chunk * rows * Math.ceil(sizes.K / stride) } };
 }

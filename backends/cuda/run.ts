@@ -175,35 +175,40 @@ type Program = "attention" | "builder" | "combine";
 export function loadedKernel(context: CudaContext, launch: KernelLaunch, program: Program = "attention"): Handle {
   // The combine kernel depends on the head dim only.
   const key = program === "combine" ? `combine/${launch.kernel.headDim}` : `${kernelHash(launch.kernel)}/${program}`;
-  return loadedFunction(context, key, () => programSource(launch, program), program === "attention" ? cudaDynamicSharedBytes(launch.kernel) : 0);
+  const { source, name } = programSource(launch, program);
+  return loadedFunction(context, key, name, source, program === "attention" ? cudaDynamicSharedBytes(launch.kernel) : 0);
 }
 
 /** Dynamic shared memory a launch may take without raising the kernel's limit. */
 const defaultDynamicSharedLimit = 48 * 1024;
 
 /**
- * A kernel `name` of the module `source` prints, compiled and loaded once per device under `key`; a kernel
- * whose launches take more than 48 KiB of dynamic shared memory gets its limit raised to `dynamicShared`.
+ * Kernel `name` of the module `source` prints, compiled and loaded once per device under `key` (one module
+ * serves all its kernels); a kernel whose launches take more than 48 KiB of dynamic shared memory gets its
+ * limit raised to `dynamicShared`.
  */
-export function loadedFunction(context: CudaContext, key: string, source: () => { source: string; name: string }, dynamicShared = 0): Handle {
+export function loadedFunction(context: CudaContext, key: string, name: string, source: () => string, dynamicShared = 0): Handle {
   const at = `${key}/${context.arch}`;
-  let loaded = context.modules.get(at);
-  if (loaded === undefined) {
-    const { source: text, name } = source();
-    const { ptx } = compileCuda(text, context.arch);
-    const module = context.driver.loadModule(ptx);
-    loaded = { module, kernel: context.driver.kernel(module, name) };
-    if (dynamicShared > defaultDynamicSharedLimit) context.driver.allowDynamicShared(loaded.kernel, dynamicShared);
-    context.modules.set(at, loaded);
+  let module = context.modules.get(at);
+  if (module === undefined) {
+    module = context.driver.loadModule(compileCuda(source(), context.arch).ptx);
+    context.modules.set(at, module);
   }
-  return loaded.kernel;
+  let kernel = context.kernels.get(`${at}#${name}`);
+  if (kernel === undefined) {
+    kernel = context.driver.kernel(module, name);
+    if (dynamicShared > defaultDynamicSharedLimit) context.driver.allowDynamicShared(kernel, dynamicShared);
+    context.kernels.set(`${at}#${name}`, kernel);
+  }
+  return kernel;
 }
 
-function programSource(launch: KernelLaunch, program: Program): { source: string; name: string } {
+/** A program's kernel name, and its source, printed only when the module is first compiled. */
+function programSource(launch: KernelLaunch, program: Program): { source: () => string; name: string } {
   switch (program) {
-    case "attention": return { source: emitCuda(launch.kernel), name: launch.kernel.name };
-    case "builder": return { source: emitTileBuilderCuda(launch.kernel), name: builderName(launch.kernel) };
-    case "combine": return { source: emitSplitCombineCuda(launch.kernel.headDim), name: combineName(launch.kernel.headDim) };
+    case "attention": return { source: () => emitCuda(launch.kernel), name: launch.kernel.name };
+    case "builder": return { source: () => emitTileBuilderCuda(launch.kernel), name: builderName(launch.kernel) };
+    case "combine": return { source: () => emitSplitCombineCuda(launch.kernel.headDim), name: combineName(launch.kernel.headDim) };
     default: return assertNever(program, "CUDA program");
   }
 }
