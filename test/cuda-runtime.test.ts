@@ -480,10 +480,14 @@ describe("stipple run --backend cuda", () => {
       expect(estimated.stderr, example).toBe("");
       expect(JSON.parse(estimated.stdout)).toMatchObject({ backend: "cuda", estimator: expect.stringContaining(estimator) as unknown });
     }
-    // An XAttention stride that stages more query values than shared memory takes is refused before the driver is touched.
+    // Stride 64 runs on tensor cores (2 cells a block of 128), which stage no stride's worth of query values;
+    // with blocks of more than 64 cells it runs on CUDA cores, which stage more than shared memory takes:
+    // refused before the driver is touched.
     const wide = join(scratch, "xattention-wide.stip");
     writeFileSync(wide, readFileSync("examples/xattention.stip", "utf8").replace("stride = 8", "stride = 64"));
-    const refused = await runCli(["run", wide, "--backend", "cuda", "--estimate", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
+    const tensorCores = await runCli(["run", wide, "--backend", "cuda", "--estimate", "--json", ...tensors()], { STIPPLE_LIBCUDA: stubPath });
+    expect(tensorCores.stderr).toBe("");
+    const refused = await runCli(["run", wide, "--backend", "cuda", "--estimate", "--param", "block=8192", ...tensors()], { STIPPLE_LIBCUDA: join(scratch, "missing.so") });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain("error[STP314]: xattention stages stride × head dim = 4096 query values per workgroup (CUDA: block), more than 2048");
   });

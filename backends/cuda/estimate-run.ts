@@ -11,14 +11,18 @@ import type { KernelArgument } from "./driver.js";
 import { blockTopKKernels, blockTopKScratch, cudaEstimatorThreads, emitBlockTopKCuda } from "./estimate.js";
 import { emitVerticalSlashCuda, verticalSlashKernels, verticalSlashScratchBytes } from "./estimate-vertical-slash.js";
 import { emitXAttentionMassCuda, emitXAttentionSelectCuda, xattentionMassKernels, xattentionScratch, xattentionSelectKernels } from "./estimate-xattention.js";
-import { emitXAttentionTensorMassCuda } from "./estimate-xattention-tensor.js";
+import { emitXAttentionTensorMassCuda, xattentionOnTensorCores } from "./estimate-xattention-tensor.js";
 import { cudaSelectThreads } from "./select-top.js";
 import { CudaAttentionBuffers, dispatchCudaAttention, loadedFunction, type CudaRunOptions } from "./run.js";
 import { checkCudaKernel } from "./schedule.js";
 
-/** What the CUDA estimators cannot do, checked before a device is opened: XAttention's staging limit (STP314). */
+/**
+ * What the CUDA estimators cannot do, checked before a device is opened: XAttention's staging limit (STP314),
+ * for the CUDA-core mass kernel only (the tensor-core one stages 64 reduction elements at a time, whatever
+ * the stride).
+ */
 export function checkCudaEstimator(estimator: Estimator, headDim: number): void {
-  if (estimator.kind === "xattention") checkStagedQuery(estimator.stride, headDim);
+  if (estimator.kind === "xattention" && !xattentionOnTensorCores(estimator.block, estimator.stride)) checkStagedQuery(estimator.stride, headDim);
 }
 
 /**
