@@ -1,5 +1,5 @@
 import { cudaEstimatorThreads } from "./estimate.js";
-import { elementToFloat, tensorCoreCuda } from "./prelude.js";
+import { eightToFloatCuda, elementToFloat, tensorCoreCuda } from "./prelude.js";
 import type { CudaElement } from "./schedule.js";
 
 /**
@@ -41,7 +41,7 @@ export function emitXAttentionTensorMassCuda(element: CudaElement, headDim: numb
   const stagedHalves = 4 * 64 * (KC + 8), probabilityHalves = 2 * 64 * 65;
   return `// Stipple estimator: XAttention's block masses on tensor cores (${element} q and k, head dim ${D}, stride ${S}), generated, do not edit.
 ${tensorCoreCuda(element)}${elementToFloat(element)}
-// Below every score: marks cells with no causal pair (left out of the softmax).
+${eightToFloatCuda}// Below every score: marks cells with no causal pair (left out of the softmax).
 #define XA_NO_SCORE (-3.0e38f)
 // Reduction elements a step, shared rows padded by 8 halves (ldmatrix's row addresses in distinct banks),
 // steps a product, floats a row of the probabilities.
@@ -50,13 +50,20 @@ constexpr int XA_STRIDE = XA_KC + 8;
 constexpr int XA_STEPS = ${(S * D) / KC};
 constexpr int XA_PROB_STRIDE = 65;
 
-// Cell (a, c)'s pairs s_lo .. s_hi: query row aS + S - 1 - s against key cS + s.
+// Cell (a, c)'s pairs s_lo .. s_hi: query row aS + S - 1 - s against key cS + s, 8 elements a load (rows are
+// whole 16-byte words: D is a multiple of 16).
 __device__ float xa_pairs_dot(const unsigned short* q_head, const unsigned short* k_head, int a, int c, int s_lo, int s_hi) {
   float dot = 0.0f;
   for (int s = s_lo; s <= s_hi; s++) {
-    const unsigned short* q = q_head + (long long)(a * ${S} + ${S - 1} - s) * ${D};
-    const unsigned short* k = k_head + (long long)(c * ${S} + s) * ${D};
-    for (int d = 0; d < ${D}; d++) dot += element_to_float(q[d]) * element_to_float(k[d]);
+    const uint4* q = reinterpret_cast<const uint4*>(q_head + (long long)(a * ${S} + ${S - 1} - s) * ${D});
+    const uint4* k = reinterpret_cast<const uint4*>(k_head + (long long)(c * ${S} + s) * ${D});
+    for (int d8 = 0; d8 < ${D / 8}; d8++) {
+      float qf[8], kf[8];
+      eight_to_float(q[d8], qf);
+      eight_to_float(k[d8], kf);
+#pragma unroll
+      for (int j = 0; j < 8; j++) dot += qf[j] * kf[j];
+    }
   }
   return dot;
 }
