@@ -1,5 +1,6 @@
 import { cudaEstimatorThreads } from "./estimate.js";
 import { eightToFloatCuda, elementToFloat, tensorCoreCuda } from "./prelude.js";
+import { tileProductCuda } from "./tile-product.js";
 import type { CudaElement } from "./schedule.js";
 
 /**
@@ -12,9 +13,6 @@ export const xattentionOnTensorCores = (block: number, stride: number): boolean 
 export const xattentionTensorTile = (cellsPerBlock: number): number => cellsPerBlock * Math.floor(xattentionTensorMaxCells / cellsPerBlock);
 /** Blocks of the tensor-core mass kernel along x: one per xattentionTensorTile cell rows. */
 export const xattentionTensorRowTiles = (Q: number, block: number, stride: number): number => Math.ceil(Math.ceil(Q / stride) / xattentionTensorTile(block / stride));
-
-/** Reduction elements (of S·D) staged a step: 64 where S·D allows, else 32 or 16 (D is a multiple of 16). */
-const reductionChunk = (reduction: number): number => (reduction % 64 === 0 ? 64 : reduction % 32 === 0 ? 32 : 16);
 
 /**
  * XAttention's block masses on tensor cores (reference: ir/estimate/xattention.ts; the CUDA-core kernel,
@@ -37,18 +35,22 @@ const reductionChunk = (reduction: number): number => (reduction % 64 === 0 ? 64
  * chunks of query blocks): every block of 64 cell rows of every head runs at once.
  */
 export function emitXAttentionTensorMassCuda(element: CudaElement, headDim: number, stride: number, name: string): string {
-  const D = headDim, S = stride, T = cudaEstimatorThreads, KC = reductionChunk(S * D);
-  const stagedHalves = 4 * 64 * (KC + 8), probabilityHalves = 2 * 64 * 65;
+  const D = headDim, S = stride, T = cudaEstimatorThreads;
+  // A: the block's cell rows' query rows along the anti-diagonal; B: the tile's cells' key rows (c0: the tile's first cell).
+  const product = tileProductCuda(S * D, `      const int s = r / ${D}, d = r % ${D};
+      if (!from_b) {
+        const int row = (a0 + i) * ${S} + ${S - 1} - s;
+        valid = i < TILE && row < Q;
+        src = q_head + (valid ? (long long)row * ${D} + d : 0);
+      } else {
+        const int key = (c0 + i) * ${S} + s;
+        valid = i < TILE && key < K;
+        src = k_head + (valid ? (long long)key * ${D} + d : 0);
+      }`);
   return `// Stipple estimator: XAttention's block masses on tensor cores (${element} q and k, head dim ${D}, stride ${S}), generated, do not edit.
 ${tensorCoreCuda(element)}${elementToFloat(element)}
 ${eightToFloatCuda}// Below every score: marks cells with no causal pair (left out of the softmax).
 #define XA_NO_SCORE (-3.0e38f)
-// Reduction elements a step, shared rows padded by 8 halves (ldmatrix's row addresses in distinct banks),
-// steps a product, floats a row of the probabilities.
-constexpr int XA_KC = ${KC};
-constexpr int XA_STRIDE = XA_KC + 8;
-constexpr int XA_STEPS = ${(S * D) / KC};
-constexpr int XA_PROB_STRIDE = 65;
 
 // Cell (a, c)'s pairs s_lo .. s_hi: query row aS + S - 1 - s against key cS + s, 8 elements a load (rows are
 // whole 16-byte words: D is a multiple of 16).
@@ -84,10 +86,6 @@ __device__ __forceinline__ float xa_score(float product, const unsigned short* q
 extern "C" __global__ void __launch_bounds__(${T}, 4) ${name}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, unsigned* __restrict__ keys,
     int q_len, int k_len, int heads, int kv_heads, int cells_per_block, int row_blocks, int col_blocks, float scale) {
-  // Two stages of a Q′ chunk and a K′ chunk, [cell][reduction]; after a tile's product in the second pass,
-  // the same memory holds its probabilities, [cell row][cell] as floats.
-  __shared__ __align__(16) unsigned short smem[${Math.max(stagedHalves, probabilityHalves)}];
-  float* const probs = reinterpret_cast<float*>(smem);
   const int Q = q_len, K = k_len, R = cells_per_block, TILE = R * (64 / R);
   const int head = (int)blockIdx.z, kv_head = head * kv_heads / heads;
   const int warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32, g = lane / 4, quad = lane % 4;
@@ -102,62 +100,17 @@ extern "C" __global__ void __launch_bounds__(${T}, 4) ${name}(
   // Column tiles up to the last cell any of the block's rows reaches causally.
   const int last_key = K - Q + min(Q - 1, a_end * ${S} - 1);
   const int col_tiles = last_key < 0 ? 0 : (min(cell_cols, last_key / ${S} + 1) + TILE - 1) / TILE;
-  // Step \`step\`'s chunks of Q′ (the block's cell rows) and K′ (cells c0 ..) into stage \`buffer\`, one commit group.
-  auto stage = [&](int c0, int step, int buffer) {
-    unsigned short* const q_s = smem + buffer * 2 * 64 * XA_STRIDE;
-    unsigned short* const k_s = q_s + 64 * XA_STRIDE;
-    for (int p = (int)threadIdx.x; p < 2 * 64 * (XA_KC / 8); p += ${T}) {
-      const int i = p % (64 * (XA_KC / 8)) / (XA_KC / 8), piece = p % (XA_KC / 8);
-      const int r = step * XA_KC + piece * 8, s = r / ${D}, d = r % ${D};
-      if (p < 64 * (XA_KC / 8)) {
-        const int row = (a0 + i) * ${S} + ${S - 1} - s;
-        const bool valid = i < TILE && row < Q;
-        copy_async_16(q_s + i * XA_STRIDE + piece * 8, q_head + (valid ? (long long)row * ${D} + d : 0), valid);
-      } else {
-        const int key = (c0 + i) * ${S} + s;
-        const bool valid = i < TILE && key < K;
-        copy_async_16(k_s + i * XA_STRIDE + piece * 8, k_head + (valid ? (long long)key * ${D} + d : 0), valid);
-      }
-    }
-    copy_async_commit();
-  };
+  int c0 = 0;
+${product.prologue}  // After a tile's product in the second pass, the stages' memory holds its probabilities, [cell row][cell].
+  float* const probs = tp_floats;
   // Each of this thread's two rows (g and g + 8 of its warp's sixteen): running max and sum over its cells.
   float row_max[2] = {XA_NO_SCORE, XA_NO_SCORE}, row_sum[2] = {0.0f, 0.0f};
   for (int pass = 0; pass < 2; pass++) {
     for (int tile = 0; tile < col_tiles; tile++) {
-      const int c0 = tile * TILE;
+      c0 = tile * TILE;
       // The product Q′·K′ᵀ for this warp's 16 cell rows × the tile's 64 cells.
       float acc[8][4];
-#pragma unroll
-      for (int n = 0; n < 8; n++) { acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f; }
-      stage(c0, 0, 0);
-      for (int step = 0; step < XA_STEPS; step++) {
-        if (step + 1 < XA_STEPS) {
-          stage(c0, step + 1, (step + 1) & 1);
-          copy_async_wait<1>();
-        } else {
-          copy_async_wait<0>();
-        }
-        __syncthreads();
-        const unsigned short* const q_s = smem + (step & 1) * 2 * 64 * XA_STRIDE;
-        const unsigned short* const k_s = q_s + 64 * XA_STRIDE;
-#pragma unroll
-        for (int kc = 0; kc < XA_KC / 16; kc++) {
-          unsigned a[4];
-          ldmatrix_x4(a, q_s + (warp * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * XA_STRIDE + kc * 16 + 8 * (lane / 16));
-#pragma unroll
-          for (int n = 0; n < 8; n += 2) {
-            // Cells n and n + 1 octets, columns kc · 16 .. + 15: four 8 × 8 matrices.
-            unsigned b[4];
-            ldmatrix_x4(b, k_s + ((n + lane / 16) * 8 + lane % 8) * XA_STRIDE + kc * 16 + 8 * ((lane / 8) & 1));
-            mma16816(acc[n], a, b[0], b[1]);
-            mma16816(acc[n + 1], a, b[2], b[3]);
-          }
-        }
-        // Every warp is done with this stage before a later step's copies overwrite it.
-        __syncthreads();
-      }
-#pragma unroll
+${product.loop}#pragma unroll
       for (int n = 0; n < 8; n++) {
 #pragma unroll
         for (int e = 0; e < 4; e++) {
@@ -172,7 +125,7 @@ extern "C" __global__ void __launch_bounds__(${T}, 4) ${name}(
               row_max[e / 2] = grown;
             }
           } else {
-            probs[i * XA_PROB_STRIDE + j] = score != XA_NO_SCORE ? expf(score - row_max[e / 2]) / row_sum[e / 2] : 0.0f;
+            probs[i * TP_PROB_STRIDE + j] = score != XA_NO_SCORE ? expf(score - row_max[e / 2]) / row_sum[e / 2] : 0.0f;
           }
         }
       }
@@ -182,8 +135,8 @@ extern "C" __global__ void __launch_bounds__(${T}, 4) ${name}(
         for (int at = (int)threadIdx.x; at < (TILE / R) * TILE; at += ${T}) {
           const int qb = at / TILE, j = at % TILE;
           float sum = 0.0f;
-          for (int i = qb * R; i < (qb + 1) * R; i++) sum += probs[i * XA_PROB_STRIDE + j];
-          probs[qb * R * XA_PROB_STRIDE + j] = sum;
+          for (int i = qb * R; i < (qb + 1) * R; i++) sum += probs[i * TP_PROB_STRIDE + j];
+          probs[qb * R * TP_PROB_STRIDE + j] = sum;
         }
         __syncthreads();
         // Then along each key block's cells: the (query block, key block) mass.
@@ -191,7 +144,7 @@ extern "C" __global__ void __launch_bounds__(${T}, 4) ${name}(
           const int qb = at / (TILE / R), kb = at % (TILE / R), column_block = c0 / R + kb;
           if (b0 + qb >= b_end || column_block >= col_blocks) continue;
           float mass = 0.0f;
-          for (int j = kb * R; j < (kb + 1) * R; j++) mass += probs[qb * R * XA_PROB_STRIDE + j];
+          for (int j = kb * R; j < (kb + 1) * R; j++) mass += probs[qb * R * TP_PROB_STRIDE + j];
           masses[(long long)qb * col_blocks + column_block] = __float_as_uint(mass);
         }
         // The masses are read before the next tile's copies overwrite them.
