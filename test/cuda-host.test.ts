@@ -158,7 +158,7 @@ describe("the CUDA vertical-slash estimator, run on the host (threads and barrie
       const kvLengths = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 400 }), weight: 3 }, { arbitrary: fc.integer({ min: cudaRankSelectionLimit + 1, max: cudaRankSelectionLimit + 300 }), weight: 1 });
       fc.assert(
         fc.property(
-          fc.constantFrom<[number, number]>([1, 1], [2, 1], [4, 2]), kvLengths, fc.constantFrom(1, 0.5, 0.05), fc.integer({ min: 1, max: 40 }),
+          fc.constantFrom<[number, number]>([1, 1], [2, 1], [4, 2]), kvLengths, fc.constantFrom(1, 0.5, 0.05), fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 65, max: 100 })),
           fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.boolean(), fc.integer(),
           fc.integer({ min: 1, max: 4 }),
           ([heads, kvHeads], kvLen, queryFraction, lastQ, verticalSize, slashSize, firstColumns, nearDiagonals, flat, seed, chunk) => {

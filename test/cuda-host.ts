@@ -6,7 +6,7 @@ import { queryTileCount, type KernelLaunch } from "../ir/kernel/kernel.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
 import { tileIndexWords } from "../ir/plan/tile-index.js";
 import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
-import { emitVerticalSlashCuda, verticalSlashKernels } from "../backends/cuda/estimate-vertical-slash.js";
+import { emitVerticalSlashCuda, verticalSlashKernels, verticalSlashTileKeys } from "../backends/cuda/estimate-vertical-slash.js";
 import { cudaSelectThreads, orderKeyCuda, selectTopCuda } from "../backends/cuda/select-top.js";
 import { emitXAttentionMassCuda, emitXAttentionSelectCuda, xattentionCellRowsCuda, xattentionMassKernels, xattentionSelectKernels, type XAttentionMassPlan } from "../backends/cuda/estimate-xattention.js";
 import { emitXAttentionTensorMassCuda } from "../backends/cuda/estimate-xattention-tensor.js";
@@ -388,14 +388,22 @@ int main(int argc, char** argv) {
   if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
   fclose(in);
   const int chunk = h[14];
-  std::vector<float> probs((size_t)chunk * rows * K, -7.0f);
+  const int tiles = (K + ${verticalSlashTileKeys - 1}) / ${verticalSlashTileKeys}, row_tiles = (rows + 63) / 64;
+  // Scratch starts as garbage: a sum the kernels read before writing shows.
+  std::vector<float> parts((size_t)chunk * rows * tiles * 2, -7.0f), stats((size_t)chunk * rows * 2, -7.0f);
+  std::vector<float> column_parts((size_t)chunk * row_tiles * K, -7.0f);
+  std::vector<double> diagonal_parts((size_t)chunk * row_tiles * tiles * 128, -7.0);
   std::vector<unsigned> columns((size_t)H * K), diagonals((size_t)H * K);
   for (int head0 = 0; head0 < H; head0 += chunk) {
     const unsigned heads = (unsigned)(H - head0 < chunk ? H - head0 : chunk);
-    launch_grid({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.logits}(q.data(), k.data(), probs.data(), Q, K, H, KVH, rows, scale, head0); });
-    launch_grid({(unsigned)rows, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.softmax}(probs.data(), K, rows); });
-    launch_plain({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), columns.data(), K, rows, h[5], 0, head0); });
-    launch_plain({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.scores}(probs.data(), diagonals.data(), K, rows, h[6], 1, head0); });
+    for (int pass = 0; pass < 2; pass++) {
+      strict_barriers = true;
+      launch_grid({(unsigned)tiles, (unsigned)row_tiles, heads}, ${cudaEstimatorThreads}, [&] { ${names.tiles}(q.data(), k.data(), parts.data(), stats.data(), column_parts.data(), diagonal_parts.data(), Q, K, H, KVH, rows, tiles, row_tiles, scale, head0, pass); });
+      check_copies_landed();
+      strict_barriers = false;
+      if (pass == 0) launch_grid({(unsigned)rows, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.stats}(parts.data(), stats.data(), rows, tiles); });
+    }
+    launch_plain({${estimatorBlocks("K")}, 1, heads}, ${cudaEstimatorThreads}, [&] { ${names.scores}(column_parts.data(), diagonal_parts.data(), columns.data(), diagonals.data(), K, rows, tiles, row_tiles, h[5], h[6], head0); });
   }
   for (int pick = 0; pick < 2; pick++) {
     const int slot = h[9 + pick];
@@ -409,7 +417,7 @@ int main(int argc, char** argv) {
   return 0;
 }
 `;
-  const { dir, binary } = compileForHost(`vertical-slash-${element}`, `${vectorShim}${emitVerticalSlashCuda(element, headDim)}${driver}`, threadedShim);
+  const { dir, binary } = compileForHost(`vertical-slash-${element}`, `${vectorShim}${withHostTensorCores(emitVerticalSlashCuda(element, headDim), element)}${driver}`, threadedShim);
   return {
     run: (q, k, aux, { Q, K, H, KVH }, setting) => {
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");

@@ -12,7 +12,7 @@ import { CudaAttentionBuffers, runCudaAttention, timeCudaAttention, timeCudaWork
 import { cudaLowering } from "../backends/cuda/schedule.js";
 import { splitsFor } from "../backends/split-k.js";
 import { dispatchCudaEstimator, runCudaEstimatedAttention } from "../backends/cuda/estimate-run.js";
-import { verticalSlashScratchBytes } from "../backends/cuda/estimate-vertical-slash.js";
+import { verticalSlashHeadChunkCuda, verticalSlashScratchBytes, verticalSlashScratchCuda } from "../backends/cuda/estimate-vertical-slash.js";
 import { xattentionScratch, xattentionScratchBytesCuda } from "../backends/cuda/estimate-xattention.js";
 import { verticalSlashHeadChunk } from "../backends/estimated-input.js";
 import { bindPattern } from "../compiler/bind.js";
@@ -274,7 +274,7 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.liveAllocations()).toBe(before);
   });
 
-  it("estimates vertical-slash on the device (logits, softmax, column and offset scores, two selections) before the builder and the kernel", () => {
+  it("estimates vertical-slash on the device (the logits' tiles twice around the rows' stats, column and offset scores, two selections) before the builder and the kernel", () => {
     const bound = bindPattern(examplePattern("vertical_slash"), { shape: { qLen: 300, kvLen: 300, heads: 2, kvHeads: 1 }, params: new Map(), inputs: new Map(), estimated: new Set(["vertical", "slash"]) });
     if (!bound.ok) throw new Error("does not bind");
     const binding = bound.value;
@@ -286,13 +286,21 @@ describe("the driver-API runtime against a stub libcuda", () => {
     const result = runCudaEstimatedAttention(context, estimator, launches, { q: new Float32Array(2 * 300 * D), k: new Float32Array(300 * D), v: new Float32Array(300 * D) }, binding.sizes, { splits: 1 });
     const names = Array.from({ length: stub.launchCount() }, (_, at) => stub.launchKernel(at));
     expect(names).toEqual([
-      "stipple_vs_logits_f16_d64", "stipple_vs_softmax_f16_d64", "stipple_vs_scores_f16_d64", "stipple_vs_scores_f16_d64",
+      "stipple_vs_tiles_f16_d64", "stipple_vs_stats_f16_d64", "stipple_vs_tiles_f16_d64", "stipple_vs_scores_f16_d64",
       "stipple_vs_clear_f16_d64", "stipple_vs_select_f16_d64", "stipple_vs_clear_f16_d64", "stipple_vs_select_f16_d64",
       "vertical_slash_sparse_builder", "vertical_slash_sparse",
     ]);
-    // Logits: a thread per key (3 blocks of 128 for 300 keys) and head; softmax: a block per last row and head.
-    expect(stub.launchShape(0)).toEqual([3, 1, 2, 128, 1, 1]);
+    // Tiles: a block per 64 keys (5 for 300), 64 last rows (1 for 16) and head, pass 0 then 1; stats: a block
+    // per last row and head, reading what pass 0 wrote, for pass 1.
+    expect(stub.launchShape(0)).toEqual([5, 1, 2, 128, 1, 1]);
+    expect(stub.launchArgs(0).at(-1)).toBe(0n);
+    expect(stub.launchArgs(2).at(-1)).toBe(1n);
     expect(stub.launchShape(1)).toEqual([16, 1, 2, 128, 1, 1]);
+    expect(stub.launchArgs(1)[0]).toBe(stub.launchArgs(0)[2]);
+    expect(stub.launchArgs(1)[1]).toBe(stub.launchArgs(2)[3]);
+    // Scores: a thread per key (3 blocks of 128) and head, from pass 1's column and diagonal sums.
+    expect(stub.launchShape(3)).toEqual([3, 1, 2, 128, 1, 1]);
+    expect(stub.launchArgs(3).slice(0, 2)).toEqual(stub.launchArgs(2).slice(4, 6));
     // The selections: one block of 256 per head, writing into the packed inputs the builder and the kernel read.
     expect(stub.launchShape(5)).toEqual([1, 1, 2, 256, 1, 1]);
     expect(stub.launchArgs(5)[1]).toBe(stub.launchArgs(8)[1]);
@@ -301,16 +309,23 @@ describe("the driver-API runtime against a stub libcuda", () => {
     expect(stub.liveAllocations()).toBe(before);
   });
 
-  it("sizes vertical-slash's probabilities scratch to a chunk of heads, never H × last_q × K at long contexts", () => {
-    // 64 last rows of 1M keys are 256 MiB a head: 4 heads a pass within CUDA's 1 GiB, not 8 GiB for 32.
-    expect(verticalSlashHeadChunk(32, 64, 2 ** 20, verticalSlashScratchBytes)).toBe(4);
-    expect(verticalSlashHeadChunk(32, 64, 8192, verticalSlashScratchBytes)).toBe(32);
-    for (const [heads, keys] of [[32, 2 ** 20], [7, 3 << 20], [1, 100]] as const) {
-      expect(4 * verticalSlashHeadChunk(heads, 64, keys, verticalSlashScratchBytes) * 64 * keys).toBeLessThanOrEqual(verticalSlashScratchBytes);
+  it("sizes vertical-slash's scratch to a chunk of heads, never H × last_q × K at long contexts", () => {
+    // CUDA keeps no probabilities: 64 last rows of 1M keys take 28 MiB a head ((max, sum) per row and key
+    // tile, column sums, diagonal sums as doubles), so all 32 heads go in one pass within 1 GiB.
+    expect(verticalSlashScratchCuda(64, 2 ** 20)).toEqual({ parts: 2 * 64 * 16384, stats: 128, columns: 2 ** 20, diagonals: 2 * 16384 * 128, tiles: 16384, rowTiles: 1 });
+    expect(verticalSlashHeadChunkCuda(32, 64, 2 ** 20)).toBe(32);
+    expect(verticalSlashScratchCuda(100, 300)).toMatchObject({ tiles: 5, rowTiles: 2, columns: 600 });
+    // A head larger than the budget runs alone.
+    expect(verticalSlashHeadChunkCuda(8, 64, 2 ** 26)).toBe(1);
+    for (const [heads, keys] of [[32, 2 ** 22], [7, 3 << 22], [1, 100]] as const) {
+      const s = verticalSlashScratchCuda(64, keys);
+      expect(4 * verticalSlashHeadChunkCuda(heads, 64, keys) * (s.parts + s.stats + s.columns + s.diagonals)).toBeLessThanOrEqual(Math.max(verticalSlashScratchBytes, 4 * (s.parts + s.stats + s.columns + s.diagonals)));
     }
-    // The rule refuses a head that alone exceeds the budget with a coded error (WebGPU's largest buffer is a
-    // hard limit; CUDA's budget is raised to one head, so a head larger than it runs alone).
-    expect(() => verticalSlashHeadChunk(8, 64, 2 ** 23, verticalSlashScratchBytes)).toThrow(/STP317: the vertical-slash estimator needs 2048\.0 MiB of probabilities a head/);
+    // WebGPU's rule keeps the probabilities: 64 rows of 1M keys are 256 MiB a head, 4 heads a pass within
+    // 1 GiB; a head past the device's largest buffer is a coded error.
+    expect(verticalSlashHeadChunk(32, 64, 2 ** 20, 2 ** 30)).toBe(4);
+    expect(verticalSlashHeadChunk(32, 64, 8192, 2 ** 30)).toBe(32);
+    expect(() => verticalSlashHeadChunk(8, 64, 2 ** 23, 2 ** 30)).toThrow(/STP317: the vertical-slash estimator needs 2048\.0 MiB of probabilities a head/);
   });
 
   it("runs XAttention's masses on tensor cores with no scores scratch, and on CUDA cores in chunks of query blocks, never H × Q / S × K / S at long contexts", () => {

@@ -4,12 +4,12 @@ import { assertNever } from "../../util/hash.js";
 import { unpackDeviceInputs } from "../../ir/kernel/unpack-inputs.js";
 import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
-import { checkStagedQuery, estimatedLaunch, outputSlot, verticalSlashHeadChunk } from "../estimated-input.js";
+import { checkStagedQuery, estimatedLaunch, outputSlot } from "../estimated-input.js";
 import type { AttentionResult, AttentionTensors } from "../tensors.js";
 import type { CudaContext } from "./device.js";
 import type { KernelArgument } from "./driver.js";
 import { blockTopKKernels, blockTopKScratch, cudaEstimatorThreads, emitBlockTopKCuda } from "./estimate.js";
-import { emitVerticalSlashCuda, verticalSlashKernels, verticalSlashScratchBytes } from "./estimate-vertical-slash.js";
+import { emitVerticalSlashCuda, verticalSlashHeadChunkCuda, verticalSlashKernels, verticalSlashScratchCuda } from "./estimate-vertical-slash.js";
 import { emitXAttentionMassCuda, emitXAttentionSelectCuda, xattentionMassKernels, xattentionScratch, xattentionSelectKernels } from "./estimate-xattention.js";
 import { emitXAttentionTensorMassCuda, xattentionOnTensorCores } from "./estimate-xattention-tensor.js";
 import { cudaSelectThreads } from "./select-top.js";
@@ -61,14 +61,24 @@ export function dispatchCudaEstimator(context: CudaContext, estimator: Estimator
       const kernel = (name: string) => loadedFunction(context, `estimate/vertical-slash/${element}/d${D}`, name, () => emitVerticalSlashCuda(element, D));
       // The budget is ours, not the device's: a head larger than it still runs alone (running out of memory
       // then is the allocator's coded STP906).
-      const chunk = verticalSlashHeadChunk(H, rows, K, Math.max(verticalSlashScratchBytes, 4 * rows * K));
-      const probs = buffers.scratch("probs", 4 * chunk * rows * K), columns = buffers.scratch("columns", 4 * H * K), diagonals = buffers.scratch("diagonals", 4 * H * K);
+      const chunk = verticalSlashHeadChunkCuda(H, rows, K);
+      const sizes = verticalSlashScratchCuda(rows, K);
+      const scratch = (name: string, words: number): bigint => buffers.scratch(name, 4 * chunk * words);
+      const parts = scratch("parts", sizes.parts), stats = scratch("stats", sizes.stats), columnParts = scratch("column parts", sizes.columns), diagonalParts = scratch("diagonal parts", sizes.diagonals);
+      const columns = buffers.scratch("columns", 4 * H * K), diagonals = buffers.scratch("diagonals", 4 * H * K);
       for (let head0 = 0; head0 < H; head0 += chunk) {
         const heads = Math.min(chunk, H - head0);
-        driver.launch(kernel(names.logits), [blocks(K), 1, heads], threads, [pointer(buffers.q), pointer(buffers.k), pointer(probs), int(Q), int(K), int(H), int(KVH), int(rows), float(launch.kernel.scale), int(head0)]);
-        driver.launch(kernel(names.softmax), [rows, 1, heads], threads, [pointer(probs), int(K), int(rows)]);
-        driver.launch(kernel(names.scores), [blocks(K), 1, heads], threads, [pointer(probs), pointer(columns), int(K), int(rows), int(estimator.firstColumns), int(0), int(head0)]);
-        driver.launch(kernel(names.scores), [blocks(K), 1, heads], threads, [pointer(probs), pointer(diagonals), int(K), int(rows), int(estimator.nearDiagonals), int(1), int(head0)]);
+        const tiles = (pass: number) => driver.launch(kernel(names.tiles), [sizes.tiles, sizes.rowTiles, heads], threads, [
+          pointer(buffers.q), pointer(buffers.k), pointer(parts), pointer(stats), pointer(columnParts), pointer(diagonalParts),
+          int(Q), int(K), int(H), int(KVH), int(rows), int(sizes.tiles), int(sizes.rowTiles), float(launch.kernel.scale), int(head0), int(pass),
+        ]);
+        tiles(0);
+        driver.launch(kernel(names.stats), [rows, 1, heads], threads, [pointer(parts), pointer(stats), int(rows), int(sizes.tiles)]);
+        tiles(1);
+        driver.launch(kernel(names.scores), [blocks(K), 1, heads], threads, [
+          pointer(columnParts), pointer(diagonalParts), pointer(columns), pointer(diagonals),
+          int(K), int(rows), int(sizes.tiles), int(sizes.rowTiles), int(estimator.firstColumns), int(estimator.nearDiagonals), int(head0),
+        ]);
       }
       for (const [keys, slot, n] of [[columns, vertical, budgets.vertical], [diagonals, slash, budgets.slash]] as const) {
         driver.launch(kernel(names.clear), [blocks(leafWords(slot) * H), 1, 1], threads, [pointer(aux), int(slot), int(H)]);
