@@ -1,6 +1,6 @@
 import { blockReduceCuda, clearInputCuda, cudaEstimatorThreads } from "./estimate.js";
 import { integerPreludeCuda, tensorCoreCuda } from "./prelude.js";
-import { tileProductCuda } from "./tile-product.js";
+import { runningSoftmaxCuda, tileProductCuda } from "./tile-product.js";
 import type { CudaElement } from "./schedule.js";
 import { orderKeyCuda, selectTopCuda } from "./select-top.js";
 
@@ -71,7 +71,7 @@ export function emitVerticalSlashCuda(element: CudaElement, headDim: number): st
         src = k_head + (valid ? (long long)(k0 + i) * ${D} + r : 0);
       }`);
   return `// Stipple estimator: vertical-slash (${element} q and k, head dim ${D}), generated, do not edit.
-${integerPreludeCuda}${tensorCoreCuda(element)}${orderKeyCuda}
+${integerPreludeCuda}${tensorCoreCuda(element)}${orderKeyCuda}${runningSoftmaxCuda}
 // Below every logit: the running max of a row with no key yet.
 #define VS_NO_LOGIT (-3.0e38f)
 
@@ -110,11 +110,7 @@ ${product.loop}  // This thread's two rows (g and g + 8 of its warp's sixteen): 
       const bool causal = r < rows && key < K && key <= K - rows + r;
       const float logit = acc[n][e] * scale;
       if (pass == 0) {
-        if (causal) {
-          const float grown = fmaxf(row_max[e / 2], logit);
-          row_sum[e / 2] = row_sum[e / 2] * expf(row_max[e / 2] - grown) + expf(logit - grown);
-          row_max[e / 2] = grown;
-        }
+        if (causal) running_fold(row_max[e / 2], row_sum[e / 2], logit);
       } else {
         tp_floats[i * TP_PROB_STRIDE + j] = causal ? expf(logit - row_max[e / 2]) / row_sum[e / 2] : 0.0f;
       }
@@ -124,12 +120,7 @@ ${product.loop}  // This thread's two rows (g and g + 8 of its warp's sixteen): 
     // A row's keys are spread over its quad: combine the four running pairs; the quad's first lane writes them.
 #pragma unroll
     for (int h = 0; h < 2; h++) {
-      for (int offset = 1; offset < 4; offset <<= 1) {
-        const float other_max = __shfl_xor_sync(0xffffffffu, row_max[h], offset), other_sum = __shfl_xor_sync(0xffffffffu, row_sum[h], offset);
-        const float grown = fmaxf(row_max[h], other_max);
-        row_sum[h] = row_sum[h] * expf(row_max[h] - grown) + other_sum * expf(other_max - grown);
-        row_max[h] = grown;
-      }
+      running_quad_combine(row_max[h], row_sum[h]);
       const int r = r0 + warp * 16 + g + 8 * h;
       if (quad == 0 && r < rows) {
         parts[2 * (((long long)z * rows + r) * tiles + t)] = row_max[h];

@@ -1,6 +1,6 @@
 import { cudaEstimatorThreads } from "./estimate.js";
 import { eightToFloatCuda, elementToFloat, tensorCoreCuda } from "./prelude.js";
-import { tileProductCuda } from "./tile-product.js";
+import { runningSoftmaxCuda, tileProductCuda } from "./tile-product.js";
 import type { CudaElement } from "./schedule.js";
 
 /**
@@ -49,7 +49,7 @@ export function emitXAttentionTensorMassCuda(element: CudaElement, headDim: numb
       }`);
   return `// Stipple estimator: XAttention's block masses on tensor cores (${element} q and k, head dim ${D}, stride ${S}), generated, do not edit.
 ${tensorCoreCuda(element)}${elementToFloat(element)}
-${eightToFloatCuda}// Below every score: marks cells with no causal pair (left out of the softmax).
+${eightToFloatCuda}${runningSoftmaxCuda}// Below every score: marks cells with no causal pair (left out of the softmax).
 #define XA_NO_SCORE (-3.0e38f)
 
 // Cell (a, c)'s pairs s_lo .. s_hi: query row aS + S - 1 - s against key cS + s, 8 elements a load (rows are
@@ -81,9 +81,10 @@ __device__ __forceinline__ float xa_score(float product, const unsigned short* q
   return dot * scale / ${S}.0f;
 }
 
-// Four blocks a multiprocessor (their shared memory fits sm_80's too): without a minimum, ptxas held the
-// kernel to 80 registers on sm_90 and spilled up to 316 bytes; with it, 113–127 and none.
-extern "C" __global__ void __launch_bounds__(${T}, 4) ${name}(
+// Three blocks a multiprocessor (up to 170 registers; their shared memory fits sm_80's too): without a
+// minimum, ptxas held the kernel to 80 registers on sm_90 and spilled up to 316 bytes; at four blocks (128
+// registers) bf16 at D 80 and stride 1 (a reduction of 16 a step) still spilled 40; at three, 100–168 and none.
+extern "C" __global__ void __launch_bounds__(${T}, 3) ${name}(
     const unsigned short* __restrict__ q_in, const unsigned short* __restrict__ k_in, unsigned* __restrict__ keys,
     int q_len, int k_len, int heads, int kv_heads, int cells_per_block, int row_blocks, int col_blocks, float scale) {
   const int Q = q_len, K = k_len, R = cells_per_block, TILE = R * (64 / R);
@@ -119,11 +120,7 @@ ${product.loop}#pragma unroll
           const int a = a0 + i, c = c0 + j;
           const float score = i < TILE && j < TILE && a < cell_rows && c < cell_cols ? xa_score(acc[n][e], q_head, k_head, Q, K, a, c, scale) : XA_NO_SCORE;
           if (pass == 0) {
-            if (score != XA_NO_SCORE) {
-              const float grown = fmaxf(row_max[e / 2], score);
-              row_sum[e / 2] = row_sum[e / 2] * expf(row_max[e / 2] - grown) + expf(score - grown);
-              row_max[e / 2] = grown;
-            }
+            if (score != XA_NO_SCORE) running_fold(row_max[e / 2], row_sum[e / 2], score);
           } else {
             probs[i * TP_PROB_STRIDE + j] = score != XA_NO_SCORE ? expf(score - row_max[e / 2]) / row_sum[e / 2] : 0.0f;
           }
@@ -154,14 +151,7 @@ ${product.loop}#pragma unroll
     if (pass == 0) {
       // A row's cells are spread over its quad: combine the four running pairs.
 #pragma unroll
-      for (int h = 0; h < 2; h++) {
-        for (int offset = 1; offset < 4; offset <<= 1) {
-          const float other_max = __shfl_xor_sync(0xffffffffu, row_max[h], offset), other_sum = __shfl_xor_sync(0xffffffffu, row_sum[h], offset);
-          const float grown = fmaxf(row_max[h], other_max);
-          row_sum[h] = row_sum[h] * expf(row_max[h] - grown) + other_sum * expf(other_max - grown);
-          row_max[h] = grown;
-        }
-      }
+      for (int h = 0; h < 2; h++) running_quad_combine(row_max[h], row_sum[h]);
     }
   }
 }

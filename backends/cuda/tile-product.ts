@@ -17,6 +17,29 @@ export interface TileProduct {
   readonly loop: string;
 }
 
+/**
+ * Device functions for a product's softmax statistics: a running (max, sum) folds in one value, and the
+ * four lanes of a quad (which share the C fragment's rows) combine theirs; every lane gets the result.
+ * Once per module (the estimators' modules print it before their kernels).
+ */
+export const runningSoftmaxCuda = `// Folds x into a running (max, sum).
+__device__ __forceinline__ void running_fold(float& max_so_far, float& sum, float x) {
+  const float grown = fmaxf(max_so_far, x);
+  sum = sum * expf(max_so_far - grown) + expf(x - grown);
+  max_so_far = grown;
+}
+
+// The running (max, sum) of a row spread over a quad's four lanes, combined (warp-uniform: every lane calls it).
+__device__ __forceinline__ void running_quad_combine(float& max_so_far, float& sum) {
+  for (int offset = 1; offset < 4; offset <<= 1) {
+    const float other_max = __shfl_xor_sync(0xffffffffu, max_so_far, offset), other_sum = __shfl_xor_sync(0xffffffffu, sum, offset);
+    const float grown = fmaxf(max_so_far, other_max);
+    sum = sum * expf(max_so_far - grown) + other_sum * expf(other_max - grown);
+    max_so_far = grown;
+  }
+}
+`;
+
 /** Reduction elements staged a step. */
 export const tileProductChunk = (reduction: number): number => (reduction % 64 === 0 ? 64 : reduction % 32 === 0 ? 32 : 16);
 
