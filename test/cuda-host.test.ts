@@ -174,7 +174,7 @@ describe("the CUDA vertical-slash estimator, run on the host (threads and barrie
             const budgets = verticalSlashBudgets(setting, kvLen);
             const words = estimator.run(toHalfWords(q, element), toHalfWords(k, element), launch.aux.words, { Q: qLen, K: kvLen, H: heads, KVH: kvHeads }, {
               rows: Math.min(lastQ, qLen), scale: launch.kernel.scale, firstColumns, nearDiagonals, vertical: budgets.vertical, slash: budgets.slash, verticalSlot: slotOf("vertical"), slashSlot: slotOf("slash"),
-              // Heads in chunks through the probabilities scratch, as the runtime does past verticalSlashScratchBytes.
+              // Heads in chunks through the scratch, as the runtime does past verticalSlashScratchBytes.
               chunk: Math.min(chunk, heads),
             });
             const chosen = unpackDeviceInputs(words, launch.kernel.inputs, binding.sizes);

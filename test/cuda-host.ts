@@ -368,7 +368,7 @@ export interface VerticalSlashSetting {
   readonly slash: number;
   readonly verticalSlot: number;
   readonly slashSlot: number;
-  /** Heads a pass over the probabilities scratch holds (the runtime's verticalSlashHeadChunk; default all). */
+  /** Heads a pass over the scratch holds (the runtime's verticalSlashHeadChunkCuda; default all). */
   readonly chunk?: number;
 }
 
