@@ -108,12 +108,11 @@ describe("CUDA kernels compile for sm_80 and sm_90 without spills", () => {
     for (const [D, stride] of [[headDim, Math.floor(maxStagedQuery / headDim)], [80, 4]] as const) {
       for (const element of cudaCapabilities.elements) expectNoSpills(emitXAttentionMassCuda(element, D, stride), { mass: xattentionMassKernels(element, D, stride).cudaCores }, `${element} D=${D} S=${stride} on CUDA cores`);
     }
-    // On tensor cores nothing is staged by the stride: a reduction of 64 a step and one of 16.
+    // On tensor cores nothing is staged by the stride: a reduction of 64 a step and one of 16, in bf16 (it took
+    // at least as many registers as f16 in every case tried, and at D 80, S 1 it spilled first).
     for (const [D, stride] of [[128, 8], [80, 1]] as const) {
-      for (const element of cudaCapabilities.elements) {
-        const name = xattentionMassKernels(element, D, stride).tensorCores;
-        expectNoSpills(emitXAttentionTensorMassCuda(element, D, stride, name), { mass: name }, `${element} D=${D} S=${stride} on tensor cores`);
-      }
+      const name = xattentionMassKernels("bf16", D, stride).tensorCores;
+      expectNoSpills(emitXAttentionTensorMassCuda("bf16", D, stride, name), { mass: name }, `bf16 D=${D} S=${stride} on tensor cores`);
     }
     expectNoSpills(emitXAttentionSelectCuda(), xattentionSelectKernels, "the selection");
   }, 120_000);
