@@ -6,10 +6,10 @@ import { queryTileCount, type KernelLaunch } from "../ir/kernel/kernel.js";
 import type { Sizes } from "../ir/pattern/eval-int.js";
 import { tileIndexWords } from "../ir/plan/tile-index.js";
 import { blockTopKKernels, cudaEstimatorThreads, emitBlockTopKCuda } from "../backends/cuda/estimate.js";
-import { emitVerticalSlashCuda, verticalSlashKernels, verticalSlashTileKeys } from "../backends/cuda/estimate-vertical-slash.js";
+import { emitVerticalSlashCuda, verticalSlashKernels, verticalSlashScratchCuda } from "../backends/cuda/estimate-vertical-slash.js";
 import { cudaSelectThreads, orderKeyCuda, selectTopCuda } from "../backends/cuda/select-top.js";
 import { emitXAttentionMassCuda, emitXAttentionSelectCuda, xattentionCellRowsCuda, xattentionMassKernels, xattentionSelectKernels, type XAttentionMassPlan } from "../backends/cuda/estimate-xattention.js";
-import { emitXAttentionTensorMassCuda } from "../backends/cuda/estimate-xattention-tensor.js";
+import { emitXAttentionTensorMassCuda, xattentionTensorRowTiles } from "../backends/cuda/estimate-xattention-tensor.js";
 import { checkCudaKernel, cudaDynamicSharedBytes, type CudaElement } from "../backends/cuda/schedule.js";
 import { emitCuda } from "../backends/cuda/emit.js";
 import { tensorCoreCuda } from "../backends/cuda/prelude.js";
@@ -379,16 +379,17 @@ int main(int argc, char** argv) {
   if (argc != 3) return 2;
   FILE* in = fopen(argv[1], "rb");
   if (in == nullptr) return 2;
-  int h[15];  // Q, K, H, KVH, rows, first columns, near diagonals, vertical n, slash n, vertical slot, slash slot, q words, k words, aux words, heads a chunk
+  int h[17];  // Q, K, H, KVH, rows, first columns, near diagonals, vertical n, slash n, vertical slot, slash slot, q words, k words, aux words, heads a chunk, key tiles, row tiles
   float scale;
-  if (fread(h, 4, 15, in) != 15 || fread(&scale, 4, 1, in) != 1) return 2;
+  if (fread(h, 4, 17, in) != 17 || fread(&scale, 4, 1, in) != 1) return 2;
   const int Q = h[0], K = h[1], H = h[2], KVH = h[3], rows = h[4];
   std::vector<unsigned short> q(h[11]), k(h[12]);
   std::vector<unsigned> aux(h[13]);
   if (fread(q.data(), 2, q.size(), in) != q.size() || fread(k.data(), 2, k.size(), in) != k.size() || fread(aux.data(), 4, aux.size(), in) != aux.size()) return 2;
   fclose(in);
   const int chunk = h[14];
-  const int tiles = (K + ${verticalSlashTileKeys - 1}) / ${verticalSlashTileKeys}, row_tiles = (rows + 63) / 64;
+  // The runtime's tile counts (verticalSlashScratchCuda).
+  const int tiles = h[15], row_tiles = h[16];
   // Scratch starts as garbage: a sum the kernels read before writing shows.
   std::vector<float> parts((size_t)chunk * rows * tiles * 2, -7.0f), stats((size_t)chunk * rows * 2, -7.0f);
   std::vector<float> column_parts((size_t)chunk * row_tiles * K, -7.0f);
@@ -421,7 +422,8 @@ int main(int argc, char** argv) {
   return {
     run: (q, k, aux, { Q, K, H, KVH }, setting) => {
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
-      const header = Int32Array.from([Q, K, H, KVH, setting.rows, setting.firstColumns, setting.nearDiagonals, setting.vertical, setting.slash, setting.verticalSlot, setting.slashSlot, q.length, k.length, aux.length, setting.chunk ?? H]);
+      const sizes = verticalSlashScratchCuda(setting.rows, K);
+      const header = Int32Array.from([Q, K, H, KVH, setting.rows, setting.firstColumns, setting.nearDiagonals, setting.vertical, setting.slash, setting.verticalSlot, setting.slashSlot, q.length, k.length, aux.length, setting.chunk ?? H, sizes.tiles, sizes.rowTiles]);
       const scale = Float32Array.of(setting.scale);
       writeFileSync(input, Buffer.concat([Buffer.from(header.buffer), Buffer.from(scale.buffer), Buffer.from(q.buffer, q.byteOffset, q.byteLength), Buffer.from(k.buffer, k.byteOffset, k.byteLength), Buffer.from(aux.buffer, aux.byteOffset, aux.byteLength)]));
       execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
@@ -446,10 +448,10 @@ export interface HostXAttention {
  */
 export function hostXAttention(element: CudaElement, headDim: number, stride: number, cores: XAttentionMassPlan["kind"]): HostXAttention {
   const massName = xattentionMassKernels(element, headDim, stride)[cores], names = xattentionSelectKernels;
+  // Tensor cores: the runtime's grid (xattentionTensorRowTiles) arrives as row_tiles.
   const massLaunch = cores === "tensorCores"
     ? `strict_barriers = true;
-  const int cells_per_block = block / ${stride}, tile = cells_per_block * (64 / cells_per_block);
-  launch_grid({(unsigned)((((Q + ${stride - 1}) / ${stride}) + tile - 1) / tile), 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${massName}(q.data(), k.data(), keys.data(), Q, K, H, KVH, cells_per_block, rb, cb, f[1]); });
+  launch_grid({(unsigned)row_tiles, 1, (unsigned)H}, ${cudaEstimatorThreads}, [&] { ${massName}(q.data(), k.data(), keys.data(), Q, K, H, KVH, block / ${stride}, rb, cb, f[1]); });
   check_copies_landed();
   strict_barriers = false;`
     : `// Scores start as garbage: a score the masses read before the kernel wrote it shows.
@@ -465,8 +467,8 @@ int main(int argc, char** argv) {
   if (in == nullptr) return 2;
   int h[9];  // Q, K, H, KVH, block, slot, q words, k words, aux words
   float f[2];  // threshold, scale
-  int chunk;  // query blocks a CUDA-core mass launch serves
-  if (fread(h, 4, 9, in) != 9 || fread(f, 4, 2, in) != 2 || fread(&chunk, 4, 1, in) != 1) return 2;
+  int chunk, row_tiles;  // query blocks a CUDA-core mass launch serves, blocks of the tensor-core one
+  if (fread(h, 4, 9, in) != 9 || fread(f, 4, 2, in) != 2 || fread(&chunk, 4, 1, in) != 1 || fread(&row_tiles, 4, 1, in) != 1) return 2;
   const int Q = h[0], K = h[1], H = h[2], KVH = h[3], block = h[4], slot = h[5], aux_words = h[8];
   std::vector<unsigned short> q(h[6]), k(h[7]);
   std::vector<unsigned> aux(aux_words);
@@ -495,7 +497,7 @@ int main(int argc, char** argv) {
       const input = join(dir, "input.bin"), output = join(dir, "aux.bin");
       const header = Int32Array.from([Q, K, H, KVH, block, slot, q.length, k.length, aux.length]);
       const floats = Float32Array.of(threshold, scale);
-      const blocks = Int32Array.of(Math.max(1, Math.min(chunk ?? Infinity, Math.ceil(Q / block))));
+      const blocks = Int32Array.of(Math.max(1, Math.min(chunk ?? Infinity, Math.ceil(Q / block))), xattentionTensorRowTiles(Q, block, stride));
       writeFileSync(input, Buffer.concat([header, floats, blocks, q, k, aux].map((words) => Buffer.from(words.buffer, words.byteOffset, words.byteLength))));
       execFileSync(binary, [input, output], { stdio: ["ignore", "ignore", "pipe"] });
       const bytes = readFileSync(output);

@@ -9,6 +9,7 @@ import { cudaEstimatorThreads } from "./estimate.js";
  * each of the 4 warps takes 16 rows of A against all 64 of B, as mma.sync m16n8k16 with f32 accumulators
  * acc[8][4] (octet n of B's rows, the C fragment's element e: row g (+ 8 from e = 2), column 2 quad + e % 2).
  * Between products the stages' memory may hold a kernel's own floats, [64][TP_PROB_STRIDE] (tp_floats).
+ * The kernel provides tensorCoreCuda's intrinsics, `warp` and `lane`, and 128 threads a block.
  */
 export interface TileProduct {
   /** Constants and the shared memory, at the kernel's start. */
@@ -41,7 +42,7 @@ __device__ __forceinline__ void running_quad_combine(float& max_so_far, float& s
 `;
 
 /** Reduction elements staged a step. */
-export const tileProductChunk = (reduction: number): number => (reduction % 64 === 0 ? 64 : reduction % 32 === 0 ? 32 : 16);
+const tileProductChunk = (reduction: number): number => (reduction % 64 === 0 ? 64 : reduction % 32 === 0 ? 32 : 16);
 
 /**
  * `piece` is C++ statements that, given `bool from_b`, `int i` (the row, 0–63) and `int r` (the piece's first
