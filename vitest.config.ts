@@ -8,5 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     // Two cores on CI: forks keep the property tests and the CLI child processes from starving each other.
     pool: "forks",
+    // Vitest's default is one worker fewer than the cores: on a 2-core machine, one file at a time. Most files
+    // spend their time in one thread (SwiftShader's shader compiles, the reference, ptxas), so two files at
+    // once use both cores.
+    maxWorkers: 2,
   },
 });
