@@ -118,6 +118,39 @@ export function plantedBlocks(shape: PlantedShape, block: number, perRow: number
 }
 
 /**
+ * Block structure with planted blocks alike, for timing a threshold estimator (XAttention) at a chosen
+ * density: the key blocks form at most D groups of consecutive blocks, group g's keys carrying the unit
+ * vector e_g; each query block attends to its own group and `perRow` earlier groups, its rows carrying the
+ * sum of their unit vectors. Every planted pair then has logit `strength` and every other pair 0, so
+ * the planted blocks share the mass equally and the estimator keeps about all of them. plantedBlocks' random
+ * directions cannot do that past a few blocks a row: their overlaps (about ±√(perRow / D)) spread the planted
+ * logits by e^±10 at D 64, one block then carries nearly all the mass, and XAttention kept 4 % of the pairs
+ * whatever was planted.
+ */
+export function plantedBlockGroups(shape: PlantedShape, block: number, perRow: number): PlantedProblem {
+  const { heads: H, length: L, headDim: D } = shape;
+  const next = random(shape.seed ?? 13);
+  const amplitude = Math.sqrt((shape.strength ?? 32) * Math.sqrt(D));
+  const blocks = Math.ceil(L / block), groupBlocks = Math.ceil(blocks / D);
+  const groupOf = (b: number): number => Math.floor(b / groupBlocks);
+  const q = new Float32Array(H * L * D), k = new Float32Array(H * L * D), v = new Float32Array(H * L * D);
+  const planted: number[][][] = [];
+  for (let h = 0; h < H; h++) {
+    const groups = Array.from({ length: groupOf(blocks - 1) + 1 }, (_, g) => distinct(perRow, g + 1, next, [g]));
+    const rows = Array.from({ length: blocks }, (_, b) => Array.from({ length: b + 1 }, (_, c) => c).filter((c) => (groups[groupOf(b)] ?? []).includes(groupOf(c))));
+    planted.push(rows);
+    for (let i = 0; i < L; i++) {
+      for (const g of groups[groupOf(Math.floor(i / block))] ?? []) q[(h * L + i) * D + g] = amplitude;
+    }
+    for (let j = 0; j < L; j++) {
+      k[(h * L + j) * D + groupOf(Math.floor(j / block))] = amplitude;
+      for (let d = 0; d < D; d++) v[(h * L + j) * D + d] = Math.cos(j * 0.29 + d);
+    }
+  }
+  return { q: { shape: [H, L, D], data: q }, k: { shape: [H, L, D], data: k }, v: { shape: [H, L, D], data: v }, planted: { blocks: planted } };
+}
+
+/**
  * The share of causal softmax attention mass (scale 1/√D, Float64) that falls on the kept pairs, averaged
  * over every query row of every head: 1 when the mask keeps everything attention uses.
  */
