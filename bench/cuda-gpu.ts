@@ -215,11 +215,11 @@ function dynamic(gpu: CudaContext): DynamicRow[] {
     const causalDense = causalDenseMs(gpu, length, heads);
     const tiles = queryTileCount(lowerAttention(binding("block_sparse", { block: 64 }, length, heads, ["blocks"]), 0, { headDim, dtype: element, ...cudaLowering })[0]!.kernel, length);
     process.stdout.write(`dynamic at L ${length}, ${heads} heads (${tiles} query tiles each), D ${headDim}, ${element}: causal-dense ${causalDense.toFixed(3)} ms\n`);
-    // A case's densities share its planted q/k (generating them is seconds of host time at these lengths).
+    // Cases with the same planting share one planted q/k (generating them is seconds of host time at these lengths).
     const planted = new Map<string, PlantedProblem>();
     for (const c of timedCases(length)) {
-      const problem = planted.get(c.example) ?? c.planted({ heads, length, headDim });
-      planted.set(c.example, problem);
+      const problem = planted.get(c.planting) ?? c.planted({ heads, length, headDim });
+      planted.set(c.planting, problem);
       const row = dynamicCase(gpu, c, problem, length, heads, causalDense);
       rows.push(row);
       process.stdout.write(`  ${row.estimator}\n    density ${(100 * row.density).toFixed(1)} %: estimate ${row.ms.estimate.toFixed(3)} ms, build ${row.ms.build.toFixed(3)} ms, attend ${row.ms.attend.toFixed(3)} ms ` +

@@ -15,6 +15,8 @@ export interface Case {
   readonly params: Record<string, number>;
   readonly estimator: Estimator;
   readonly planted: (shape: { heads: number; length: number; headDim: number }) => PlantedProblem;
+  /** Names what `planted` makes at a given shape: cases with the same name may share one planted q/k. */
+  readonly planting: string;
 }
 
 export function binding(example: string, params: Record<string, number>, length: number, heads: number, estimated: readonly string[]): Binding {
@@ -54,7 +56,7 @@ const xattentionEstimator: Estimator = { kind: "xattention", blocks: "blocks", b
 
 /** XAttention (stride 8, threshold 0.9) on q/k with `perRow` earlier key blocks planted per query block besides its diagonal. */
 function xattentionCase(perRow: number): Case {
-  return { example: "xattention", params: { block: 64 }, estimator: xattentionEstimator, planted: (shape) => plantedBlocks(shape, 64, perRow) };
+  return { example: "xattention", params: { block: 64 }, estimator: xattentionEstimator, planted: (shape) => plantedBlocks(shape, 64, perRow), planting: `blocks ${perRow}` };
 }
 
 /**
@@ -64,7 +66,7 @@ function xattentionCase(perRow: number): Case {
 function xattentionAtDensity(density: number): Case {
   const block = 64;
   return {
-    example: "xattention", params: { block }, estimator: xattentionEstimator,
+    example: "xattention", params: { block }, estimator: xattentionEstimator, planting: `block groups at ${density}`,
     planted: (shape) => {
       const blocks = Math.ceil(shape.length / block);
       const groups = Math.ceil(blocks / Math.ceil(blocks / shape.headDim));
@@ -83,6 +85,7 @@ function verticalSlashCase(length: number, band: number): Case {
     example: "vertical_slash", params: {},
     estimator: { kind: "verticalSlash", vertical: "vertical", slash: "slash", lastQ: 64, verticalSize: 4 + Math.round((2 * length) / 128), slashSize: band + 8, firstColumns: 4, nearDiagonals: band },
     planted: (shape) => plantedVerticalSlash(shape, Math.round(shape.length / 128), 3),
+    planting: "vertical-slash lines",
   };
 }
 
@@ -93,6 +96,7 @@ function blockTopKCase(length: number, topK: number): Case {
     example: "block_sparse", params: { block },
     estimator: { kind: "blockTopK", blocks: "blocks", block, topK },
     planted: (shape) => plantedBlocks(shape, block, Math.max(1, Math.round(length / block / 20) - 1)),
+    planting: "blocks at a twentieth",
   };
 }
 
