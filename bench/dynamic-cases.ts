@@ -4,7 +4,7 @@ import { compileProgram } from "../compiler/program.js";
 import type { Estimator } from "../ir/estimate/estimator.js";
 import type { Binding } from "../ir/pattern/binding.js";
 import { causalShare } from "../ir/plan/stats.js";
-import { plantedBlockGroups, plantedBlocks, plantedVerticalSlash, type PlantedProblem } from "./planted.js";
+import { blockGroupSize, plantedBlockGroups, plantedBlocks, plantedVerticalSlash, type PlantedProblem } from "./planted.js";
 
 /**
  * The dynamic-sparsity cases both backends' benchmarks time (wgsl-dynamic.ts, cuda-gpu.ts): an example, its
@@ -68,8 +68,7 @@ function xattentionAtDensity(density: number): Case {
   return {
     example: "xattention", params: { block }, estimator: xattentionEstimator, planting: `block groups at ${density}`,
     planted: (shape) => {
-      const blocks = Math.ceil(shape.length / block);
-      const groups = Math.ceil(blocks / Math.ceil(blocks / shape.headDim));
+      const groups = Math.ceil(Math.ceil(shape.length / block) / blockGroupSize(shape, block));
       // A query block's own group and perRow earlier ones, of the groups/2 a row reaches on average.
       return plantedBlockGroups(shape, block, Math.max(1, Math.round((density * groups) / 2) - 1));
     },

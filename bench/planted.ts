@@ -131,7 +131,7 @@ export function plantedBlockGroups(shape: PlantedShape, block: number, perRow: n
   const { heads: H, length: L, headDim: D } = shape;
   const next = random(shape.seed ?? 13);
   const amplitude = Math.sqrt((shape.strength ?? 32) * Math.sqrt(D));
-  const blocks = Math.ceil(L / block), groupBlocks = Math.ceil(blocks / D);
+  const blocks = Math.ceil(L / block), groupBlocks = blockGroupSize(shape, block);
   const groupOf = (b: number): number => Math.floor(b / groupBlocks);
   const q = new Float32Array(H * L * D), k = new Float32Array(H * L * D), v = new Float32Array(H * L * D);
   const planted: number[][][] = [];
@@ -148,6 +148,11 @@ export function plantedBlockGroups(shape: PlantedShape, block: number, perRow: n
     }
   }
   return { q: { shape: [H, L, D], data: q }, k: { shape: [H, L, D], data: k }, v: { shape: [H, L, D], data: v }, planted: { blocks: planted } };
+}
+
+/** Key blocks a group of plantedBlockGroups holds: as few as keep the groups within D. */
+export function blockGroupSize(shape: PlantedShape, block: number): number {
+  return Math.ceil(Math.ceil(shape.length / block) / shape.headDim);
 }
 
 /**

@@ -9,7 +9,7 @@ import { xattentionBlockChunk } from "../backends/estimated-input.js";
 import { AttentionBuffers, checkDeviceLimits, dispatchAttention, readInputsBack } from "../backends/wgsl/run.js";
 import { estimateBlockTopK } from "../ir/estimate/block-top-k.js";
 import { blockTopKDefaults, printEstimator, verticalSlashDefaults, type Estimator } from "../ir/estimate/estimator.js";
-import { massRecovered, plantedBlocks, plantedVerticalSlash, type PlantedProblem } from "../bench/planted.js";
+import { massRecovered, plantedBlockGroups, plantedBlocks, plantedVerticalSlash, type PlantedProblem } from "../bench/planted.js";
 import { estimateVerticalSlash } from "../ir/estimate/vertical-slash.js";
 import { estimateXAttention } from "../ir/estimate/xattention.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
@@ -265,6 +265,26 @@ describe("estimators on the device", () => {
       const recovered = massRecovered(planted.q, planted.k, (h) => evaluateMask(estimated, h, 0));
       expect(recovered, printEstimator(estimator)).toBeGreaterThanOrEqual(0.95);
     }
+  });
+
+  it("plants block groups with equal logits, and XAttention keeps about the planted blocks", () => {
+    const strength = 32, D = 16, block = 64, perRow = 3;
+    const { q, k, planted } = plantedBlockGroups({ heads: 1, length: 2048, headDim: D, strength }, block, perRow);
+    const rows = planted.blocks?.[0] ?? [];
+    const logit = (i: number, j: number): number => q.data.slice(i * D, (i + 1) * D).reduce((sum, x, d) => sum + x * (k.data[j * D + d] ?? 0), 0) / Math.sqrt(D);
+    for (const i of [0, 700, 2047]) {
+      const own = rows[Math.floor(i / block)] ?? [];
+      for (let j = 0; j <= i; j += 37) expect(logit(i, j)).toBeCloseTo(own.includes(Math.floor(j / block)) ? strength : 0, 3);
+    }
+    const chosen = estimateXAttention(q, k, { kind: "xattention", blocks: "blocks", block, stride: 8, threshold: 0.9 }).blocks[0] ?? [];
+    let plantedCount = 0, keptPlanted = 0;
+    chosen.forEach((row, b) => row.forEach((kept, c) => {
+      const isPlanted = (rows[b] ?? []).includes(c);
+      plantedCount += isPlanted ? 1 : 0;
+      keptPlanted += isPlanted && kept === 1 ? 1 : 0;
+      if (kept === 1) expect(isPlanted || c === 0, `block (${b}, ${c})`).toBe(true);
+    }));
+    expect(keptPlanted / plantedCount).toBeGreaterThan(0.8);
   });
 
   it("has MInference's defaults", () => {
