@@ -17,8 +17,13 @@ export function time(work: () => unknown, repetitions = 7): Timing {
     work();
     samples.push(performance.now() - start);
   }
-  samples.sort((a, b) => a - b);
-  return { minMs: samples[0] ?? 0, medianMs: samples[Math.floor(samples.length / 2)] ?? 0, maxMs: samples.at(-1) ?? 0, repetitions };
+  return timingOf(samples);
+}
+
+/** Min / median / max of wall-clock samples in milliseconds. */
+export function timingOf(samples: readonly number[]): Timing {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { minMs: sorted[0] ?? 0, medianMs: sorted[Math.floor(sorted.length / 2)] ?? 0, maxMs: sorted.at(-1) ?? 0, repetitions: sorted.length };
 }
 
 /** The commit measured: git's, or on the GPU machine (no .git there) the one scripts/gpu-session.sh passes. */

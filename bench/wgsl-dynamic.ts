@@ -7,9 +7,9 @@ import { AttentionBuffers, dispatchAttention, pipelineFor, readInputsBack } from
 import { defaultBlockM, defaultBlockN } from "../backends/wgsl/schedule.js";
 import { printEstimator } from "../ir/estimate/estimator.js";
 import { evaluateMask } from "../ir/mask/evaluate.js";
-import type { Binding } from "../ir/pattern/binding.js";
+import type { KernelLaunch } from "../ir/kernel/kernel.js";
 import { lowerAttention } from "../passes/lower.js";
-import { provenance } from "./measure.js";
+import { provenance, timingOf, type Timing } from "./measure.js";
 import { massRecovered, plantedBlocks, type PlantedProblem } from "./planted.js";
 import { binding, outputsOf, rebound, recoveryCases, share, timedCases, type Case } from "./dynamic-cases.js";
 
@@ -18,8 +18,9 @@ import { binding, outputsOf, rebound, recoveryCases, share, timedCases, type Cas
  * 1. Recovery: on q/k with planted vertical and slash lines or planted blocks, the share of the causal
  *    attention mass each estimator's choice keeps (and the planted mask's own share, the best possible).
  * 2. Time: at 8k tokens (STIPPLE_BENCH_LENGTH, a comma list), at 5, 10 and 20 % of the causal pairs for
- *    vertical-slash and block top-k (and XAttention), each estimator, the tile-index builder and the sparse
- *    kernel timed apart, against this compiler's causal-dense kernel in the same run: the estimator +
+ *    each estimator, the estimator, the tile-index builder and the sparse kernel timed apart, in
+ *    interleaved rounds (5, STIPPLE_BENCH_REPS), against this compiler's causal-dense kernel sampled amid
+ *    the cases (as BENCHMARKS.md asks: baseline interleaved, median with min and max): the estimator +
  *    builder share of the sparse kernel's time, and the total speedup over causal-dense against the ideal
  *    (causal pairs / kept pairs).
  */
@@ -63,7 +64,10 @@ interface TimeRow {
   readonly density: number;
   /** The sparse kernel's fastest tile shape. */
   readonly tile: string;
+  /** Medians; causalDense is the length's (every row of a length has the same). */
   readonly ms: { readonly estimate: number; readonly build: number; readonly attend: number; readonly causalDense: number };
+  /** Each stage's samples, interleaved with the others'. */
+  readonly spread: { readonly estimate: Timing; readonly build: Timing; readonly attend: Timing };
   /** (estimate + build) / attend. */
   readonly overheadShare: number;
   readonly speedup: number;
@@ -71,16 +75,11 @@ interface TimeRow {
   readonly ratio: number;
 }
 
-async function median(repetitions: number, work: () => Promise<unknown>): Promise<number> {
+/** Wall-clock milliseconds of one run of `work`. */
+async function once(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
   await work();
-  const samples: number[] = [];
-  for (let r = 0; r < repetitions; r++) {
-    const start = performance.now();
-    await work();
-    samples.push(performance.now() - start);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)] ?? 0;
+  return performance.now() - start;
 }
 
 /**
@@ -92,36 +91,58 @@ const tiles: readonly { blockM: number; blockN: number }[] = [16, 32, defaultBlo
 const tileName = (tile: { blockM: number; blockN: number }): string => `${tile.blockM}x${tile.blockN}`;
 
 /**
- * This compiler's causal-dense kernel at one length, timed once for all the cases of that length: each
- * tile shape probed once, the fastest timed `repetitions` times.
+ * This compiler's causal-dense kernel at one length, the baseline of all the cases of that length: each tile
+ * shape probed once (tens of seconds each on a CPU adapter), the fastest kept. `sample` runs it once more:
+ * every case does so amid its own repetitions, so the baseline is interleaved with the cases, and a drift
+ * of the machine over a length's cases shows in its spread.
  */
-async function causalDenseMs(gpu: WebGpuContext, length: number, repetitions: number): Promise<{ ms: number; tile: string }> {
-  const headDim = 64;
-  const base = binding("block_sparse", { block: 64 }, length, 1, ["blocks"]);
-  const problem = plantedBlocks({ heads: 1, length, headDim }, 64, 1);
-  const buffers = new AttentionBuffers(gpu, { q: problem.q.data, k: problem.k.data, v: problem.v.data }, base.sizes, { headDim, dtype: "f32" });
-  try {
+class CausalDense {
+  private constructor(
+    private readonly gpu: WebGpuContext,
+    private readonly launches: readonly KernelLaunch[],
+    private readonly buffers: AttentionBuffers,
+    readonly tile: string,
+    private readonly samples: number[],
+  ) {}
+
+  static async open(gpu: WebGpuContext, length: number): Promise<CausalDense> {
+    const headDim = 64;
+    const base = binding("block_sparse", { block: 64 }, length, 1, ["blocks"]);
+    const problem = plantedBlocks({ heads: 1, length, headDim }, 64, 1);
+    const buffers = new AttentionBuffers(gpu, { q: problem.q.data, k: problem.k.data, v: problem.v.data }, base.sizes, { headDim, dtype: "f32" });
     const launches = tiles.map((tile) => lowerAttention(base, 0, { headDim, dtype: "f32", ...tile, variant: "causalDense" }));
-    // Pipelines first, then one timed probe per shape (each is tens of seconds on a CPU adapter).
+    // Pipelines first, then one timed probe per shape.
     for (const dense of launches) for (const { kernel } of dense) pipelineFor(gpu, kernel);
     const probes: number[] = [];
-    for (const dense of launches) {
-      const start = performance.now();
-      await dispatchAttention(gpu, dense, buffers);
-      probes.push(performance.now() - start);
-    }
+    for (const dense of launches) probes.push(await once(() => dispatchAttention(gpu, dense, buffers)));
     const best = probes.indexOf(Math.min(...probes));
-    return { ms: await median(repetitions, () => dispatchAttention(gpu, launches[best] ?? [], buffers)), tile: tileName(tiles[best] ?? tiles[0]!) };
-  } finally {
-    buffers.destroy();
+    const tile = tiles[best], launch = launches[best];
+    if (tile === undefined || launch === undefined) throw new Error("no tile shape");
+    return new CausalDense(gpu, launch, buffers, tileName(tile), [probes[best] ?? 0]);
+  }
+
+  async sample(): Promise<void> {
+    this.samples.push(await once(() => dispatchAttention(this.gpu, this.launches, this.buffers)));
+  }
+
+  timing(): Timing {
+    return timingOf(this.samples);
+  }
+
+  destroy(): void {
+    this.buffers.destroy();
   }
 }
 
+/** A case's stages, timed; its speedup waits for the length's baseline. */
+type CaseTiming = Omit<TimeRow, "ms" | "speedup" | "ratio" | "overheadShare">;
+
 /**
  * One case: the estimator on the device (it does not depend on the tiles), then with the inputs it chose,
- * the builder and the sparse kernel at each tile shape; the fastest build + attend is reported.
+ * the builder and the sparse kernel at each tile shape, probed once; then `repetitions` rounds of estimate,
+ * build and attend (the fastest shape), one causal-dense sample in the middle round.
  */
-async function timing(gpu: WebGpuContext, c: Case, length: number, repetitions: number, causalDense: number): Promise<TimeRow> {
+async function timing(gpu: WebGpuContext, c: Case, length: number, repetitions: number, dense: CausalDense): Promise<CaseTiming> {
   const headDim = 64, heads = 1;
   const problem = c.planted({ heads, length, headDim });
   const tensors = { q: problem.q.data, k: problem.k.data, v: problem.v.data };
@@ -129,38 +150,55 @@ async function timing(gpu: WebGpuContext, c: Case, length: number, repetitions: 
   const [launch] = lowerAttention(base, 0, { headDim, dtype: "f32", blockM: defaultBlockM, blockN: defaultBlockN(headDim) });
   if (launch === undefined) throw new Error("no launch");
   const buffers = new AttentionBuffers(gpu, tensors, base.sizes, launch.kernel);
-  let estimate: number, chosen: Binding;
+  const estimate = () => dispatchEstimator(gpu, c.estimator, launch, buffers);
+  let best: { probe: number; tile: string; sparse: KernelLaunch; tiled: AttentionBuffers } | undefined;
   try {
-    estimate = await median(repetitions, () => dispatchEstimator(gpu, c.estimator, launch, buffers));
-    chosen = rebound(base, await readInputsBack(gpu, launch, buffers));
-  } finally {
-    buffers.destroy();
-  }
-  let best = { build: Infinity, attend: Infinity, tile: "" };
-  for (const tile of tiles) {
-    const [sparse] = lowerAttention(chosen, 0, { headDim, dtype: "f32", ...tile });
-    if (sparse === undefined) throw new Error("no launch");
-    const tiled = new AttentionBuffers(gpu, tensors, chosen.sizes, sparse.kernel);
-    try {
+    await estimate();
+    const chosen = rebound(base, await readInputsBack(gpu, launch, buffers));
+    for (const tile of tiles) {
+      const [sparse] = lowerAttention(chosen, 0, { headDim, dtype: "f32", ...tile });
+      if (sparse === undefined) throw new Error("no launch");
+      const tiled = new AttentionBuffers(gpu, tensors, chosen.sizes, sparse.kernel);
       pipelineFor(gpu, sparse.kernel);
       pipelineFor(gpu, sparse.kernel, "builder");
-      const build = await median(repetitions, () => dispatchAttention(gpu, [sparse], tiled, { build: true, attend: false }));
-      const attend = await median(repetitions, () => dispatchAttention(gpu, [sparse], tiled, { build: false, attend: true }));
-      if (build + attend < best.build + best.attend) best = { build, attend, tile: tileName(tile) };
-    } finally {
-      tiled.destroy();
+      await dispatchAttention(gpu, [sparse], tiled);
+      const probe = await once(() => dispatchAttention(gpu, [sparse], tiled));
+      if (best === undefined || probe < best.probe) {
+        best?.tiled.destroy();
+        best = { probe, tile: tileName(tile), sparse, tiled };
+      } else tiled.destroy();
     }
+    if (best === undefined) throw new Error("no tile shape");
+    const { sparse, tiled } = best;
+    const samples = { estimate: [] as number[], build: [] as number[], attend: [] as number[] };
+    for (let r = 0; r < repetitions; r++) {
+      samples.estimate.push(await once(estimate));
+      samples.build.push(await once(() => dispatchAttention(gpu, [sparse], tiled, { build: true, attend: false })));
+      samples.attend.push(await once(() => dispatchAttention(gpu, [sparse], tiled, { build: false, attend: true })));
+      if (r === Math.floor(repetitions / 2)) await dense.sample();
+    }
+    const density = share(chosen);
+    return {
+      estimator: printEstimator(c.estimator), length, density, tile: best.tile, idealSpeedup: 1 / density,
+      spread: { estimate: timingOf(samples.estimate), build: timingOf(samples.build), attend: timingOf(samples.attend) },
+    };
+  } finally {
+    buffers.destroy();
+    best?.tiled.destroy();
   }
-  const { build, attend } = best;
-  const density = share(chosen);
+}
+
+/** A case against its length's baseline: the estimator + builder share of the kernel, and the total speedup. */
+function rowOf(timed: CaseTiming, causalDense: number): TimeRow {
+  const estimate = timed.spread.estimate.medianMs, build = timed.spread.build.medianMs, attend = timed.spread.attend.medianMs;
   const speedup = causalDense / (estimate + build + attend);
-  return { estimator: printEstimator(c.estimator), length, density, tile: best.tile, ms: { estimate, build, attend, causalDense }, overheadShare: (estimate + build) / attend, speedup, idealSpeedup: 1 / density, ratio: speedup * density };
+  return { ...timed, ms: { estimate, build, attend, causalDense }, overheadShare: (estimate + build) / attend, speedup, ratio: speedup / timed.idealSpeedup };
 }
 
 export async function runWgslDynamic(): Promise<void> {
   // STIPPLE_BENCH_LENGTH=8192,16384 times at several lengths.
   const lengths = (process.env["STIPPLE_BENCH_LENGTH"] ?? "8192").split(",").map(Number);
-  const repetitions = Number(process.env["STIPPLE_BENCH_REPS"] ?? 3);
+  const repetitions = Number(process.env["STIPPLE_BENCH_REPS"] ?? 5);
   const gpu = await openWebGpu();
   process.stdout.write(`dynamic sparsity on ${gpu.description}\nrecovery on planted q/k (L 2048, D 128, 2 heads): share of causal attention mass kept\n`);
   // STIPPLE_BENCH_ONLY=vertical_slash,xattention runs those examples alone.
@@ -173,24 +211,32 @@ export async function runWgslDynamic(): Promise<void> {
     process.stdout.write(`  ${row.estimator}\n    keeps ${(100 * row.density).toFixed(1)} % of causal pairs and ${(100 * row.recovered).toFixed(2)} % of the mass (planted mask: ${(100 * row.plantedDensity).toFixed(1)} %, ${(100 * row.plantedRecovered).toFixed(2)} %)\n`);
   }
   const timed: TimeRow[] = [];
+  const baselines: (Timing & { length: number; tile: string })[] = [];
   for (const length of lengths) {
     const cases = chosen(timedCases(length));
-    process.stdout.write(`time at L ${length}, D 64, 1 head, ${repetitions} repetitions (median)\n`);
-    // Causal-dense once per length (it is minutes on a CPU adapter), then every case against it.
-    const dense = await causalDenseMs(gpu, length, repetitions);
-    const causalDense = dense.ms;
-    process.stdout.write(`  causal-dense ${causalDense.toFixed(0)} ms (tiles ${dense.tile})\n`);
-    const bar = progress("dynamic", cases.length);
-    for (const [done, c] of cases.entries()) {
-      bar.update(done);
-      const row = await timing(gpu, c, length, repetitions, causalDense);
-      timed.push(row);
-      process.stdout.write(`  ${row.estimator}\n    density ${(100 * row.density).toFixed(1)} %: estimate ${row.ms.estimate.toFixed(0)} ms, build ${row.ms.build.toFixed(0)} ms, attend ${row.ms.attend.toFixed(0)} ms ` +
-        `(tiles ${row.tile}; estimate + build = ${(100 * row.overheadShare).toFixed(1)} % of attend); total speedup ${row.speedup.toFixed(2)}× of ideal ${row.idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)}\n`);
+    process.stdout.write(`time at L ${length}, D 64, 1 head, ${repetitions} repetitions (median), causal-dense sampled amid every case\n`);
+    const dense = await CausalDense.open(gpu, length);
+    try {
+      const bar = progress("dynamic", cases.length);
+      const cased: CaseTiming[] = [];
+      for (const [done, c] of cases.entries()) {
+        bar.update(done);
+        cased.push(await timing(gpu, c, length, repetitions, dense));
+      }
+      bar.finish();
+      const baseline = dense.timing();
+      baselines.push({ length, tile: dense.tile, ...baseline });
+      process.stdout.write(`  causal-dense ${baseline.medianMs.toFixed(0)} ms (tiles ${dense.tile}; ${baseline.repetitions} samples, ${baseline.minMs.toFixed(0)} to ${baseline.maxMs.toFixed(0)} ms)\n`);
+      for (const row of cased.map((t) => rowOf(t, baseline.medianMs))) {
+        timed.push(row);
+        process.stdout.write(`  ${row.estimator}\n    density ${(100 * row.density).toFixed(1)} %: estimate ${row.ms.estimate.toFixed(0)} ms, build ${row.ms.build.toFixed(0)} ms, attend ${row.ms.attend.toFixed(0)} ms ` +
+          `(tiles ${row.tile}; estimate + build = ${(100 * row.overheadShare).toFixed(1)} % of attend); total speedup ${row.speedup.toFixed(2)}× of ideal ${row.idealSpeedup.toFixed(2)}× → ratio ${row.ratio.toFixed(2)}\n`);
+      }
+    } finally {
+      dense.destroy();
     }
-    bar.finish();
   }
   const file = "bench/results/wgsl-dynamic.json";
-  writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone, median of each stage run alone; causal-dense once per length; fastest of the tile shapes for the sparse kernels and for causal-dense", tiles: tiles.map(tileName), density: "kept pairs / causal pairs", lengths, recovery: recovered, time: timed }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ ...provenance(), adapter: gpu.description, timing: "wall clock around queue.onSubmittedWorkDone; each tile shape probed once, the fastest timed; a case's estimate, build and attend interleaved, repetitions rounds (ms: medians, spread: min / median / max); causal-dense sampled once amid every case of its length, its median every row's baseline", tiles: tiles.map(tileName), density: "kept pairs / causal pairs", lengths, causalDense: baselines, recovery: recovered, time: timed }, null, 2) + "\n");
   process.stdout.write(`wrote ${file}\n`);
 }
