@@ -1,6 +1,8 @@
 import { diagnostic, DiagnosticError } from "../diagnostics/diagnostic.js";
 import type { KernelLaunch } from "../ir/kernel/kernel.js";
+import type { Estimator } from "../ir/estimate/estimator.js";
 import type { InputRef } from "../ir/pattern/nodes.js";
+import { assertNever } from "../util/hash.js";
 
 /** The runtime input an estimator writes: it must be the launch's, per query head, of the right kind. */
 export function outputSlot(launch: KernelLaunch, name: string, kind: InputRef["kind"]): number {
@@ -71,4 +73,21 @@ export function xattentionBlockChunk(sizes: { K: number; H: number }, stride: nu
     })]);
   }
   return Math.max(1, Math.floor(budgetBytes / blockBytes));
+}
+
+/**
+ * How many q·k products one of the estimator's scores adds before it is scaled (checkScoreRange): XAttention
+ * sums a cell's anti-diagonal of stride products, the others score one dot product at a time (block top-k's
+ * pooled rows are means, no longer than the rows they pool).
+ */
+export function estimatorScoreTerms(estimator: Estimator): number {
+  switch (estimator.kind) {
+    case "xattention":
+      return estimator.stride;
+    case "verticalSlash":
+    case "blockTopK":
+      return 1;
+    default:
+      return assertNever(estimator, "estimator");
+  }
 }

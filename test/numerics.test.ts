@@ -4,6 +4,7 @@ import { workgroupStorageBytes } from "../backends/wgsl/emit.js";
 import { checkDeviceLimits, runAttention } from "../backends/wgsl/run.js";
 import { bindPattern, keepsNothing } from "../compiler/bind.js";
 import { memoryHost } from "../compiler/load.js";
+import { compile } from "../compiler/compile.js";
 import { compileProgram } from "../compiler/program.js";
 import { DiagnosticError } from "../diagnostics/diagnostic.js";
 import type { Dtype } from "../ir/kernel/kernel.js";
@@ -96,6 +97,39 @@ describe("numerics", () => {
     expect(await refusal(() => runAttention(gpu, launches("f32"), poisoned("q", 8 * D + 2, -Infinity), binding.sizes))).toBe("STP316: q[1, 0, 2] is -Infinity");
     expect(await refusal(() => runAttention(gpu, launches("f16"), poisoned("v", 3, 7e4), binding.sizes))).toMatch(/^STP316: v\[0, 0, 3\] is 70000, beyond the largest f16/);
     expect(await refusal(() => runAttention(gpu, launches("f16"), poisoned("v", 3, 65504), binding.sizes))).toBe("accepted");
+  });
+
+  it("refuses finite inputs whose f32 sums could overflow (scores, the output's accumulator), and runs those just inside", async () => {
+    // a_shape's defaults keep every causal pair at 8 tokens. Row 6 of head 1 meets key 5: their dot
+    // product is the bound itself, 2^126 inside (the kernel's scores stay finite) and 2^128 past 2^127.
+    const binding = bindOrThrow(examplePattern("a_shape"), { qLen: 8, kvLen: 8, heads: 2, kvHeads: 1 });
+    const spiked = (qk: number, v: number) => {
+      const tensors = { q: randomTensor(2 * 8 * D, 1), k: randomTensor(8 * D, 2), v: randomTensor(8 * D, 3) };
+      tensors.q.fill(0, (8 + 6) * D, (8 + 7) * D);
+      tensors.k.fill(0, 5 * D, 6 * D);
+      tensors.q[(8 + 6) * D] = qk;
+      tensors.k[5 * D] = qk;
+      tensors.v[2 * D + 1] = v;
+      return tensors;
+    };
+    const run = (tensors: { q: Float32Array; k: Float32Array; v: Float32Array }) => runAttention(gpu, lowerAttention(binding, 0, { headDim: D, dtype: "f32", blockM: 16, blockN: 16 }), tensors, binding.sizes);
+    expect(await refusal(() => run(spiked(2 ** 64, 1)))).toBe("STP316: q·k can overflow f32: ‖q[1, 6]‖ · ‖k[0, 5]‖ = 3.40e+38, past 2^127");
+    // v: 8 keys of 2^124 reach 2^127; of 2^123, 2^126.
+    expect(await refusal(() => run(spiked(1, 2 ** 124)))).toBe("STP316: the output's f32 accumulator can overflow: |v[0, 2, 1]| = 2.13e+37, added over up to K = 8 keys, reaches 1.70e+38, past 2^127");
+    for (const inside of [spiked(2 ** 63, 1), spiked(1, 2 ** 123)]) {
+      const result = await run(inside);
+      expect(result.out.every(Number.isFinite) && result.lse.every((x) => Number.isFinite(x))).toBe(true);
+      const { maxAbsError, scale } = compareOutputs(denseAttention({
+        q: { shape: [2, 8, D], data: inside.q }, k: { shape: [1, 8, D], data: inside.k }, v: { shape: [1, 8, D], data: inside.v }, maskOf: (head) => evaluateMask(binding, head, 0),
+      }).out, result.out);
+      expect(maxAbsError / scale).toBeLessThanOrEqual(outputTolerance.f32);
+    }
+    // XAttention's scores add stride (8) products: 2^62 · 2^62 passes for attention, not for its estimator.
+    const xattention = compile({ file: "examples/xattention.stip" }, { params: { block: 16 }, headDim: D });
+    if (!xattention.ok) throw new Error("xattention does not compile");
+    const shape = { qLen: 8, kvLen: 8, heads: 2, kvHeads: 1 };
+    expect(await refusal(() => xattention.value.run(gpu, spiked(2 ** 62, 1), shape, { estimate: true }))).toBe("STP316: q·k can overflow f32: ‖q[1, 6]‖ · ‖k[0, 5]‖ × 8 terms = 1.70e+38, past 2^127");
+    expect(await refusal(() => xattention.value.run(gpu, spiked(2 ** 62, 1), { ...shape, inputs: { blocks: [[[1]], [[1]]] } }))).toBe("accepted");
   });
 
   it("refuses buffers larger than the device's limits before allocating anything", () => {

@@ -11,8 +11,11 @@ export interface NpyArray {
 
 const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
+/** The element types read, and their bytes. */
+const elementBytes: Partial<Record<string, number>> = { "<f4": 4, "<f2": 2 };
+
 export function readNpy(bytes: Uint8Array): NpyArray {
-  if (bytes.length < 10 || magic.some((b, at) => bytes[at] !== b)) throw new Error("not a .npy file (bad magic)");
+  if (bytes.length < 12 || magic.some((b, at) => bytes[at] !== b)) throw new Error("not a .npy file (bad magic)");
   const major = bytes[6] ?? 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
@@ -24,12 +27,18 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error(`unreadable .npy header: ${header.trim()}`);
   if (fortran === "True") throw new Error("Fortran-ordered arrays are not supported: save with np.ascontiguousarray");
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  if (shape.some((extent) => !Number.isSafeInteger(extent) || extent < 0)) throw new Error(`unreadable .npy shape (${shapeText})`);
+  const width = elementBytes[descr];
+  if (width === undefined) throw new Error(`dtype ${descr} is not supported: use float32 ('<f4') or float16 ('<f2')`);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLength;
+  // Checked before allocating: a cut-off download or copy would otherwise read past the end, and a
+  // corrupt shape could ask for more memory than the machine has.
+  const held = Math.max(0, bytes.length - offset);
+  if (held < count * width) throw new Error(`truncated: its header says shape (${shape.join(", ")}) of ${descr}, ${count * width} bytes of data, but the file holds ${held}`);
   const data = new Float32Array(count);
   if (descr === "<f4") for (let at = 0; at < count; at++) data[at] = view.getFloat32(offset + 4 * at, true);
-  else if (descr === "<f2") for (let at = 0; at < count; at++) data[at] = halfToFloat(view.getUint16(offset + 2 * at, true));
-  else throw new Error(`dtype ${descr} is not supported: use float32 ('<f4') or float16 ('<f2')`);
+  else for (let at = 0; at < count; at++) data[at] = halfToFloat(view.getUint16(offset + 2 * at, true));
   return { shape, data };
 }
 

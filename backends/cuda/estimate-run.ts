@@ -4,8 +4,8 @@ import { assertNever } from "../../util/hash.js";
 import { unpackDeviceInputs } from "../../ir/kernel/unpack-inputs.js";
 import type { KernelLaunch } from "../../ir/kernel/kernel.js";
 import type { Sizes } from "../../ir/pattern/eval-int.js";
-import { checkStagedQuery, estimatedLaunch, outputSlot } from "../estimated-input.js";
-import type { AttentionResult, AttentionTensors } from "../tensors.js";
+import { checkStagedQuery, estimatedLaunch, estimatorScoreTerms, outputSlot } from "../estimated-input.js";
+import { checkScoreRange, type AttentionResult, type AttentionTensors } from "../tensors.js";
 import type { CudaContext } from "./device.js";
 import type { KernelArgument } from "./driver.js";
 import { blockTopKKernels, blockTopKScratch, cudaEstimatorThreads, emitBlockTopKCuda } from "./estimate.js";
@@ -144,6 +144,8 @@ export function runCudaEstimatedAttention(
   checkCudaEstimator(estimator, launch.kernel.headDim);
   const buffers = new CudaAttentionBuffers(context, tensors, sizes, launches, options.guard === true);
   try {
+    // The buffers checked the tensors for attention; the estimator's scores may sum more products.
+    checkScoreRange(tensors, sizes, launch.kernel.headDim, estimatorScoreTerms(estimator));
     dispatchCudaEstimator(context, estimator, launch, buffers);
     dispatchCudaAttention(context, launches, buffers, options);
     context.driver.synchronize();

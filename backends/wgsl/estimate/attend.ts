@@ -1,8 +1,8 @@
 import type { Estimator } from "../../../ir/estimate/estimator.js";
 import type { KernelLaunch } from "../../../ir/kernel/kernel.js";
 import type { Sizes } from "../../../ir/pattern/eval-int.js";
-import type { AttentionResult, AttentionTensors } from "../../tensors.js";
-import { estimatedLaunch } from "../../estimated-input.js";
+import { checkScoreRange, type AttentionResult, type AttentionTensors } from "../../tensors.js";
+import { estimatedLaunch, estimatorScoreTerms } from "../../estimated-input.js";
 import type { WebGpuContext } from "../device.js";
 import { readInputsBack, runAttention, type RunOptions } from "../run.js";
 import { dispatchEstimator } from "./run.js";
@@ -25,6 +25,8 @@ export async function runEstimatedAttention(
   const result = await runAttention(context, launches, tensors, sizes, {
     ...options,
     before: async (buffers) => {
+      // The buffers checked the tensors for attention; the estimator's scores may sum more products.
+      checkScoreRange(tensors, sizes, launch.kernel.headDim, estimatorScoreTerms(estimator));
       await options.before?.(buffers);
       await dispatchEstimator(context, estimator, launch, buffers);
       inputs = await readInputsBack(context, launch, buffers);
