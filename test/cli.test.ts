@@ -108,7 +108,15 @@ describe("stipple emit and run", () => {
       "--q", join(dir, "q.npy"), "--k", join(dir, "k.npy"), "--v", join(dir, "v.npy"), "--out", join(dir, "o2.npy"), "--check", "--json"]);
     expect(dynamic.status).toBe(0);
     expect((JSON.parse(dynamic.stdout.trim().split("\n").at(-1) ?? "{}") as { check: string }).check).toBe("pass");
- 
+
+    // Tensors it cannot use are refused with their shapes or sizes, as input errors, before an adapter opens.
+    writeFileSync(join(dir, "empty.npy"), tensor([2, 0, 32], 4));
+    writeFileSync(join(dir, "cut.npy"), readFileSync(join(dir, "q.npy")).subarray(0, 200));
+    for (const [query, message] of [["empty.npy", "error[STP902]: tensor shapes do not fit: q [2, 0, 32]"], ["cut.npy", "truncated: its header says shape (2, 50, 32) of <f4, 12800 bytes of data, but the file holds 72"]]) {
+      const refused = await runCli(["run", "examples/a_shape.stip", "--q", join(dir, query ?? ""), "--k", join(dir, "k.npy"), "--v", join(dir, "v.npy"), "--out", join(dir, "o4.npy")]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(message);
+    }
 
     // f16 storage: the tensors are rounded to f16 on the host and the check sees the same rounded values.
     const half = await runCli(["run", "examples/dilated.stip", "--param", "window=8", "--param", "dilation=3", "--dtype", "f16",

@@ -72,9 +72,10 @@ export function registerRun(program: Command): void {
       const q = npy(options.q, "--q"), k = npy(options.k, "--k"), v = npy(options.v, "--v");
       const [H = 0, Q = 0, D = 0] = q.shape;
       const [KVH = 0, K = 0] = k.shape;
-      if (q.shape.length !== 3 || k.shape.length !== 3 || v.shape.join() !== k.shape.join() || k.shape[2] !== D) {
+      const empty = [q, k].flatMap((tensor) => tensor.shape).includes(0);
+      if (q.shape.length !== 3 || k.shape.length !== 3 || v.shape.join() !== k.shape.join() || k.shape[2] !== D || empty) {
         throw new CommandFailed([diagnostic("STP902", `tensor shapes do not fit: q [${q.shape.join(", ")}], k [${k.shape.join(", ")}], v [${v.shape.join(", ")}]`, {
-          hint: "q is [H, Q, D]; k and v are [KVH, K, D] with the same D",
+          hint: empty ? "every axis needs at least one entry: a pattern attends at least one query to at least one key" : "q is [H, Q, D]; k and v are [KVH, K, D] with the same D",
         })]);
       }
       const capabilities = options.backend === "cuda" ? cudaCapabilities : wgslCapabilities;
